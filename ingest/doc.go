@@ -1,0 +1,9 @@
+// Package ingest takes media in from publishers and fans it out to readers.
+//
+// Publishers (RTMP today, WHIP later) claim a track on the Hub, announce the
+// codec parameters of a session with Publisher.Start and write access units
+// to the Stream it returns. Readers (the HLS packager, the WebRTC relay)
+// subscribe to each Stream as it starts and receive the units on a buffered
+// channel. A reader that falls behind loses units and resumes at the next
+// keyframe; the publisher never waits for a reader.
+package ingest

@@ -1,0 +1,137 @@
+package ingest
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// Authorizer maps a stream key to the track it publishes. It returns an
+// error (ErrUnknownKey for a wrong key) when the key is not accepted.
+type Authorizer func(ctx context.Context, streamKey string) (track string, err error)
+
+// ErrUnknownKey is what an Authorizer returns for a key it does not know.
+var ErrUnknownKey = errors.New("unknown stream key")
+
+// RTMPServer accepts RTMP (or, with TLSConfig, RTMPS) publishers at
+// rtmp://HOST/APP/<stream key>.
+type RTMPServer struct {
+	// Address to listen on, e.g. ":1935".
+	Address string
+	// TLSConfig turns the listener into RTMPS when set.
+	TLSConfig *tls.Config
+	Hub       *Hub
+	Authorize Authorizer
+	Logger    *slog.Logger
+
+	// HandshakeTimeout bounds the handshake and the connect/publish
+	// commands (default 10 s).
+	HandshakeTimeout time.Duration
+	// ReadTimeout is the longest a publisher may stay silent (default 10 s).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds each write to the publisher (default 10 s).
+	WriteTimeout time.Duration
+	// MaxConns limits simultaneous connections (default 256).
+	MaxConns int
+
+	ln     net.Listener
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	slots  chan struct{}
+}
+
+// Initialize starts listening and accepting connections.
+func (s *RTMPServer) Initialize() error {
+	if s.HandshakeTimeout == 0 {
+		s.HandshakeTimeout = 10 * time.Second
+	}
+	if s.ReadTimeout == 0 {
+		s.ReadTimeout = 10 * time.Second
+	}
+	if s.WriteTimeout == 0 {
+		s.WriteTimeout = 10 * time.Second
+	}
+	if s.MaxConns == 0 {
+		s.MaxConns = 256
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	ln, err := net.Listen("tcp", s.Address)
+	if err != nil {
+		return err
+	}
+	if s.TLSConfig != nil {
+		ln = tls.NewListener(ln, s.TLSConfig)
+	}
+	s.ln = ln
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.conns = make(map[net.Conn]struct{})
+	s.slots = make(chan struct{}, s.MaxConns)
+	s.wg.Add(1)
+	go s.acceptLoop()
+	return nil
+}
+
+// Addr returns the listening address.
+func (s *RTMPServer) Addr() net.Addr { return s.ln.Addr() }
+
+// Close stops accepting, disconnects every publisher and waits for their
+// goroutines to end.
+func (s *RTMPServer) Close() {
+	s.cancel()
+	s.ln.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+func (s *RTMPServer) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			s.Logger.Error("rtmp accept failed", "err", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			s.Logger.Warn("rtmp connection refused: too many connections", "remote", nc.RemoteAddr().String(), "max", s.MaxConns)
+			nc.Close()
+			continue
+		}
+		s.mu.Lock()
+		s.conns[nc] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			c := &rtmpConn{server: s, nc: nc}
+			c.run()
+			s.mu.Lock()
+			delete(s.conns, nc)
+			s.mu.Unlock()
+			<-s.slots
+		}()
+	}
+}

@@ -1,0 +1,48 @@
+package packager
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config holds the HLS timings.
+type Config struct {
+	// PartTarget is the duration of a part (EXT-X-PART-INF PART-TARGET).
+	// Default 200 ms.
+	PartTarget time.Duration
+	// SegmentTarget is the minimum duration of a segment; a segment closes
+	// at the first keyframe past it. Default 1 s.
+	SegmentTarget time.Duration
+	// Window is the number of complete segments listed. Default 12,
+	// minimum 7.
+	Window int
+	// Linger is how long a track's playlist stays up after its publisher
+	// leaves, so that players ride through a reconnect. Default 30 s.
+	Linger time.Duration
+}
+
+func (c *Config) setDefaults() error {
+	if c.PartTarget == 0 {
+		c.PartTarget = 200 * time.Millisecond
+	}
+	if c.SegmentTarget == 0 {
+		c.SegmentTarget = time.Second
+	}
+	if c.Window == 0 {
+		c.Window = 12
+	}
+	if c.Linger == 0 {
+		c.Linger = 30 * time.Second
+	}
+	switch {
+	case c.PartTarget < 50*time.Millisecond || c.PartTarget > 5*time.Second:
+		return fmt.Errorf("part target %v out of range 50ms-5s", c.PartTarget)
+	case c.SegmentTarget < c.PartTarget:
+		return fmt.Errorf("segment target %v shorter than part target %v", c.SegmentTarget, c.PartTarget)
+	case c.SegmentTarget > 30*time.Second:
+		return fmt.Errorf("segment target %v longer than 30s", c.SegmentTarget)
+	case c.Window < 7:
+		return fmt.Errorf("window of %d segments is below the minimum of 7", c.Window)
+	}
+	return nil
+}

@@ -1,0 +1,225 @@
+package packager
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Cache-Control values. Parts, segments and init segments never change
+// under their name. A blocking playlist request for a given _HLS_msn and
+// _HLS_part always gets a playlist that contains that part, so a cache in
+// front may share it for a while; a plain playlist request must see the
+// newest one.
+const (
+	cacheImmutable = "public, max-age=31536000, immutable"
+	cacheBlocking  = "public, max-age=1"
+	cacheLive      = "no-cache"
+)
+
+const (
+	typePlaylist = "application/vnd.apple.mpegurl"
+	typeMP4      = "video/mp4"
+	typeM4S      = "video/iso.segment"
+)
+
+// advancePartLimit is how many parts past the last one a blocking request
+// may ask for (RFC 8216bis 6.2.5.2).
+const advancePartLimit = 3
+
+// handler serves one request for a track's files.
+type handler struct {
+	s    *Server
+	m    *muxer
+	w    http.ResponseWriter
+	r    *http.Request
+	kind fileKind
+}
+
+func (h *handler) multivariant() {
+	snap := h.m.cur.Load()
+	if snap.gone || snap.multivariant == nil || snap.playlist == nil {
+		h.s.error(h.w, h.kind, http.StatusNotFound, "no live stream on this track")
+		return
+	}
+	h.write(typePlaylist, cacheLive, snap.multivariant)
+}
+
+func (h *handler) media() {
+	q := h.r.URL.Query()
+	msnArg, partArg, skipArg := q.Get("_HLS_msn"), q.Get("_HLS_part"), q.Get("_HLS_skip")
+	if partArg != "" && msnArg == "" {
+		h.s.error(h.w, h.kind, http.StatusBadRequest, "_HLS_part requires _HLS_msn")
+		return
+	}
+	skip := skipArg == "YES" || skipArg == "v2"
+	if msnArg == "" {
+		snap := h.m.cur.Load()
+		if snap.gone || snap.playlist == nil {
+			h.s.error(h.w, h.kind, http.StatusNotFound, "no live stream on this track")
+			return
+		}
+		h.write(typePlaylist, cacheLive, pickPlaylist(snap, skip))
+		return
+	}
+
+	msn, err1 := strconv.Atoi(msnArg)
+	part := -1
+	var err2 error
+	if partArg != "" {
+		part, err2 = strconv.Atoi(partArg)
+	}
+	if err1 != nil || err2 != nil || msn < 0 || (partArg != "" && part < 0) {
+		h.s.error(h.w, h.kind, http.StatusBadRequest, "invalid _HLS_msn or _HLS_part")
+		return
+	}
+	snap := h.m.cur.Load()
+	if !snap.gone && h.tooFarAhead(snap, msn, part) {
+		h.s.error(h.w, h.kind, http.StatusBadRequest, "_HLS_msn/_HLS_part too far ahead of the live edge")
+		return
+	}
+	snap, status := h.wait(snap, func(s *snapshot) bool { return s.playlist != nil && s.has(msn, part) })
+	if status != http.StatusOK {
+		h.waitFailed(status)
+		return
+	}
+	h.write(typePlaylist, cacheBlocking, pickPlaylist(snap, skip))
+}
+
+func pickPlaylist(s *snapshot, skip bool) []byte {
+	if skip && s.delta != nil {
+		return s.delta
+	}
+	return s.playlist
+}
+
+// tooFarAhead applies RFC 8216bis 6.2.5.2: more than two segments or more
+// than the Advance Part Limit past the live edge is a bad request.
+func (h *handler) tooFarAhead(s *snapshot, msn, part int) bool {
+	switch {
+	case msn > s.msn+2:
+		return true
+	case msn == s.msn:
+		return part >= s.parts+advancePartLimit
+	case msn > s.msn:
+		perSegment := int(time.Duration(s.targetDur)*time.Second/h.s.Config.PartTarget) + 1
+		return part >= perSegment+advancePartLimit
+	}
+	return false
+}
+
+func (h *handler) file(epoch string, n int64) {
+	snap := h.m.cur.Load()
+	if snap.gone || epoch != snap.epoch {
+		h.s.error(h.w, h.kind, http.StatusNotFound, "not found")
+		return
+	}
+	switch h.kind {
+	case fileInit:
+		if b, ok := snap.inits[int(n)]; ok {
+			h.write(typeMP4, cacheImmutable, b)
+			return
+		}
+	case fileSegment:
+		if seg := snap.segment(int(n)); seg != nil {
+			h.writeSegment(seg)
+			return
+		}
+	case filePart:
+		if p := snap.part(n); p != nil {
+			h.write(typeM4S, cacheImmutable, p.data)
+			return
+		}
+		// The hinted part and the couple after it are worth waiting for.
+		if n >= snap.nextPart && n < snap.nextPart+advancePartLimit {
+			snap, status := h.wait(snap, func(s *snapshot) bool { return s.nextPart > n })
+			if status != http.StatusOK {
+				h.waitFailed(status)
+				return
+			}
+			if p := snap.part(n); p != nil {
+				h.write(typeM4S, cacheImmutable, p.data)
+				return
+			}
+		}
+	}
+	h.s.error(h.w, h.kind, http.StatusNotFound, "not found")
+}
+
+// wait blocks until ready accepts a snapshot, the request is cancelled,
+// the track goes away or the blocking timeout passes.
+func (h *handler) wait(snap *snapshot, ready func(*snapshot) bool) (*snapshot, int) {
+	if snap.gone {
+		return nil, http.StatusNotFound
+	}
+	if ready(snap) {
+		return snap, http.StatusOK
+	}
+	// RFC 8216bis 6.2.5.2: three target durations.
+	timer := time.NewTimer(time.Duration(3*max(snap.targetDur, 1)) * time.Second)
+	defer timer.Stop()
+	h.s.metrics.blocked.Add(1)
+	defer h.s.metrics.blocked.Add(-1)
+	done := h.r.Context().Done()
+	for {
+		select {
+		case <-snap.next:
+			snap = h.m.cur.Load()
+			if snap.gone {
+				return nil, http.StatusNotFound
+			}
+			if ready(snap) {
+				return snap, http.StatusOK
+			}
+		case <-done:
+			return nil, 0
+		case <-timer.C:
+			return nil, http.StatusServiceUnavailable
+		}
+	}
+}
+
+func (h *handler) waitFailed(status int) {
+	switch status {
+	case 0: // the client went away
+		h.s.metrics.request(h.kind, 0)
+	case http.StatusServiceUnavailable:
+		h.w.Header().Set("Retry-After", "1")
+		h.s.error(h.w, h.kind, status, "the requested part is not available yet")
+	default:
+		h.s.error(h.w, h.kind, status, "no live stream on this track")
+	}
+}
+
+func (h *handler) header(contentType, cache string, size int) {
+	hd := h.w.Header()
+	hd.Set("Content-Type", contentType)
+	hd.Set("Cache-Control", cache)
+	hd.Set("Content-Length", itoa(size))
+	h.w.WriteHeader(http.StatusOK)
+	h.s.metrics.request(h.kind, http.StatusOK)
+}
+
+func (h *handler) write(contentType, cache string, body []byte) {
+	h.header(contentType, cache, len(body))
+	if h.r.Method != http.MethodHead {
+		h.w.Write(body)
+	}
+}
+
+// writeSegment sends the segment's parts one after the other, without
+// copying them into one buffer.
+func (h *handler) writeSegment(seg *segment) {
+	h.header(typeM4S, cacheImmutable, seg.size())
+	if h.r.Method == http.MethodHead {
+		return
+	}
+	bufs := make(net.Buffers, len(seg.parts))
+	for i, p := range seg.parts {
+		bufs[i] = p.data
+	}
+	bufs.WriteTo(h.w)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,141 @@
+package packager
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/kastlive/kast/ingest"
+)
+
+// Server packages every stream of a Hub into LL-HLS and serves it under
+// /<track>/ (mount it with http.StripPrefix).
+type Server struct {
+	Hub    *ingest.Hub
+	Config Config
+	Logger *slog.Logger
+
+	metrics Metrics
+	mu      sync.RWMutex
+	muxers  map[string]*muxer
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// Initialize validates the configuration and subscribes to the hub.
+func (s *Server) Initialize() error {
+	if err := s.Config.setDefaults(); err != nil {
+		return err
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	s.muxers = map[string]*muxer{}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.Hub.OnStream(s.onStream)
+	return nil
+}
+
+// Close stops every muxer and releases blocked requests.
+func (s *Server) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Metrics returns the packager's counters.
+func (s *Server) Metrics() *Metrics { return &s.metrics }
+
+// onStream runs in the publisher's goroutine before the stream's first
+// unit: subscribing here guarantees the muxer sees every unit.
+func (s *Server) onStream(st *ingest.Stream) {
+	r := st.Subscribe(0)
+	s.mu.Lock()
+	m := s.muxers[st.Track]
+	if m == nil {
+		if s.ctx.Err() != nil {
+			s.mu.Unlock()
+			r.Close()
+			return
+		}
+		m = newMuxer(st.Track, s.Config, s.Logger, &s.metrics, s.remove)
+		s.muxers[st.Track] = m
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			m.run(s.ctx.Done())
+		}()
+	}
+	s.mu.Unlock()
+	m.readers <- r
+}
+
+func (s *Server) remove(m *muxer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.muxers[m.track] == m {
+		delete(s.muxers, m.track)
+	}
+}
+
+func (s *Server) muxer(track string) *muxer {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.muxers[track]
+}
+
+// ServeHTTP serves /<track>/<file>.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setCORS(w.Header())
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	track, name, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	kind, epoch, n := parseName(name)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		s.error(w, kind, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	if !ok || kind == fileUnknown {
+		s.error(w, kind, http.StatusNotFound, "not found")
+		return
+	}
+	m := s.muxer(track)
+	if m == nil {
+		s.error(w, kind, http.StatusNotFound, "no live stream on track "+track)
+		return
+	}
+	h := handler{s: s, m: m, w: w, r: r, kind: kind}
+	switch kind {
+	case fileMultivariant:
+		h.multivariant()
+	case fileMedia:
+		h.media()
+	default:
+		h.file(epoch, n)
+	}
+}
+
+func (s *Server) error(w http.ResponseWriter, kind fileKind, status int, msg string) {
+	s.metrics.request(kind, status)
+	h := w.Header()
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	body := msg + "\n"
+	h.Set("Content-Length", itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write([]byte(body))
+}
+
+func setCORS(h http.Header) {
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Range, Origin, Accept")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Age, Date")
+}

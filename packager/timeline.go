@@ -1,0 +1,341 @@
+package packager
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/kastlive/kast/ingest"
+)
+
+// timeline is the state of one track's HLS presentation: complete segments
+// in the window, the open segment and the session (stream) feeding it. It
+// is owned by the muxer goroutine; onChange publishes a snapshot of it.
+//
+// All times are on the track timeline, which runs on across sessions: a
+// new session starts where the previous one ended, so decode times never
+// jump back even though the publisher's clock restarts.
+type timeline struct {
+	cfg      Config
+	log      *slog.Logger
+	onChange func()
+
+	segments  []*segment // complete, oldest first
+	open      *segment
+	nextMSN   int
+	nextPart  int64
+	discSeq   int // discontinuities that left the window
+	inits     map[int][]byte
+	nextInit  int
+	targetDur int // seconds; only grows
+	end       time.Duration
+	media     ingest.Media
+	peakBPS   float64
+
+	sess *session
+}
+
+// session is the part of the timeline fed by one ingest.Stream.
+type session struct {
+	media  ingest.Media
+	initID int
+	disc   bool // the next segment opened starts with a discontinuity
+
+	started bool
+	dtsBase time.Duration // publisher DTS of the first unit used
+	tBase   time.Duration // timeline time of that unit
+	pdtBase time.Time     // wall clock of that unit
+
+	pending      *ingest.Unit // video unit waiting for its duration
+	pendingT     time.Duration
+	lastVideoDur time.Duration
+
+	partStart       time.Duration
+	partIndependent bool
+	video, audio    trackRun
+
+	audioRate  int64
+	audioFrame int64 // samples per AAC frame
+	audioNext  int64 // expected decode time of the next audio frame
+	audioValid bool
+
+	skipped int // units dropped while waiting for the first keyframe
+}
+
+func newTimeline(cfg Config, log *slog.Logger, onChange func()) *timeline {
+	return &timeline{
+		cfg:       cfg,
+		log:       log,
+		onChange:  onChange,
+		inits:     map[int][]byte{},
+		targetDur: max(1, int((cfg.SegmentTarget+time.Second/2)/time.Second)),
+	}
+}
+
+// startSession begins feeding the timeline from a new stream.
+func (t *timeline) startSession(m ingest.Media) error {
+	if t.sess != nil {
+		t.endSession()
+	}
+	init, err := marshalInit(m)
+	if err != nil {
+		return err
+	}
+	t.nextInit++
+	t.inits[t.nextInit] = init
+	s := &session{
+		media:  m,
+		initID: t.nextInit,
+		disc:   len(t.segments) > 0 || t.open != nil,
+		video:  trackRun{id: videoTrackID},
+		audio:  trackRun{id: audioTrackID},
+	}
+	if m.Audio != nil {
+		s.audioRate = int64(m.Audio.Config.SampleRate)
+		s.audioFrame = 1024
+		if m.Audio.Config.FrameLengthFlag {
+			s.audioFrame = 960
+		}
+	}
+	t.sess = s
+	t.media = m
+	t.onChange()
+	return nil
+}
+
+// endSession closes the open part and segment of the current session.
+func (t *timeline) endSession() {
+	s := t.sess
+	if s == nil {
+		return
+	}
+	t.sess = nil
+	if !s.started {
+		return
+	}
+	end := s.partStart
+	if s.pending != nil {
+		dur := s.lastVideoDur
+		if dur <= 0 {
+			dur = time.Second / 30
+		}
+		end = s.pendingT + dur
+		t.addVideoSample(s, s.pending, s.pendingT, dur)
+		s.pending = nil
+	}
+	if s.audioValid {
+		end = max(end, time.Duration(s.audioNext*int64(time.Second)/s.audioRate))
+	}
+	if len(s.video.samples) > 0 || len(s.audio.samples) > 0 {
+		t.closePart(s, end)
+	}
+	if t.open != nil {
+		t.closeSegment(end, false)
+	}
+	t.end = end
+	t.onChange()
+}
+
+// push adds a unit of the current session.
+func (t *timeline) push(u *ingest.Unit) {
+	s := t.sess
+	if s == nil {
+		return
+	}
+	hasVideo := s.media.Video != nil
+	if !s.started {
+		if hasVideo && (u.Kind != ingest.KindVideo || !u.Key) {
+			s.skipped++
+			return
+		}
+		s.started = true
+		s.dtsBase = u.DTS
+		s.tBase = t.end
+		s.pdtBase = u.Received
+		s.partStart = t.end
+		t.openSegment(t.end)
+	}
+	tt := u.DTS - s.dtsBase + s.tBase
+	if tt < s.tBase {
+		return // from before the session's first keyframe
+	}
+
+	if u.Kind == ingest.KindVideo {
+		if !hasVideo {
+			return
+		}
+		if s.pending != nil {
+			dur := tt - s.pendingT
+			if dur <= 0 {
+				dur = time.Millisecond // non-increasing DTS from the publisher
+				tt = s.pendingT + dur
+			}
+			s.lastVideoDur = dur
+			t.addVideoSample(s, s.pending, s.pendingT, dur)
+		}
+		t.maybeCut(s, tt, u.Key)
+		s.pending = u
+		s.pendingT = tt
+		return
+	}
+
+	if s.media.Audio == nil {
+		return
+	}
+	if !hasVideo {
+		t.maybeCut(s, tt, true)
+	}
+	t.addAudioSample(s, u, tt)
+}
+
+// maybeCut closes the part (and the segment) before a unit at time tt.
+func (t *timeline) maybeCut(s *session, tt time.Duration, key bool) {
+	if len(s.video.samples) == 0 && len(s.audio.samples) == 0 {
+		return
+	}
+	if key && tt-t.open.start >= t.cfg.SegmentTarget {
+		t.closePart(s, tt)
+		t.closeSegment(tt, true)
+		t.onChange()
+		return
+	}
+	if tt-s.partStart >= t.cfg.PartTarget || (key && s.media.Video != nil) {
+		t.closePart(s, tt)
+		t.onChange()
+	}
+}
+
+func (t *timeline) addVideoSample(s *session, u *ingest.Unit, tt, dur time.Duration) {
+	if len(s.video.samples) == 0 {
+		s.video.base = uint64(toTicks(tt, videoTimescale))
+		if u.Key {
+			s.partIndependent = true
+		}
+	}
+	flags := uint32(sampleFlagsNonSync)
+	if u.Key {
+		flags = sampleFlagsSync
+	}
+	d := toTicks(tt+dur, videoTimescale) - toTicks(tt, videoTimescale)
+	s.video.add(sample{
+		unit:  u,
+		dur:   uint32(max(d, 1)),
+		cts:   int32(toTicks(u.PTS-u.DTS, videoTimescale)),
+		size:  videoSampleSize(u),
+		flags: flags,
+	})
+}
+
+func (t *timeline) addAudioSample(s *session, u *ingest.Unit, tt time.Duration) {
+	at := toTicks(tt, s.audioRate)
+	if s.audioValid {
+		// Snap to the expected time unless there is a real gap: RTMP's
+		// millisecond timestamps would otherwise jitter every frame.
+		if diff := at - s.audioNext; diff > -s.audioFrame/2 && diff < s.audioFrame/2 {
+			at = s.audioNext
+		} else if at < s.audioNext {
+			return // overlaps audio already sent
+		}
+	}
+	if n := len(s.audio.samples); n > 0 {
+		// a gap inside the run lengthens the previous sample
+		last := &s.audio.samples[n-1]
+		if gap := at - s.audioNext; gap > 0 {
+			last.dur += uint32(gap)
+		}
+	} else {
+		s.audio.base = uint64(at)
+	}
+	s.audio.add(sample{
+		unit:  u,
+		dur:   uint32(s.audioFrame),
+		size:  uint32(len(u.Frame)),
+		flags: sampleFlagsSync,
+	})
+	s.audioNext = at + s.audioFrame
+	s.audioValid = true
+}
+
+func (t *timeline) openSegment(start time.Duration) {
+	s := t.sess
+	t.open = &segment{
+		msn:           t.nextMSN,
+		start:         start,
+		pdt:           s.pdtBase.Add(start - s.tBase),
+		discontinuity: s.disc,
+		initID:        s.initID,
+	}
+	s.disc = false
+	t.nextMSN++
+}
+
+func (t *timeline) closePart(s *session, end time.Duration) {
+	p := &part{
+		n:           t.nextPart,
+		msn:         t.open.msn,
+		duration:    end - s.partStart,
+		independent: s.partIndependent,
+		data:        marshalPart(uint32(t.nextPart+1), &s.video, &s.audio),
+	}
+	t.nextPart++
+	t.open.parts = append(t.open.parts, p)
+	s.video.reset()
+	s.audio.reset()
+	s.partStart = end
+	s.partIndependent = false
+}
+
+func (t *timeline) closeSegment(end time.Duration, reopen bool) {
+	seg := t.open
+	seg.duration = end - seg.start
+	seg.complete = true
+	t.segments = append(t.segments, seg)
+	t.open = nil
+	if td := int((seg.duration + time.Second/2) / time.Second); td > t.targetDur {
+		t.log.Warn("segment longer than the target duration: keyframe interval too long, set it to 1 s in the encoder",
+			"segment", seg.duration.Round(time.Millisecond).String(), "target_duration", td)
+		t.targetDur = td
+	}
+	if seg.duration > 0 {
+		if bps := float64(seg.size()*8) / seg.duration.Seconds(); bps > t.peakBPS {
+			t.peakBPS = bps
+		}
+	}
+	for len(t.segments) > t.cfg.Window {
+		if t.segments[0].discontinuity {
+			t.discSeq++
+		}
+		t.segments[0] = nil
+		t.segments = t.segments[1:]
+	}
+	t.dropUnusedInits()
+	if reopen {
+		t.openSegment(end)
+	}
+}
+
+// dropUnusedInits forgets init segments no listed segment refers to,
+// except the current session's.
+func (t *timeline) dropUnusedInits() {
+	if len(t.inits) < 2 {
+		return
+	}
+	used := map[int]bool{}
+	for _, seg := range t.segments {
+		used[seg.initID] = true
+	}
+	if t.sess != nil {
+		used[t.sess.initID] = true
+	}
+	for id := range t.inits {
+		if !used[id] {
+			delete(t.inits, id)
+		}
+	}
+}
+
+// toTicks converts a duration to a timescale, rounding down.
+func toTicks(d time.Duration, timescale int64) int64 {
+	sec := int64(d / time.Second)
+	rem := int64(d % time.Second)
+	return sec*timescale + rem*timescale/int64(time.Second)
+}
