@@ -10,8 +10,9 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 )
 
-// errUnpublished reports that the publisher said it is done (FCUnpublish or
-// deleteStream): a clean end, not a failure.
+// errUnpublished reports that the publisher said it is done (deleteStream
+// or closeStream): a clean end, not a failure. FCUnpublish comes just
+// before deleteStream and is not the end yet.
 var errUnpublished = errors.New("publisher unpublished")
 
 // rtmpTimestampRange is where RTMP's 32-bit millisecond timestamps wrap.
@@ -114,7 +115,7 @@ func (d *flvDemuxer) push(msg message.Message, now time.Time) error {
 
 	case *message.CommandAMF0:
 		switch m.Name {
-		case "FCUnpublish", "deleteStream", "closeStream":
+		case "deleteStream", "closeStream":
 			return errUnpublished
 		}
 	}

@@ -19,6 +19,7 @@ type Hub struct {
 
 	// counters read by the metrics collector
 	publishersLive atomic.Int64
+	readersLive    atomic.Int64
 	unitsIn        atomic.Uint64
 	bytesIn        atomic.Uint64
 	readerDrops    atomic.Uint64
@@ -27,6 +28,7 @@ type Hub struct {
 // HubStats is a snapshot of the hub's counters.
 type HubStats struct {
 	Publishers  int64
+	Readers     int64
 	Units       uint64
 	Bytes       uint64
 	ReaderDrops uint64
@@ -72,6 +74,7 @@ func (h *Hub) Live(track string) *Stream {
 func (h *Hub) Stats() HubStats {
 	return HubStats{
 		Publishers:  h.publishersLive.Load(),
+		Readers:     h.readersLive.Load(),
 		Units:       h.unitsIn.Load(),
 		Bytes:       h.bytesIn.Load(),
 		ReaderDrops: h.readerDrops.Load(),

@@ -7,6 +7,7 @@ type Reader struct {
 	stream  *Stream
 	ch      chan *Unit
 	waitKey bool // touched only by the publisher's goroutine
+	lagging bool // waitKey because units were lost, not because the reader is new
 	dropped atomic.Uint64
 }
 
@@ -30,16 +31,19 @@ func (r *Reader) Close() { r.stream.unsubscribe(r) }
 func (r *Reader) offer(u *Unit) {
 	if r.waitKey {
 		if u.Kind != KindVideo || !u.Key {
-			r.drop()
+			if r.lagging {
+				r.drop()
+			}
 			return
 		}
-		r.waitKey = false
+		r.waitKey, r.lagging = false, false
 	}
 	select {
 	case r.ch <- u:
 	default:
 		r.drop()
 		r.waitKey = r.stream.Media.Video != nil
+		r.lagging = r.waitKey
 	}
 }
 

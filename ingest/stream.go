@@ -50,6 +50,7 @@ func (s *Stream) Subscribe(buffer int) *Reader {
 	}
 	next = append(next, r)
 	s.readers.Store(&next)
+	s.hub.readersLive.Add(1)
 	return r
 }
 
@@ -65,6 +66,9 @@ func (s *Stream) unsubscribe(r *Reader) {
 		if x != r {
 			next = append(next, x)
 		}
+	}
+	if len(next) < len(*cur) {
+		s.hub.readersLive.Add(-1)
 	}
 	s.readers.Store(&next)
 }
@@ -108,6 +112,7 @@ func (s *Stream) end(reason error) {
 		for _, r := range *rs {
 			close(r.ch)
 		}
+		s.hub.readersLive.Add(-int64(len(*rs)))
 	}
 	close(s.done)
 }

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/web"
+	"github.com/kastlive/kast/web/store"
+	"github.com/kastlive/kast/web/store/sqlite"
+)
+
+// shutdownTimeout bounds the graceful shutdown.
+const shutdownTimeout = 10 * time.Second
+
+// app is a running kast: the store, ingest, the packager and the web server.
+type app struct {
+	cfg    *config
+	log    *slog.Logger
+	store  store.Store
+	hub    *ingest.Hub
+	hls    *packager.Server
+	rtmp   *ingest.RTMPServer
+	rtmps  *ingest.RTMPServer
+	web    *web.Server
+	banner banner
+}
+
+// run starts kast, prints where to publish and watch, and serves until ctx
+// ends.
+func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
+	a := &app{cfg: cfg, log: newLogger(cfg, stderr)}
+	if cfg.RotateStreamKey != "" {
+		return rotateStreamKey(ctx, cfg, stdout)
+	}
+	if err := a.start(ctx); err != nil {
+		a.stop()
+		return err
+	}
+	a.banner.print(stdout)
+	a.log.Info("kast started", "http", a.web.Addr().String(), "rtmp", a.rtmpAddr())
+	<-ctx.Done()
+	a.log.Info("shutting down")
+	a.stop()
+	a.log.Info("stopped")
+	return nil
+}
+
+func (a *app) start(ctx context.Context) error {
+	cfg := a.cfg
+	st, err := sqlite.Open(filepath.Join(cfg.DataDir, "kast.db"))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	a.store = st
+	boot, err := st.Bootstrap(ctx, store.BootstrapOptions{StreamKey: cfg.StreamKey, AdminToken: cfg.AdminToken})
+	if err != nil {
+		return fmt.Errorf("bootstrap store: %w", err)
+	}
+
+	a.hub = &ingest.Hub{}
+	a.hls = &packager.Server{
+		Hub:    a.hub,
+		Logger: a.log.With("component", "hls"),
+		Config: packager.Config{
+			PartTarget:    cfg.PartTarget,
+			SegmentTarget: cfg.SegmentTarget,
+			Window:        cfg.HLSWindow,
+			Linger:        cfg.HLSLinger,
+		},
+	}
+	if err := a.hls.Initialize(); err != nil {
+		return fmt.Errorf("hls: %w", err)
+	}
+
+	ws := &web.Server{
+		Address:  cfg.HTTPAddr,
+		Store:    a.store,
+		Hub:      a.hub,
+		Packager: a.hls,
+		Logger:   a.log.With("component", "http"),
+	}
+	if err := ws.Initialize(); err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	a.web = ws
+
+	if cfg.RTMPAddr != "" {
+		a.rtmp = a.newRTMP(cfg.RTMPAddr, nil)
+		if err := a.rtmp.Initialize(); err != nil {
+			a.rtmp = nil
+			return fmt.Errorf("rtmp: %w", err)
+		}
+	}
+	if cfg.RTMPSAddr != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("rtmps: %w", err)
+		}
+		a.rtmps = a.newRTMP(cfg.RTMPSAddr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		if err := a.rtmps.Initialize(); err != nil {
+			a.rtmps = nil
+			return fmt.Errorf("rtmps: %w", err)
+		}
+	}
+
+	a.banner = newBanner(cfg, boot, a.web.Addr().String(), a.rtmpAddr())
+	return nil
+}
+
+func (a *app) newRTMP(addr string, tlsConfig *tls.Config) *ingest.RTMPServer {
+	return &ingest.RTMPServer{
+		Address:   addr,
+		TLSConfig: tlsConfig,
+		Hub:       a.hub,
+		Logger:    a.log.With("component", "rtmp"),
+		Authorize: a.authorize,
+	}
+}
+
+// authorize maps a stream key to its track through the store.
+func (a *app) authorize(ctx context.Context, key string) (string, error) {
+	if key == "" {
+		return "", ingest.ErrUnknownKey
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	t, err := a.store.TrackByStreamKey(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ingest.ErrUnknownKey
+	}
+	if err != nil {
+		return "", err
+	}
+	return t.Slug, nil
+}
+
+func (a *app) rtmpAddr() string {
+	if a.rtmp == nil {
+		return ""
+	}
+	return a.rtmp.Addr().String()
+}
+
+// stop shuts down in dependency order: no new publishers, then the
+// packager (which releases blocked requests), then HTTP, then the store.
+func (a *app) stop() {
+	if a.rtmp != nil {
+		a.rtmp.Close()
+	}
+	if a.rtmps != nil {
+		a.rtmps.Close()
+	}
+	if a.hls != nil {
+		a.hls.Close()
+	}
+	if a.web != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		if err := a.web.Shutdown(ctx); err != nil {
+			a.log.Warn("http shutdown", "err", err)
+		}
+		cancel()
+	}
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			a.log.Warn("store close", "err", err)
+		}
+	}
+}
+
+func rotateStreamKey(ctx context.Context, cfg *config, stdout io.Writer) error {
+	st, err := sqlite.Open(filepath.Join(cfg.DataDir, "kast.db"))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	t, err := st.TrackBySlug(ctx, cfg.RotateStreamKey)
+	if err != nil {
+		return fmt.Errorf("track %q: %w", cfg.RotateStreamKey, err)
+	}
+	key, err := st.RotateStreamKey(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "New stream key for track %q (the old one stops working now):\n  %s\n", t.Slug, key)
+	return nil
+}
+
+func newLogger(cfg *config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel))); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

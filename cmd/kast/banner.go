@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/kastlive/kast/web/store"
+)
+
+// banner is what kast prints at start: where to point OBS and where to
+// watch, and on the first start the secrets, which are shown only then.
+type banner struct {
+	created    bool
+	rtmpURL    string
+	streamKey  string
+	adminToken string
+	watchURL   string
+	track      string
+	dataDir    string
+}
+
+func newBanner(cfg *config, boot store.BootstrapResult, httpAddr, rtmpAddr string) banner {
+	host := cfg.PublicHost
+	if host == "" {
+		host = guessHost()
+	}
+	b := banner{
+		created:    boot.Created,
+		streamKey:  boot.StreamKey,
+		adminToken: boot.AdminToken,
+		track:      boot.Track.Slug,
+		dataDir:    cfg.DataDir,
+		watchURL:   "http://" + net.JoinHostPort(host, portOf(httpAddr)) + "/watch/" + boot.Track.Slug,
+	}
+	if rtmpAddr != "" {
+		b.rtmpURL = "rtmp://" + net.JoinHostPort(host, portOf(rtmpAddr)) + "/live"
+	}
+	return b
+}
+
+func (b banner) print(w io.Writer) {
+	var s strings.Builder
+	s.WriteString("\nkast is running.\n\n")
+	if b.rtmpURL != "" {
+		s.WriteString("  OBS: Settings > Stream > Service \"Custom...\"\n")
+		fmt.Fprintf(&s, "    Server      %s\n", b.rtmpURL)
+		if b.created {
+			fmt.Fprintf(&s, "    Stream Key  %s\n", b.streamKey)
+		} else {
+			fmt.Fprintf(&s, "    Stream Key  (shown at the first start; `kast -rotate-stream-key %s` prints a new one)\n", b.track)
+		}
+		s.WriteString("    Output: keyframe interval 1 s, x264 profile \"main\" or \"high\", no B-frames for the lowest latency\n")
+	}
+	fmt.Fprintf(&s, "\n  Watch: %s\n", b.watchURL)
+	if b.created {
+		fmt.Fprintf(&s, "\n  Admin token: %s\n", b.adminToken)
+		fmt.Fprintf(&s, "\n  The stream key and admin token are shown only now; %s keeps just their hashes.\n", b.dataDir)
+	}
+	s.WriteString("\n")
+	io.WriteString(w, s.String())
+}
+
+// guessHost returns this machine's first non-loopback IPv4 address, so the
+// printed URLs work from another machine on the network, or "localhost".
+func guessHost() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "localhost"
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+			return ipn.IP.String()
+		}
+	}
+	return "localhost"
+}

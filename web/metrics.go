@@ -1,0 +1,66 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metricsHandler serves the Prometheus metrics of the hub, the packager,
+// the Go runtime and the process.
+func (s *Server) metricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&kastCollector{s: s},
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// kastCollector reads kast's own counters at scrape time.
+type kastCollector struct{ s *Server }
+
+var (
+	descPublishers  = prometheus.NewDesc("kast_publishers", "Publishers live now.", nil, nil)
+	descReaders     = prometheus.NewDesc("kast_stream_readers", "Readers subscribed to live streams.", nil, nil)
+	descIngestUnits = prometheus.NewDesc("kast_ingest_frames_total", "Access units received from publishers.", nil, nil)
+	descIngestBytes = prometheus.NewDesc("kast_ingest_bytes_total", "Payload bytes received from publishers.", nil, nil)
+	descDrops       = prometheus.NewDesc("kast_reader_dropped_frames_total", "Frames lost by readers that fell behind.", nil, nil)
+	descFrames      = prometheus.NewDesc("kast_hls_frames_total", "Frames packaged into HLS.", []string{"kind"}, nil)
+	descParts       = prometheus.NewDesc("kast_hls_parts_total", "HLS parts produced.", nil, nil)
+	descSegments    = prometheus.NewDesc("kast_hls_segments_total", "HLS segments produced.", nil, nil)
+	descBlocked     = prometheus.NewDesc("kast_hls_blocked_requests", "HLS requests waiting for a part now.", nil, nil)
+	descRequests    = prometheus.NewDesc("kast_hls_requests_total", "HLS responses by kind and status (0: client went away).", []string{"kind", "status"}, nil)
+)
+
+func (c *kastCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPublishers, descReaders, descIngestUnits, descIngestBytes, descDrops,
+		descFrames, descParts, descSegments, descBlocked, descRequests} {
+		ch <- d
+	}
+}
+
+func (c *kastCollector) Collect(ch chan<- prometheus.Metric) {
+	h := c.s.Hub.Stats()
+	ch <- prometheus.MustNewConstMetric(descPublishers, prometheus.GaugeValue, float64(h.Publishers))
+	ch <- prometheus.MustNewConstMetric(descReaders, prometheus.GaugeValue, float64(h.Readers))
+	ch <- prometheus.MustNewConstMetric(descIngestUnits, prometheus.CounterValue, float64(h.Units))
+	ch <- prometheus.MustNewConstMetric(descIngestBytes, prometheus.CounterValue, float64(h.Bytes))
+	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(h.ReaderDrops))
+
+	p := c.s.Packager.Metrics().Stats()
+	ch <- prometheus.MustNewConstMetric(descFrames, prometheus.CounterValue, float64(p.VideoFrames), "video")
+	ch <- prometheus.MustNewConstMetric(descFrames, prometheus.CounterValue, float64(p.AudioFrames), "audio")
+	ch <- prometheus.MustNewConstMetric(descParts, prometheus.CounterValue, float64(p.Parts))
+	ch <- prometheus.MustNewConstMetric(descSegments, prometheus.CounterValue, float64(p.Segments))
+	ch <- prometheus.MustNewConstMetric(descBlocked, prometheus.GaugeValue, float64(p.Blocked))
+	for kind, byStatus := range p.Requests {
+		for status, n := range byStatus {
+			ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(n), kind, strconv.Itoa(status))
+		}
+	}
+}
