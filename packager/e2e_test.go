@@ -1,26 +1,222 @@
 package packager_test
 
 import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gohlslib/v2"
+	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
 
 	"github.com/kastlive/kast/internal/testutil"
 	"github.com/kastlive/kast/packager"
 )
 
-func TestFFmpegPublishAndRead(t *testing.T) {
+// framecrc runs ffmpeg reading url for dur and returns its output, which
+// has one line per decoded frame: "stream, dts, pts, duration, size, crc".
+func framecrc(t *testing.T, url string, dur time.Duration) string {
+	t.Helper()
+	out, err := testutil.Run(t, dur+40*time.Second, "-hide_banner", "-loglevel", "warning",
+		"-i", url, "-t", fmt.Sprintf("%.1f", dur.Seconds()), "-f", "framecrc", "-")
+	if err != nil {
+		t.Fatalf("ffmpeg reading %s: %v\n%s", url, err, tail(out, 30))
+	}
+	return out
+}
+
+// countFrames counts framecrc lines per stream and collects ffmpeg's
+// warnings and errors (lines that are not frames or comments).
+func countFrames(out string) (video, audio int, problems []string) {
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case strings.HasPrefix(line, "0,"):
+			video++
+		case strings.HasPrefix(line, "1,"):
+			audio++
+		case strings.Contains(line, "Found duplicated MOOV Atom"), strings.HasPrefix(line, "Last message repeated"):
+			// ffmpeg's HLS reader hands the init segment to its MP4
+			// demuxer again after each playlist reload: harmless.
+		default:
+			problems = append(problems, line)
+		}
+	}
+	return video, audio, problems
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestFFmpegReadsFiveSeconds(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, packager.Config{})
-	pub := testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 20 * time.Second})
+	pub := testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 25 * time.Second})
 	first := r.waitPlaylist(t, 10*time.Second)
 	t.Logf("first playlist %v after publish start", first)
-	time.Sleep(4 * time.Second) // ffmpeg reads whole segments, not parts
-	_, pl := get(t, r.url("media.m3u8"))
-	t.Logf("playlist:\n%s", pl)
+	time.Sleep(3 * time.Second) // ffmpeg's HLS reader starts three whole segments back
 
-	out, err := testutil.Run(t, 40*time.Second, "-hide_banner", "-loglevel", "error",
-		"-i", r.url("index.m3u8"), "-t", "5", "-f", "null", "-")
-	if err != nil || strings.TrimSpace(out) != "" {
-		t.Fatalf("ffmpeg read failed: %v\n%s\npublisher: %s", err, out, pub.Output())
+	out := framecrc(t, r.url("index.m3u8"), 6*time.Second)
+	video, audio, problems := countFrames(out)
+	t.Logf("decoded %d video and %d audio frames", video, audio)
+	if len(problems) > 0 {
+		t.Errorf("ffmpeg reported problems:\n%s", strings.Join(problems, "\n"))
 	}
+	// 5 s of 30 fps video and of 44.1 kHz AAC (1024 samples a frame).
+	if video < 150 || audio < 5*44100/1024 {
+		t.Errorf("decoded %d video, %d audio frames; want at least 5 s of each\npublisher: %s", video, audio, pub.Output())
+	}
+}
+
+func TestGohlslibClientReceivesParts(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, packager.Config{})
+	testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 20 * time.Second})
+	r.waitPlaylist(t, 10*time.Second)
+
+	var video, audio, parts atomic.Int64
+	c := &gohlslib.Client{
+		URI:                       r.url("index.m3u8"),
+		OnDownloadPart:            func(string) { parts.Add(1) },
+		OnDownloadPrimaryPlaylist: func(string) {},
+		OnDownloadStreamPlaylist:  func(string) {},
+	}
+	c.OnTracks = func(tracks []*gohlslib.Track) error {
+		for _, tr := range tracks {
+			switch tr.Codec.(type) {
+			case *codecs.H264:
+				c.OnDataH26x(tr, func(int64, int64, [][]byte) { video.Add(1) })
+			case *codecs.MPEG4Audio:
+				c.OnDataMPEG4Audio(tr, func(int64, [][]byte) { audio.Add(1) })
+			default:
+				return fmt.Errorf("unexpected codec %T", tr.Codec)
+			}
+		}
+		if len(tracks) != 2 {
+			return fmt.Errorf("got %d tracks, want video and audio", len(tracks))
+		}
+		return nil
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case err := <-c.Wait():
+		t.Fatalf("client stopped: %v", err)
+	case <-time.After(5 * time.Second):
+	}
+	t.Logf("gohlslib: %d parts, %d video frames, %d audio frames in 5 s", parts.Load(), video.Load(), audio.Load())
+	if parts.Load() < 10 || video.Load() < 60 || audio.Load() < 60 {
+		t.Fatalf("too little received: %d parts, %d video, %d audio", parts.Load(), video.Load(), audio.Load())
+	}
+}
+
+func TestTimestampsPast24Bits(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, packager.Config{})
+	// 16776 s is 1.2 s short of 0xFFFFFF ms: the publisher's timestamps
+	// need RTMP's extended timestamp field from then on.
+	pub := testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 8 * time.Second,
+		Extra: []string{"-output_ts_offset", "16776"}})
+	r.waitPlaylist(t, 10*time.Second)
+	time.Sleep(6 * time.Second)
+	if st := r.hub.Stats(); st.Publishers != 1 {
+		t.Fatalf("publisher gone before its end: %+v\n%s", st, pub.Output())
+	}
+	_, pl := get(t, r.url("media.m3u8"))
+	if n := strings.Count(string(pl), "#EXTINF"); n < 4 {
+		t.Fatalf("%d segments after 6 s, want at least 4:\n%s", n, pl)
+	}
+	if err := pub.Wait(10 * time.Second); err != nil {
+		t.Fatalf("publisher: %v\n%s", err, pub.Output())
+	}
+}
+
+func TestReconnectContinues(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, packager.Config{})
+	p1 := testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 7 * time.Second})
+	r.waitPlaylist(t, 10*time.Second)
+	time.Sleep(3 * time.Second)
+
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := testutil.Run(t, 60*time.Second, "-hide_banner", "-loglevel", "warning",
+			"-i", r.url("index.m3u8"), "-t", "12", "-f", "framecrc", "-")
+		done <- result{out, err}
+	}()
+
+	if err := p1.Wait(15 * time.Second); err != nil {
+		t.Fatalf("first publisher: %v", err)
+	}
+	time.Sleep(time.Second)
+	testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 20 * time.Second})
+
+	res := <-done
+	if res.err != nil {
+		t.Fatalf("ffmpeg reader stopped at the reconnect: %v\n%s", res.err, tail(res.out, 30))
+	}
+	video, audio, problems := countFrames(res.out)
+	t.Logf("decoded %d video, %d audio frames across the reconnect", video, audio)
+	if len(problems) > 0 {
+		t.Logf("ffmpeg said:\n%s", strings.Join(problems, "\n"))
+	}
+	// 12 s of video: about 5 s from the first publisher, the rest from the second.
+	if video < 11*30 {
+		t.Fatalf("decoded %d video frames, want 12 s worth", video)
+	}
+	_, pl := get(t, r.url("media.m3u8"))
+	if !strings.Contains(string(pl), "#EXT-X-DISCONTINUITY\n") {
+		t.Fatalf("no discontinuity after the reconnect:\n%s", pl)
+	}
+}
+
+// fetchConcat downloads the init segment and the first n complete segments
+// into one file and returns its path.
+func fetchConcat(t *testing.T, r *rig, n int) string {
+	t.Helper()
+	_, pl := get(t, r.url("media.m3u8"))
+	var buf []byte
+	segs := 0
+	for _, line := range strings.Split(string(pl), "\n") {
+		if strings.HasPrefix(line, "#EXT-X-MAP:URI=") && buf == nil {
+			name := strings.Trim(strings.TrimPrefix(line, "#EXT-X-MAP:URI="), `"`)
+			code, b := get(t, r.url(name))
+			if code != http.StatusOK {
+				t.Fatalf("init: %d", code)
+			}
+			buf = append(buf, b...)
+		}
+		if strings.HasPrefix(line, "seg-") && segs < n {
+			code, b := get(t, r.url(line))
+			if code != http.StatusOK {
+				t.Fatalf("%s: %d", line, code)
+			}
+			buf = append(buf, b...)
+			segs++
+		}
+	}
+	if segs < n {
+		t.Fatalf("only %d segments listed:\n%s", segs, pl)
+	}
+	p := filepath.Join(t.TempDir(), "media.mp4")
+	if err := os.WriteFile(p, buf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -123,7 +123,8 @@ func (m *muxer) publish() {
 		s.msn = tl.nextMSN
 	}
 	s.segments = segs
-	if len(segs) > 0 {
+	// Players (hls.js, gohlslib) need one complete segment in a playlist.
+	if len(tl.segments) > 0 {
 		p := playlistParams{
 			epoch:      m.epoch,
 			targetDur:  tl.targetDur,
