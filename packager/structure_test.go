@@ -101,7 +101,9 @@ func TestPlaylistStructure(t *testing.T) {
 	}
 	slices.Sort(delays)
 	slices.Sort(listed)
-	p := func(s []time.Duration, q float64) time.Duration { return s[int(q*float64(len(s)-1))].Round(time.Millisecond) }
+	p := func(s []time.Duration, q float64) time.Duration {
+		return s[int(q*float64(len(s)-1))].Round(time.Millisecond)
+	}
 	t.Logf("%d blocking reloads: answered after the part's end p50 %v p95 %v max %v; first frame of a part listed after it was received p50 %v p95 %v",
 		len(delays), p(delays, 0.5), p(delays, 0.95), p(delays, 1), p(listed, 0.5), p(listed, 0.95))
 	if p(delays, 0.95) > partTarget {
