@@ -1,0 +1,52 @@
+# kast: `make run` builds and starts the server, `make test` installs what
+# the tests need and runs them all. See README.md.
+
+GO      ?= go
+BIN     := bin/kast
+# Packages with concurrency: run with the race detector.
+RACE_PKGS := ./ingest/... ./packager/... ./web/... ./cmd/...
+
+.PHONY: all build assets run test test-deps vet bench fuzz clean
+
+all: build
+
+# The player (hls.js) comes from npm and is embedded into the binary. When
+# npm is missing the binary still builds; its watch page then says so.
+assets:
+	@if command -v npm >/dev/null 2>&1; then \
+		if [ ! -f node_modules/hls.js/package.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+			npm ci --no-audit --no-fund --loglevel=error; fi; \
+		sh web/assets/build.sh; \
+	else \
+		echo "npm not found: building without the embedded player (apt-get install npm, then make)"; \
+	fi
+
+build: assets
+	$(GO) build -o $(BIN) ./cmd/kast
+
+run: build
+	./$(BIN)
+
+test-deps:
+	sh scripts/test-deps.sh
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: test-deps vet
+	$(GO) test -race -timeout 12m $(RACE_PKGS)
+	$(GO) test -timeout 10m $$($(GO) list ./... | grep -v -e /ingest -e /packager -e /web -e /cmd/)
+
+# Speed and memory figures: Go benchmarks next to the code, then the load
+# program against an in-process kast. See docs/benchmarks.md.
+bench: build
+	$(GO) test -run XXX -bench . -benchmem ./packager/... ./ingest/...
+	$(GO) run ./bench -self -viewers 300 -duration 20s
+
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzDemuxer -fuzztime 60s ./ingest
+
+clean:
+	rm -rf bin

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs what the tests drive and is missing: ffmpeg (publisher and HLS
+# reader), Debian's Chromium (browser tests), node + npm and the pinned node
+# packages (hls.js, playwright-core). As root it uses apt-get and npm; as
+# another user it says what to install and carries on (tests then skip what
+# they cannot run, except under CI=true, where a missing tool fails).
+set -eu
+cd "$(dirname "$0")/.."
+
+missing=""
+command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "test-deps: installing$missing"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	else
+		echo "test-deps: missing$missing; install them with: sudo apt-get install$missing" >&2
+		if [ "${CI:-}" = true ]; then exit 1; fi
+	fi
+fi
+
+if command -v npm >/dev/null 2>&1; then
+	if [ ! -f node_modules/hls.js/package.json ] || [ ! -f node_modules/playwright-core/package.json ] ||
+		[ package-lock.json -nt node_modules/.package-lock.json ]; then
+		echo "test-deps: npm ci"
+		npm ci --no-audit --no-fund --loglevel=error
+	fi
+	sh web/assets/build.sh
+fi

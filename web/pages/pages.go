@@ -1,0 +1,136 @@
+// Package pages serves kast's viewer-facing HTML: the track list at /, the
+// player at /watch/<track>, and the embedded static files under /assets/.
+// Pages are server-rendered html/template with plain JavaScript; nothing is
+// fetched from a CDN.
+package pages
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/kastlive/kast/web/assets"
+	"github.com/kastlive/kast/web/store"
+)
+
+// TrackLookup is the part of the store the pages read.
+type TrackLookup interface {
+	TrackBySlug(ctx context.Context, slug string) (store.Track, error)
+	Tracks(ctx context.Context) ([]store.Track, error)
+}
+
+// Handler serves /, /watch/<track> and /assets/<file>. Mount it on those
+// paths (or as the mux's fallback "/"); other paths get the 404 page. The
+// zero value of every field except Tracks has a working default.
+type Handler struct {
+	// Tracks looks up the tracks to list and play.
+	Tracks TrackLookup
+
+	// HLSBuilt reports whether hls.js is embedded; nil means assets.HLSBuilt.
+	HLSBuilt func() bool
+
+	// PlaylistURL returns the LL-HLS playlist URL of a track; nil means
+	// "/hls/<slug>/index.m3u8".
+	PlaylistURL func(slug string) string
+
+	// Log receives server-side errors; nil means slog.Default().
+	Log *slog.Logger
+}
+
+// ServeHTTP routes to the index, watch, asset or not-found page.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/assets/"):
+		h.serveAsset(w, r, strings.TrimPrefix(p, "/assets/"))
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	case p == "/":
+		h.serveIndex(w, r)
+	case strings.HasPrefix(p, "/watch/"):
+		slug := strings.TrimSuffix(strings.TrimPrefix(p, "/watch/"), "/")
+		if slug == "" || strings.Contains(slug, "/") {
+			h.notFound(w, r)
+			return
+		}
+		h.serveWatch(w, r, slug)
+	default:
+		h.notFound(w, r)
+	}
+}
+
+// serveIndex lists the tracks with links to their players.
+func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
+	tracks, err := h.Tracks.Tracks(r.Context())
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	type item struct {
+		Track store.Track
+		URL   string
+	}
+	items := make([]item, len(tracks))
+	for i, t := range tracks {
+		items[i] = item{Track: t, URL: "/watch/" + url.PathEscape(t.Slug)}
+	}
+	h.render(w, r, http.StatusOK, "index.html", page{Title: "Live streams", Data: items})
+}
+
+// watchData is what watch.html renders.
+type watchData struct {
+	Track       store.Track
+	PlaylistURL string
+	HLSBuilt    bool
+}
+
+// serveWatch renders the player page of one track.
+func (h *Handler) serveWatch(w http.ResponseWriter, r *http.Request, slug string) {
+	t, err := h.Tracks.TrackBySlug(r.Context(), slug)
+	if errors.Is(err, store.ErrNotFound) {
+		h.notFound(w, r)
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	d := watchData{Track: t, PlaylistURL: h.playlistURL(t.Slug), HLSBuilt: h.hlsBuilt()}
+	h.render(w, r, http.StatusOK, "watch.html", page{Title: t.Title, Data: d})
+}
+
+// notFound renders the 404 page.
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusNotFound, "notfound.html", page{Title: "Not found", Data: r.URL.Path})
+}
+
+// serverError logs err and renders a generic 500 page.
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	h.log().Error("pages: request failed", "path", r.URL.Path, "err", err)
+	h.render(w, r, http.StatusInternalServerError, "error.html", page{Title: "Error"})
+}
+
+func (h *Handler) hlsBuilt() bool {
+	if h.HLSBuilt != nil {
+		return h.HLSBuilt()
+	}
+	return assets.HLSBuilt()
+}
+
+func (h *Handler) playlistURL(slug string) string {
+	if h.PlaylistURL != nil {
+		return h.PlaylistURL(slug)
+	}
+	return "/hls/" + url.PathEscape(slug) + "/index.m3u8"
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.Default()
+}

@@ -1,0 +1,54 @@
+package pages
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"net/http"
+	"strconv"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+// templates holds one parsed set per page, each with the shared layout.
+var templates = parseTemplates("index.html", "watch.html", "notfound.html", "error.html")
+
+// page is the data every template receives: the layout reads Title, the page
+// body reads Data.
+type page struct {
+	Title string
+	Data  any
+}
+
+// parseTemplates parses each named page together with layout.html.
+func parseTemplates(names ...string) map[string]*template.Template {
+	funcs := template.FuncMap{"asset": AssetURL}
+	m := make(map[string]*template.Template, len(names))
+	for _, n := range names {
+		m[n] = template.Must(template.New("layout.html").Funcs(funcs).
+			ParseFS(templateFiles, "templates/layout.html", "templates/"+n))
+	}
+	return m
+}
+
+// render executes the named page into a buffer and writes it with status,
+// so a template error never leaves a half-written page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	var buf bytes.Buffer
+	if err := templates[name].Execute(&buf, p); err != nil {
+		h.log().Error("pages: render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
