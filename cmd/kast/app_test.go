@@ -115,7 +115,7 @@ func TestBrowserPlaysWatchPage(t *testing.T) {
 			*res.Latency, fmtSeries(res.LatencySeries), deref(res.StartMs), time.Since(start).Round(time.Millisecond))
 	}
 	if err != nil || !res.Started || res.FramesEnd <= res.FramesStart {
-		t.Fatalf("playback did not progress: %v %+v\n%s\nserver:\n%s", err, res, stderr, logs)
+		t.Fatalf("playback did not progress: %v frames %v\n%s\nserver:\n%s\n%s", err, res.FramesSeries, stderr, logs, hlsMetrics(a))
 	}
 	for i := 1; i < len(res.FramesSeries); i++ {
 		if res.FramesSeries[i] < res.FramesSeries[i-1] {
@@ -157,4 +157,21 @@ func fmtSeries(s []*float64) string {
 func jsonNum(v float64) string {
 	b, _ := json.Marshal(float64(int(v*1000)) / 1000)
 	return string(b)
+}
+
+// hlsMetrics returns the kast_hls lines of /metrics, for failure reports.
+func hlsMetrics(a *app) string {
+	res, err := http.Get(a.testURL("/metrics"))
+	if err != nil {
+		return err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var keep []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "kast_hls") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
