@@ -44,7 +44,9 @@ func startApp(t *testing.T, env map[string]string) (*app, *bytes.Buffer) {
 
 func (a *app) testURL(path string) string { return "http://" + a.web.Addr().String() + path }
 
-func (a *app) publishURL(key string) string { return "rtmp://" + a.rtmp.Addr().String() + "/live/" + key }
+func (a *app) publishURL(key string) string {
+	return "rtmp://" + a.rtmp.Addr().String() + "/live/" + key
+}
 
 func waitHTTP(t *testing.T, url string, timeout time.Duration) time.Duration {
 	t.Helper()
