@@ -80,8 +80,8 @@ func videoSampleSize(u *ingest.Unit) uint32 {
 }
 
 // marshalPart writes a moof+mdat holding the given runs (empty runs are
-// left out) into one newly allocated buffer of the exact size.
-func marshalPart(seq uint32, runs ...*trackRun) []byte {
+// left out) into a buffer of the exact size obtained from alloc.
+func marshalPart(alloc func(int) []byte, seq uint32, runs ...*trackRun) []byte {
 	moofSize := 8 + 16
 	dataSize := 0
 	for _, r := range runs {
@@ -90,7 +90,7 @@ func marshalPart(seq uint32, runs ...*trackRun) []byte {
 			dataSize += r.dataSize
 		}
 	}
-	buf := make([]byte, moofSize+8+dataSize)
+	buf := alloc(moofSize + 8 + dataSize)
 	be := binary.BigEndian
 
 	p := putBoxHeader(buf, moofSize, "moof")

@@ -128,23 +128,73 @@ func (h *handler) file(epoch string, n int64) {
 		}
 	case filePart:
 		if p := snap.part(n); p != nil {
-			h.write(typeM4S, cacheImmutable, p.data)
+			h.writePart(p)
 			return
 		}
-		// The hinted part and the couple after it are worth waiting for.
+		// The hinted part streams as it is built; the couple after it
+		// are worth waiting for.
 		if n >= snap.nextPart && n < snap.nextPart+advancePartLimit {
-			snap, status := h.wait(snap, func(s *snapshot) bool { return s.nextPart > n })
+			snap, status := h.wait(snap, func(s *snapshot) bool { return s.nextPart >= n })
 			if status != http.StatusOK {
 				h.waitFailed(status)
 				return
 			}
 			if p := snap.part(n); p != nil {
-				h.write(typeM4S, cacheImmutable, p.data)
+				h.writePart(p)
+				return
+			}
+			if snap.building != nil && snap.building.n == n {
+				h.stream(snap.building, snap.targetDur)
 				return
 			}
 		}
 	}
 	h.s.error(h.w, h.kind, http.StatusNotFound, "not found")
+}
+
+// stream sends the chunks of a part as they are built, without
+// Content-Length, flushing after each.
+func (h *handler) stream(ps *partStream, targetDur int) {
+	hd := h.w.Header()
+	hd["Content-Type"] = headerM4S
+	hd["Cache-Control"] = headerImmutable
+	h.w.WriteHeader(http.StatusOK)
+	h.s.metrics.request(h.kind, http.StatusOK)
+	if h.r.Method == http.MethodHead {
+		return
+	}
+	h.s.metrics.blocked.Add(1)
+	defer h.s.metrics.blocked.Add(-1)
+	rc := http.NewResponseController(h.w)
+	timer := time.NewTimer(time.Duration(3*max(targetDur, 1)) * time.Second)
+	defer timer.Stop()
+	done := h.r.Context().Done()
+	written := 0
+	for {
+		chunks, finished, wake := ps.read(written)
+		for _, c := range chunks {
+			if _, err := h.w.Write(c); err != nil {
+				return
+			}
+			written++
+		}
+		if finished {
+			return
+		}
+		if wake == nil {
+			continue
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		select {
+		case <-wake:
+		case <-done:
+			return
+		case <-timer.C:
+			return
+		}
+	}
 }
 
 // wait blocks until ready accepts a snapshot, the request is cancelled,
@@ -192,32 +242,69 @@ func (h *handler) waitFailed(status int) {
 	}
 }
 
-func (h *handler) header(contentType, cache string, size int) {
+// Header values shared by every response: assigning these slices instead
+// of calling Header.Set saves an allocation per header per request. They
+// must never be modified.
+var (
+	headerPlaylist  = []string{typePlaylist}
+	headerMP4       = []string{typeMP4}
+	headerM4S       = []string{typeM4S}
+	headerImmutable = []string{cacheImmutable}
+	headerBlocking  = []string{cacheBlocking}
+	headerLive      = []string{cacheLive}
+)
+
+func (h *handler) header(contentType, cache, length []string) {
 	hd := h.w.Header()
-	hd.Set("Content-Type", contentType)
-	hd.Set("Cache-Control", cache)
-	hd.Set("Content-Length", itoa(size))
+	hd["Content-Type"] = contentType
+	hd["Cache-Control"] = cache
+	hd["Content-Length"] = length
 	h.w.WriteHeader(http.StatusOK)
 	h.s.metrics.request(h.kind, http.StatusOK)
 }
 
 func (h *handler) write(contentType, cache string, body []byte) {
-	h.header(contentType, cache, len(body))
+	ct, cc := headerPlaylist, headerLive
+	switch contentType {
+	case typeMP4:
+		ct = headerMP4
+	case typeM4S:
+		ct = headerM4S
+	}
+	switch cache {
+	case cacheImmutable:
+		cc = headerImmutable
+	case cacheBlocking:
+		cc = headerBlocking
+	}
+	h.header(ct, cc, []string{strconv.Itoa(len(body))})
 	if h.r.Method != http.MethodHead {
 		h.w.Write(body)
 	}
 }
 
-// writeSegment sends the segment's parts one after the other, without
-// copying them into one buffer.
-func (h *handler) writeSegment(seg *segment) {
-	h.header(typeM4S, cacheImmutable, seg.size())
+func (h *handler) writePart(p *part) {
+	h.header(headerM4S, headerImmutable, p.sizeHeader)
 	if h.r.Method == http.MethodHead {
 		return
 	}
-	bufs := make(net.Buffers, len(seg.parts))
-	for i, p := range seg.parts {
-		bufs[i] = p.data
+	for _, c := range p.chunks {
+		if _, err := h.w.Write(c); err != nil {
+			return
+		}
+	}
+}
+
+// writeSegment sends the chunks of the segment's parts one after the
+// other, without copying them into one buffer.
+func (h *handler) writeSegment(seg *segment) {
+	h.header(headerM4S, headerImmutable, []string{strconv.Itoa(seg.size())})
+	if h.r.Method == http.MethodHead {
+		return
+	}
+	var bufs net.Buffers
+	for _, p := range seg.parts {
+		bufs = append(bufs, p.chunks...)
 	}
 	bufs.WriteTo(h.w)
 }

@@ -1,14 +1,30 @@
 package packager
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
-// part is a closed fMP4 part. Immutable once published.
+// part is a closed LL-HLS part: a run of CMAF chunks (moof+mdat), one per
+// video frame, the same bytes that were streamed while it was being built.
+// Immutable once published.
 type part struct {
 	n           int64 // number within the muxer's life, names the file
 	msn         int   // segment it belongs to
 	duration    time.Duration
-	independent bool   // starts with a keyframe
-	data        []byte // moof+mdat
+	independent bool // starts with a keyframe
+	chunks      [][]byte
+	size        int
+	sizeHeader  []string // Content-Length value, shared by every response
+}
+
+func newPart(n int64, msn int, duration time.Duration, independent bool, chunks [][]byte) *part {
+	p := &part{n: n, msn: msn, duration: duration, independent: independent, chunks: chunks}
+	for _, c := range chunks {
+		p.size += len(c)
+	}
+	p.sizeHeader = []string{strconv.Itoa(p.size)}
+	return p
 }
 
 // segment is a list of parts. A segment in a snapshot is a copy whose parts
@@ -27,7 +43,7 @@ type segment struct {
 func (s *segment) size() int {
 	n := 0
 	for _, p := range s.parts {
-		n += len(p.data)
+		n += p.size
 	}
 	return n
 }

@@ -26,6 +26,10 @@ type muxer struct {
 	initsSeen int // timeline.nextInit when inits were last copied
 	inits     map[int][]byte
 	buf       []byte // playlist render scratch
+
+	multivariant []byte // rendered for mvMedia and mvBandwidth
+	mvMedia      ingest.Media
+	mvBandwidth  int
 }
 
 func newMuxer(track string, cfg Config, log *slog.Logger, metrics *Metrics, onGone func(*muxer)) *muxer {
@@ -111,6 +115,7 @@ func (m *muxer) publish() {
 		epoch:     m.epoch,
 		live:      tl.sess != nil,
 		nextPart:  tl.nextPart,
+		building:  tl.livePart(),
 		inits:     m.inits,
 		targetDur: tl.targetDur,
 		partHold:  3 * m.cfg.PartTarget,
@@ -143,7 +148,12 @@ func (m *muxer) publish() {
 		}
 	}
 	if tl.media.Video != nil || tl.media.Audio != nil {
-		s.multivariant = renderMultivariant(tl.media, bandwidth(tl.peakBPS))
+		bw := bandwidth(tl.peakBPS)
+		if m.mvBandwidth != bw || !m.mvMedia.Equal(tl.media) || m.multivariant == nil {
+			m.multivariant = renderMultivariant(tl.media, bw)
+			m.mvBandwidth, m.mvMedia = bw, tl.media
+		}
+		s.multivariant = m.multivariant
 	}
 	old := m.cur.Swap(s)
 	close(old.next)
@@ -152,6 +162,9 @@ func (m *muxer) publish() {
 
 // finish publishes a final snapshot that sends requests away.
 func (m *muxer) finish() {
+	if m.tl.live != nil {
+		m.tl.live.finish()
+	}
 	s := &snapshot{epoch: m.epoch, gone: true, next: make(chan struct{})}
 	old := m.cur.Swap(s)
 	close(old.next)

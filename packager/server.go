@@ -133,9 +133,18 @@ func (s *Server) error(w http.ResponseWriter, kind fileKind, status int, msg str
 	w.Write([]byte(body))
 }
 
+var (
+	corsOrigin  = []string{"*"}
+	corsMethods = []string{"GET, HEAD, OPTIONS"}
+	corsHeaders = []string{"Range, Origin, Accept"}
+	corsExpose  = []string{"Content-Length, Age, Date"}
+)
+
+// setCORS lets players on any origin read the stream. The values are
+// shared slices (see handler.go).
 func setCORS(h http.Header) {
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Range, Origin, Accept")
-	h.Set("Access-Control-Expose-Headers", "Content-Length, Age, Date")
+	h["Access-Control-Allow-Origin"] = corsOrigin
+	h["Access-Control-Allow-Methods"] = corsMethods
+	h["Access-Control-Allow-Headers"] = corsHeaders
+	h["Access-Control-Expose-Headers"] = corsExpose
 }

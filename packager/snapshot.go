@@ -10,9 +10,10 @@ type snapshot struct {
 	live  bool // a publisher feeds the track
 	gone  bool // the track's muxer is gone; answer 404
 
-	msn      int   // MSN of the segment receiving parts
-	parts    int   // parts complete in segment msn
-	nextPart int64 // number of the next part, the preload hint
+	msn      int         // MSN of the segment receiving parts
+	parts    int         // parts complete in segment msn
+	nextPart int64       // number of the next part, the preload hint
+	building *partStream // part nextPart, while it is being built
 
 	segments  []segment // complete ones, then the open one if any
 	inits     map[int][]byte

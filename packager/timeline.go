@@ -19,17 +19,22 @@ type timeline struct {
 	log      *slog.Logger
 	onChange func()
 
-	segments  []*segment // complete, oldest first
-	open      *segment
-	nextMSN   int
-	nextPart  int64
-	discSeq   int // discontinuities that left the window
-	inits     map[int][]byte
-	nextInit  int
-	targetDur int // seconds; only grows
-	end       time.Duration
-	media     ingest.Media
-	peakBPS   float64
+	segments       []*segment // complete, oldest first
+	open           *segment
+	nextMSN        int
+	nextPart       int64
+	discSeq        int // discontinuities that left the window
+	inits          map[int][]byte
+	nextInit       int
+	targetDur      int // seconds; only grows
+	end            time.Duration
+	media          ingest.Media
+	peakBPS        float64
+	chunkSeq       uint32      // mfhd sequence number of the last chunk
+	live           *partStream // the part being built, nextPart
+	arena          []byte      // chunk buffers of the part being built
+	lastPartSize   int
+	lastPartChunks int
 
 	sess *session
 }
@@ -51,7 +56,7 @@ type session struct {
 
 	partStart       time.Duration
 	partIndependent bool
-	video, audio    trackRun
+	video, audio    trackRun // samples not yet in a chunk
 
 	audioRate  int64
 	audioFrame int64 // samples per AAC frame
@@ -125,7 +130,7 @@ func (t *timeline) endSession() {
 	if s.audioValid {
 		end = max(end, time.Duration(s.audioNext*int64(time.Second)/s.audioRate))
 	}
-	if len(s.video.samples) > 0 || len(s.audio.samples) > 0 {
+	if len(s.video.samples) > 0 || len(s.audio.samples) > 0 || t.partStarted() {
 		t.closePart(s, end)
 	}
 	if t.open != nil {
@@ -189,7 +194,7 @@ func (t *timeline) push(u *ingest.Unit) {
 
 // maybeCut closes the part (and the segment) before a unit at time tt.
 func (t *timeline) maybeCut(s *session, tt time.Duration, key bool) {
-	if len(s.video.samples) == 0 && len(s.audio.samples) == 0 {
+	if len(s.video.samples) == 0 && len(s.audio.samples) == 0 && !t.partStarted() {
 		return
 	}
 	if key && tt-t.open.start >= t.cfg.SegmentTarget {
@@ -223,6 +228,47 @@ func (t *timeline) addVideoSample(s *session, u *ingest.Unit, tt, dur time.Durat
 		size:  videoSampleSize(u),
 		flags: flags,
 	})
+	t.flushChunk(s)
+}
+
+// flushChunk marshals the pending samples into a chunk of the part being
+// built and hands it to the requests streaming that part.
+func (t *timeline) flushChunk(s *session) {
+	if len(s.video.samples) == 0 && len(s.audio.samples) == 0 {
+		return
+	}
+	t.chunkSeq++
+	c := marshalPart(t.alloc, t.chunkSeq, &s.video, &s.audio)
+	s.video.reset()
+	s.audio.reset()
+	t.livePart().append(c)
+}
+
+// alloc returns a buffer for a chunk, carved from an arena sized for a
+// whole part: one allocation per part rather than one per frame. The
+// chunks of a part live and die together, so sharing an arena keeps
+// nothing alive for longer.
+func (t *timeline) alloc(n int) []byte {
+	if cap(t.arena)-len(t.arena) < n {
+		size := max(n, t.lastPartSize+t.lastPartSize/4, 64<<10)
+		t.arena = make([]byte, 0, size)
+	}
+	b := t.arena[len(t.arena) : len(t.arena)+n : len(t.arena)+n]
+	t.arena = t.arena[:len(t.arena)+n]
+	return b
+}
+
+// partStarted reports whether the part being built has a chunk.
+func (t *timeline) partStarted() bool {
+	return t.live != nil && t.live.n == t.nextPart && len(t.live.all()) > 0
+}
+
+// livePart returns the stream of the part being built.
+func (t *timeline) livePart() *partStream {
+	if t.live == nil || t.live.n != t.nextPart {
+		t.live = newPartStream(t.nextPart, t.lastPartChunks+2)
+	}
+	return t.live
 }
 
 func (t *timeline) addAudioSample(s *session, u *ingest.Unit, tt time.Duration) {
@@ -253,6 +299,9 @@ func (t *timeline) addAudioSample(s *session, u *ingest.Unit, tt time.Duration) 
 	})
 	s.audioNext = at + s.audioFrame
 	s.audioValid = true
+	if s.media.Video == nil {
+		t.flushChunk(s)
+	}
 }
 
 func (t *timeline) openSegment(start time.Duration) {
@@ -269,17 +318,14 @@ func (t *timeline) openSegment(start time.Duration) {
 }
 
 func (t *timeline) closePart(s *session, end time.Duration) {
-	p := &part{
-		n:           t.nextPart,
-		msn:         t.open.msn,
-		duration:    end - s.partStart,
-		independent: s.partIndependent,
-		data:        marshalPart(uint32(t.nextPart+1), &s.video, &s.audio),
-	}
+	t.flushChunk(s)
+	live := t.livePart()
+	live.finish()
+	p := newPart(t.nextPart, t.open.msn, end-s.partStart, s.partIndependent, live.all())
+	t.lastPartSize, t.lastPartChunks = p.size, len(p.chunks)
+	t.arena = nil // the next part starts a new arena
 	t.nextPart++
 	t.open.parts = append(t.open.parts, p)
-	s.video.reset()
-	s.audio.reset()
 	s.partStart = end
 	s.partIndependent = false
 }
