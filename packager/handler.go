@@ -2,6 +2,7 @@ package packager
 
 import (
 	"net"
+	"strings"
 	"net/http"
 	"strconv"
 	"time"
@@ -43,12 +44,11 @@ func (h *handler) multivariant() {
 		h.s.error(h.w, h.kind, http.StatusNotFound, "no live stream on this track")
 		return
 	}
-	h.write(typePlaylist, cacheLive, snap.multivariant)
+	h.writePlaylist(headerLive, snap.multivariant, snap.multivariantLen)
 }
 
 func (h *handler) media() {
-	q := h.r.URL.Query()
-	msnArg, partArg, skipArg := q.Get("_HLS_msn"), q.Get("_HLS_part"), q.Get("_HLS_skip")
+	msnArg, partArg, skipArg := hlsQuery(h.r.URL.RawQuery)
 	if partArg != "" && msnArg == "" {
 		h.s.error(h.w, h.kind, http.StatusBadRequest, "_HLS_part requires _HLS_msn")
 		return
@@ -60,7 +60,8 @@ func (h *handler) media() {
 			h.s.error(h.w, h.kind, http.StatusNotFound, "no live stream on this track")
 			return
 		}
-		h.write(typePlaylist, cacheLive, pickPlaylist(snap, skip))
+		body, length := pickPlaylist(snap, skip)
+		h.writePlaylist(headerLive, body, length)
 		return
 	}
 
@@ -84,14 +85,44 @@ func (h *handler) media() {
 		h.waitFailed(status)
 		return
 	}
-	h.write(typePlaylist, cacheBlocking, pickPlaylist(snap, skip))
+	body, length := pickPlaylist(snap, skip)
+	h.writePlaylist(headerBlocking, body, length)
 }
 
-func pickPlaylist(s *snapshot, skip bool) []byte {
-	if skip && s.delta != nil {
-		return s.delta
+// hlsQuery returns the delivery directives of a playlist request. Their
+// values are plain numbers and words, so no unescaping is needed; this
+// avoids the map url.Values builds for every blocking request.
+func hlsQuery(raw string) (msn, part, skip string) {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "_HLS_msn":
+			msn = v
+		case "_HLS_part":
+			part = v
+		case "_HLS_skip":
+			skip = v
+		}
 	}
-	return s.playlist
+	return msn, part, skip
+}
+
+func pickPlaylist(s *snapshot, skip bool) ([]byte, []string) {
+	if skip && s.delta != nil {
+		return s.delta, s.deltaLen
+	}
+	return s.playlist, s.playlistLen
+}
+
+// writePlaylist sends a playlist with its Content-Length value, computed
+// once per snapshot.
+func (h *handler) writePlaylist(cache []string, body []byte, length []string) {
+	h.header(headerPlaylist, cache, length)
+	if h.r.Method != http.MethodHead {
+		h.w.Write(body)
+	}
 }
 
 // tooFarAhead applies RFC 8216bis 6.2.5.2: more than two segments or more
@@ -310,3 +341,4 @@ func (h *handler) writeSegment(seg *segment) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+

@@ -155,6 +155,9 @@ func (m *muxer) publish() {
 		}
 		s.multivariant = m.multivariant
 	}
+	s.playlistLen = []string{strconv.Itoa(len(s.playlist))}
+	s.deltaLen = []string{strconv.Itoa(len(s.delta))}
+	s.multivariantLen = []string{strconv.Itoa(len(s.multivariant))}
 	old := m.cur.Swap(s)
 	close(old.next)
 	m.metrics.published(old.nextPart != s.nextPart, old.msn != s.msn)

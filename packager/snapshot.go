@@ -24,6 +24,9 @@ type snapshot struct {
 	delta        []byte // _HLS_skip=YES form; nil when nothing can be skipped
 	multivariant []byte // nil until the media is known
 
+	// Content-Length values of the above
+	playlistLen, deltaLen, multivariantLen []string
+
 	next chan struct{}
 }
 
