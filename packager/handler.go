@@ -2,9 +2,9 @@ package packager
 
 import (
 	"net"
-	"strings"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -341,4 +341,3 @@ func (h *handler) writeSegment(seg *segment) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
