@@ -42,8 +42,9 @@ test: test-deps vet
 # Speed and memory figures: Go benchmarks next to the code, then the load
 # program against an in-process kast. See docs/benchmarks.md.
 bench: build
-	$(GO) test -run XXX -bench . -benchmem ./packager/... ./ingest/...
-	$(GO) run ./bench -self -viewers 300 -duration 20s
+	$(GO) test -run XXX -bench . -benchmem ./packager/
+	$(GO) build -o bin/bench ./bench
+	sh bench/run.sh
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzDemuxer -fuzztime 60s ./ingest
