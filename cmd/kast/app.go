@@ -45,6 +45,9 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		a.stop()
 		return err
 	}
+	if cfg.PprofAddr != "" {
+		servePprof(cfg.PprofAddr, a.log)
+	}
 	a.banner.print(stdout)
 	a.log.Info("kast started", "http", a.web.Addr().String(), "rtmp", a.rtmpAddr())
 	<-ctx.Done()

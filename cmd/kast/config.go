@@ -30,6 +30,7 @@ type config struct {
 	LogLevel  string
 
 	RotateStreamKey string
+	PprofAddr       string
 
 	// From the environment only: secrets do not belong on a command line.
 	AdminToken string
@@ -62,6 +63,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.HLSLinger, "hls-linger", 30*time.Second, "how long a playlist stays up after its publisher leaves, for reconnects")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (off by default; never expose it)")
 	fs.StringVar(&c.RotateStreamKey, "rotate-stream-key", "", "print a new stream key for the track with this slug, then exit")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "kast: live streaming for conferences. RTMP in, Low-Latency HLS out.\n\n")

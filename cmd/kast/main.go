@@ -11,10 +11,21 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
+// gcPercent is kast's default GOGC. Its live heap is small (the media
+// window and one HTTP connection per viewer) while every request leaves
+// garbage, so a tighter target than Go's 100 saves about a quarter of the
+// memory per viewer (47 -> 34 KB at 1,000 viewers) for no measurable CPU
+// (docs/benchmarks.md). The GOGC environment variable still wins.
+const gcPercent = 50
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return
