@@ -319,6 +319,10 @@ func (h *handler) writePart(p *part) {
 	if h.r.Method == http.MethodHead {
 		return
 	}
+	if p.data != nil {
+		h.w.Write(p.data)
+		return
+	}
 	for _, c := range p.chunks {
 		if _, err := h.w.Write(c); err != nil {
 			return
@@ -335,7 +339,11 @@ func (h *handler) writeSegment(seg *segment) {
 	}
 	var bufs net.Buffers
 	for _, p := range seg.parts {
-		bufs = append(bufs, p.chunks...)
+		if p.data != nil {
+			bufs = append(bufs, p.data)
+		} else {
+			bufs = append(bufs, p.chunks...)
+		}
 	}
 	bufs.WriteTo(h.w)
 }

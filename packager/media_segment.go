@@ -14,6 +14,7 @@ type part struct {
 	duration    time.Duration
 	independent bool // starts with a keyframe
 	chunks      [][]byte
+	data        []byte // the chunks as one contiguous buffer, when they are
 	size        int
 	sizeHeader  []string // Content-Length value, shared by every response
 }

@@ -33,6 +33,7 @@ type timeline struct {
 	chunkSeq       uint32      // mfhd sequence number of the last chunk
 	live           *partStream // the part being built, nextPart
 	arena          []byte      // chunk buffers of the part being built
+	arenaSplit     bool        // the part being built spans two arenas
 	lastPartSize   int
 	lastPartChunks int
 
@@ -251,6 +252,9 @@ func (t *timeline) flushChunk(s *session) {
 func (t *timeline) alloc(n int) []byte {
 	if cap(t.arena)-len(t.arena) < n {
 		size := max(n, t.lastPartSize+t.lastPartSize/4, 64<<10)
+		if len(t.arena) > 0 {
+			t.arenaSplit = true // the part's chunks are no longer contiguous
+		}
 		t.arena = make([]byte, 0, size)
 	}
 	b := t.arena[len(t.arena) : len(t.arena)+n : len(t.arena)+n]
@@ -322,8 +326,12 @@ func (t *timeline) closePart(s *session, end time.Duration) {
 	live := t.livePart()
 	live.finish()
 	p := newPart(t.nextPart, t.open.msn, end-s.partStart, s.partIndependent, live.all())
+	if !t.arenaSplit && len(t.arena) == p.size {
+		// One buffer for the whole part: one write per response.
+		p.data = t.arena
+	}
 	t.lastPartSize, t.lastPartChunks = p.size, len(p.chunks)
-	t.arena = nil // the next part starts a new arena
+	t.arena, t.arenaSplit = nil, false // the next part starts a new arena
 	t.nextPart++
 	t.open.parts = append(t.open.parts, p)
 	s.partStart = end

@@ -1,0 +1,133 @@
+package packager
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fedServer returns a server whose track "b" has 3 s of the fixture.
+func fedServer(t *testing.T) (*kastTarget, *httptest.Server) {
+	t.Helper()
+	k := newKastTarget(t, loadFixture(t))
+	for range 3 * 30 * 3 {
+		k.push()
+	}
+	ts := httptest.NewServer(k.srv)
+	t.Cleanup(ts.Close)
+	return k, ts
+}
+
+func do(t *testing.T, method, url string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res
+}
+
+func TestHTTPHeadersAndStatuses(t *testing.T) {
+	k, ts := fedServer(t)
+	snap := k.m.cur.Load()
+	partURL := ts.URL + "/b/" + string(appendPartName(nil, snap.epoch, snap.nextPart-1))
+	segURL := ts.URL + "/b/" + string(appendSegmentName(nil, snap.epoch, snap.segments[0].msn))
+	initURL := ts.URL + "/b/" + string(appendInitName(nil, snap.epoch, 1))
+	for _, tc := range []struct {
+		method, url string
+		status      int
+		cache       string
+	}{
+		{"GET", ts.URL + "/b/index.m3u8", 200, cacheLive},
+		{"GET", ts.URL + "/b/media.m3u8", 200, cacheLive},
+		{"GET", ts.URL + "/b/media.m3u8?_HLS_skip=YES", 200, cacheLive},
+		{"GET", fmt.Sprintf("%s/b/media.m3u8?_HLS_msn=%d&_HLS_part=0", ts.URL, snap.msn-1), 200, cacheBlocking},
+		{"HEAD", partURL, 200, cacheImmutable},
+		{"GET", partURL, 200, cacheImmutable},
+		{"GET", segURL, 200, cacheImmutable},
+		{"GET", initURL, 200, cacheImmutable},
+		{"GET", ts.URL + "/b/media.m3u8?_HLS_part=1", 400, "no-cache"},
+		{"GET", ts.URL + "/b/media.m3u8?_HLS_msn=x", 400, "no-cache"},
+		{"GET", fmt.Sprintf("%s/b/media.m3u8?_HLS_msn=%d", ts.URL, snap.msn+3), 400, "no-cache"},
+		{"GET", fmt.Sprintf("%s/b/media.m3u8?_HLS_msn=%d&_HLS_part=%d", ts.URL, snap.msn, snap.parts+3), 400, "no-cache"},
+		{"GET", ts.URL + "/b/part-other-1.m4s", 404, "no-cache"},
+		{"GET", ts.URL + "/b/seg-" + snap.epoch + "-99999.m4s", 404, "no-cache"},
+		{"GET", ts.URL + "/b/nothing.txt", 404, "no-cache"},
+		{"GET", ts.URL + "/other/index.m3u8", 404, "no-cache"},
+		{"POST", ts.URL + "/b/media.m3u8", 405, "no-cache"},
+	} {
+		res := do(t, tc.method, tc.url)
+		if res.StatusCode != tc.status {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.url, res.StatusCode, tc.status)
+			continue
+		}
+		if got := res.Header.Get("Cache-Control"); got != tc.cache {
+			t.Errorf("%s %s: Cache-Control %q, want %q", tc.method, tc.url, got, tc.cache)
+		}
+		if res.Header.Get("Content-Length") == "" {
+			t.Errorf("%s %s: no Content-Length", tc.method, tc.url)
+		}
+		if res.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("%s %s: no CORS", tc.method, tc.url)
+		}
+	}
+	if res := do(t, "OPTIONS", ts.URL+"/b/media.m3u8"); res.StatusCode != 204 || res.Header.Get("Access-Control-Allow-Methods") == "" {
+		t.Errorf("OPTIONS: %d %v", res.StatusCode, res.Header)
+	}
+}
+
+func TestBlockingRequestTimesOutAndHonoursCancel(t *testing.T) {
+	k, ts := fedServer(t)
+	snap := k.m.cur.Load()
+	// Nothing is pushed: a request for the next part waits three target
+	// durations (3 s here), then gets 503 with Retry-After.
+	url := fmt.Sprintf("%s/b/media.m3u8?_HLS_msn=%d&_HLS_part=%d", ts.URL, snap.msn, snap.parts)
+	start := time.Now()
+	res := do(t, "GET", url)
+	if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("blocked request: %d %v", res.StatusCode, res.Header)
+	}
+	if d := time.Since(start); d < 2900*time.Millisecond || d > 4*time.Second {
+		t.Fatalf("timed out after %v, want 3 s", d)
+	}
+
+	// A client that goes away stops waiting at once.
+	req, _ := http.NewRequest("GET", url, nil)
+	ctx, cancel := context.WithCancel(req.Context())
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		cancel()
+	}()
+	http.DefaultClient.Do(req.WithContext(ctx))
+	deadline := time.Now().Add(time.Second)
+	for k.srv.metrics.blocked.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests still blocked after the client left", k.srv.metrics.blocked.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestDeltaPlaylistSkips(t *testing.T) {
+	k := newKastTarget(t, loadFixture(t))
+	for range 12 * 30 * 3 { // 12 s: more than CAN-SKIP-UNTIL (6 s)
+		k.push()
+	}
+	snap := k.m.cur.Load()
+	if snap.delta == nil {
+		t.Fatal("no delta playlist after 12 s")
+	}
+	full, delta := string(snap.playlist), string(snap.delta)
+	if !strings.Contains(delta, "#EXT-X-SKIP:SKIPPED-SEGMENTS=") || len(delta) >= len(full) {
+		t.Fatalf("delta playlist does not skip:\n%s", delta)
+	}
+	if strings.Count(delta, "#EXTINF") >= strings.Count(full, "#EXTINF") || !strings.Contains(delta, "#EXT-X-MAP") {
+		t.Fatalf("delta playlist:\n%s", delta)
+	}
+}
