@@ -4,7 +4,7 @@
 GO      ?= go
 BIN     := bin/kast
 # Packages with concurrency: run with the race detector.
-RACE_PKGS := ./ingest/... ./packager/... ./web/... ./cmd/...
+RACE_PKGS := ./ingest/... ./packager/... ./web/... ./cmd/... ./bench/...
 
 .PHONY: all build assets run test test-deps vet bench fuzz clean
 
@@ -37,7 +37,7 @@ vet:
 
 test: test-deps vet
 	$(GO) test -race -timeout 12m $(RACE_PKGS)
-	$(GO) test -timeout 10m $$($(GO) list ./... | grep -v -e /ingest -e /packager -e /web -e /cmd/)
+	$(GO) test -timeout 10m $$($(GO) list ./... | grep -v -e /ingest -e /packager -e /web -e /cmd/ -e /bench)
 
 # Speed and memory figures: Go benchmarks next to the code, then the load
 # program against an in-process kast. See docs/benchmarks.md.

@@ -16,6 +16,11 @@ type Config struct {
 	// Window is the number of complete segments listed. Default 12,
 	// minimum 7.
 	Window int
+	// HoldHintedPart makes a request for the preload-hinted part wait
+	// until the part is complete instead of streaming its frames as they
+	// are packaged. Streaming gets Apple players each frame ~100 ms sooner
+	// but costs a write per frame per such viewer.
+	HoldHintedPart bool
 	// Linger is how long a track's playlist stays up after its publisher
 	// leaves, so that players ride through a reconnect. Default 30 s.
 	Linger time.Duration

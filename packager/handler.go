@@ -165,7 +165,11 @@ func (h *handler) file(epoch string, n int64) {
 		// The hinted part streams as it is built; the couple after it
 		// are worth waiting for.
 		if n >= snap.nextPart && n < snap.nextPart+advancePartLimit {
-			snap, status := h.wait(snap, func(s *snapshot) bool { return s.nextPart >= n })
+			ready := func(s *snapshot) bool { return s.nextPart >= n }
+			if h.s.Config.HoldHintedPart {
+				ready = func(s *snapshot) bool { return s.nextPart > n }
+			}
+			snap, status := h.wait(snap, ready)
 			if status != http.StatusOK {
 				h.waitFailed(status)
 				return

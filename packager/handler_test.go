@@ -131,3 +131,37 @@ func TestDeltaPlaylistSkips(t *testing.T) {
 		t.Fatalf("delta playlist:\n%s", delta)
 	}
 }
+
+func TestHoldHintedPart(t *testing.T) {
+	for _, hold := range []bool{false, true} {
+		k := newKastTarget(t, loadFixture(t))
+		k.srv.Config.HoldHintedPart = hold
+		for range 3 * 30 * 3 {
+			k.push()
+		}
+		ts := httptest.NewServer(k.srv)
+		snap := k.m.cur.Load()
+		url := ts.URL + "/b/" + string(appendPartName(nil, snap.epoch, snap.nextPart))
+		got := make(chan *http.Response, 1)
+		go func() {
+			res, err := http.Get(url)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- res
+		}()
+		time.Sleep(100 * time.Millisecond)
+		for k.m.cur.Load().nextPart == snap.nextPart {
+			k.push()
+		}
+		res := <-got
+		res.Body.Close()
+		ts.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("hold=%v: %d", hold, res.StatusCode)
+		}
+		if streamed := res.ContentLength < 0; streamed == hold {
+			t.Fatalf("hold=%v: Content-Length %d", hold, res.ContentLength)
+		}
+	}
+}

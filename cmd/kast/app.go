@@ -74,10 +74,11 @@ func (a *app) start(ctx context.Context) error {
 		Hub:    a.hub,
 		Logger: a.log.With("component", "hls"),
 		Config: packager.Config{
-			PartTarget:    cfg.PartTarget,
-			SegmentTarget: cfg.SegmentTarget,
-			Window:        cfg.HLSWindow,
-			Linger:        cfg.HLSLinger,
+			PartTarget:     cfg.PartTarget,
+			SegmentTarget:  cfg.SegmentTarget,
+			Window:         cfg.HLSWindow,
+			Linger:         cfg.HLSLinger,
+			HoldHintedPart: cfg.HLSHoldHint,
 		},
 	}
 	if err := a.hls.Initialize(); err != nil {
