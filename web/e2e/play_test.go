@@ -3,10 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,24 +12,9 @@ import (
 	"time"
 
 	"github.com/kastlive/kast/internal/testutil"
-	"github.com/kastlive/kast/web/assets"
 	"github.com/kastlive/kast/web/pages"
 	"github.com/kastlive/kast/web/store"
 )
-
-// playResult is the JSON line play.mjs prints.
-type playResult struct {
-	Started       bool       `json:"started"`
-	StartMs       *int       `json:"startMs"`
-	FramesStart   int        `json:"framesStart"`
-	FramesEnd     int        `json:"framesEnd"`
-	FramesSeries  []int      `json:"framesSeries"`
-	Latency       *float64   `json:"latency"`
-	LatencySeries []*float64 `json:"latencySeries"`
-	TargetLatency *float64   `json:"targetLatency"`
-	State         string     `json:"state"`
-	Errors        []string   `json:"errors"`
-}
 
 // oneTrack is a TrackLookup holding the single track "main".
 type oneTrack struct{}
@@ -54,20 +37,7 @@ func requireTools(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	testutil.RequireTool(t, "ffmpeg")
-	testutil.RequireTool(t, "node")
-	testutil.RequireTool(t, "chromium")
-	missing := func(what string) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s (make test prepares it)", what)
-		}
-		t.Skip(what)
-	}
-	if _, err := os.Stat("../../node_modules/playwright-core/package.json"); err != nil {
-		missing("node_modules/playwright-core missing: run npm ci")
-	}
-	if !assets.HLSBuilt() {
-		missing("hls.js not embedded: run sh web/assets/build.sh")
-	}
+	testutil.RequireBrowser(t)
 }
 
 // serve starts the watch page plus /hls/main/ files from dir on 127.0.0.1
@@ -122,25 +92,11 @@ func startFFmpeg(t *testing.T, dir string) {
 	})
 }
 
-// play runs play.mjs against url and decodes its result line.
-func play(t *testing.T, url string, waitS, sampleS string) (playResult, int) {
+// play runs play.mjs against url and logs its result line.
+func play(t *testing.T, url string, waitS, sampleS string) (testutil.PlayResult, int) {
 	t.Helper()
-	cmd := exec.Command("node", "play.mjs", url, waitS, sampleS)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	var res playResult
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &res); jerr != nil {
-		t.Fatalf("play.mjs output %q (stderr %q): %v", stdout.String(), stderr.String(), jerr)
-	}
-	t.Logf("play.mjs exit %d: %s", code, lines[len(lines)-1])
+	res, code := testutil.Play(t, url, waitS, sampleS)
+	t.Logf("play.mjs exit %d: %+v", code, res)
 	return res, code
 }
 
