@@ -20,6 +20,17 @@ const testStreamKey = "test-stream-key-0123456789"
 func startApp(t *testing.T, env map[string]string) (*app, *bytes.Buffer) {
 	t.Helper()
 	env["KAST_DATA_DIR"] = t.TempDir()
+	return startAppEnv(t, env)
+}
+
+// startAppIn runs kast on an existing data dir.
+func startAppIn(t *testing.T, dir string) (*app, *bytes.Buffer) {
+	t.Helper()
+	return startAppEnv(t, map[string]string{"KAST_DATA_DIR": dir})
+}
+
+func startAppEnv(t *testing.T, env map[string]string) (*app, *bytes.Buffer) {
+	t.Helper()
 	env["KAST_HTTP_ADDR"] = "127.0.0.1:0"
 	env["KAST_RTMP_ADDR"] = "127.0.0.1:0"
 	cfg, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)

@@ -81,7 +81,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 			}
 			fmt.Fprintln(out)
 		})
-		fmt.Fprintf(out, "\nEnvironment only, read on the first start (when the data directory is empty):\n")
+		fmt.Fprintf(out, "\nEnvironment only (secrets stay off the command line). Used instead of generated values on\nthe first start, and kept valid on later starts:\n")
 		fmt.Fprintf(out, "  KAST_ADMIN_TOKEN  admin token to use instead of a generated one\n")
 		fmt.Fprintf(out, "  KAST_STREAM_KEY   stream key of the default track instead of a generated one\n")
 	}

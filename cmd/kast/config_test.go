@@ -77,3 +77,34 @@ func TestSecretsPrintedOnce(t *testing.T) {
 		t.Fatalf("second start shows secrets again:\n%s", second)
 	}
 }
+
+// TestRotateStreamKey prints a new key; the old one stops working.
+func TestRotateStreamKey(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"KAST_DATA_DIR": dir, "KAST_STREAM_KEY": testStreamKey}
+	a, _ := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey})
+	a.stop()
+	env["KAST_DATA_DIR"] = a.cfg.DataDir
+	cfg, err := parseConfig([]string{"-rotate-stream-key", "main"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.StreamKey = "" // not provisioning again: the rotated key must stay
+	var out bytes.Buffer
+	if err := run(context.Background(), cfg, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(out.String())
+	newKey := fields[len(fields)-1]
+	if len(newKey) < 32 || newKey == testStreamKey {
+		t.Fatalf("rotate printed %q", out.String())
+	}
+
+	b, _ := startAppIn(t, a.cfg.DataDir)
+	if _, err := b.authorize(context.Background(), testStreamKey); err == nil {
+		t.Fatal("the old key still works")
+	}
+	if track, err := b.authorize(context.Background(), newKey); err != nil || track != "main" {
+		t.Fatalf("the new key: %q %v", track, err)
+	}
+}
