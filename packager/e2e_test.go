@@ -220,3 +220,45 @@ func fetchConcat(t *testing.T, r *rig, n int) string {
 	}
 	return p
 }
+
+// TestSingleTrackPublishes covers OBS with its audio off and an audio-only
+// publish: each plays back from the HLS with the one track it has.
+func TestSingleTrackPublishes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		video bool
+	}{
+		{"video-only", []string{"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-c:v", "libx264",
+			"-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p"}, true},
+		{"audio-only", []string{"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-c:a", "aac"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, packager.Config{})
+			args := append([]string{"-hide_banner", "-loglevel", "error", "-re"}, tc.args...)
+			args = append(args, "-t", "20", "-f", "flv", r.publishURL())
+			testutil.Start(t, args...)
+			r.waitPlaylist(t, 10*time.Second)
+			time.Sleep(3 * time.Second)
+			out := framecrc(t, r.url("index.m3u8"), 3*time.Second)
+			lines, _, problems := countFrames(out)
+			if len(problems) > 0 {
+				t.Fatalf("ffmpeg: %s", strings.Join(problems, "\n"))
+			}
+			// the only stream is stream 0 in both cases
+			want := 85
+			if !tc.video {
+				want = 3 * 48000 / 1024 * 9 / 10
+			}
+			if lines < want {
+				t.Fatalf("decoded %d frames of the one track, want %d", lines, want)
+			}
+			_, mv := get(t, r.url("index.m3u8"))
+			if strings.Contains(string(mv), "avc1") != tc.video || strings.Contains(string(mv), "mp4a") == tc.video {
+				t.Fatalf("multivariant CODECS wrong:\n%s", mv)
+			}
+		})
+	}
+}
