@@ -21,7 +21,7 @@ if [ -n "$missing" ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 		echo "test-deps: installing$missing"
 		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 	else
 		echo "test-deps: missing$missing; install them with: sudo apt-get install$missing" >&2
 		if [ "${CI:-}" = true ]; then exit 1; fi
