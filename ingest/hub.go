@@ -44,21 +44,36 @@ func (h *Hub) OnStream(f func(*Stream)) {
 }
 
 // Claim makes source the publisher of track. It fails with ErrTrackBusy
-// when the track already has a publisher.
-func (h *Hub) Claim(track, source string) (*Publisher, error) {
+// when the track already has a publisher that sent media in the last
+// StaleAfter; a staler one is disconnected with its kick function. kick
+// may be nil, and must not block.
+func (h *Hub) Claim(track, source string, kick func()) (*Publisher, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.publishers == nil {
 		h.publishers = make(map[string]*Publisher)
 	}
-	if _, ok := h.publishers[track]; ok {
-		return nil, ErrTrackBusy
+	p := &Publisher{hub: h, track: track, source: source, since: time.Now(), kick: kick}
+	p.active.Store(p.since.UnixNano())
+	if old, ok := h.publishers[track]; ok {
+		// A publisher silent for a while is most likely a dropped
+		// connection that has not timed out yet: let the reconnecting
+		// encoder take over instead of refusing it until then.
+		if old.kick == nil || time.Since(time.Unix(0, old.active.Load())) < StaleAfter {
+			return nil, ErrTrackBusy
+		}
+		old.kick()
+		h.publishers[track] = p
+		return p, nil
 	}
-	p := &Publisher{hub: h, track: track, source: source, since: time.Now()}
 	h.publishers[track] = p
 	h.publishersLive.Add(1)
 	return p, nil
 }
+
+// StaleAfter is how long a publisher may send nothing before another one
+// with the same track may take over.
+const StaleAfter = 3 * time.Second
 
 // Live returns the current stream of track, or nil.
 func (h *Hub) Live(track string) *Stream {
@@ -91,6 +106,7 @@ func (h *Hub) startStream(p *Publisher, media Media) *Stream {
 		Media:   media,
 		Started: time.Now(),
 		hub:     h,
+		pub:     p,
 		done:    make(chan struct{}),
 	}
 	p.cur = s

@@ -12,22 +12,22 @@ func videoUnit(dts time.Duration, key bool) *Unit {
 
 func TestClaimRefusesSecondPublisher(t *testing.T) {
 	h := &Hub{}
-	p, err := h.Claim("main", "a")
+	p, err := h.Claim("main", "a", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Claim("main", "b"); !errors.Is(err, ErrTrackBusy) {
+	if _, err := h.Claim("main", "b", nil); !errors.Is(err, ErrTrackBusy) {
 		t.Fatalf("second claim: %v, want ErrTrackBusy", err)
 	}
 	p.Close(nil)
-	if _, err := h.Claim("main", "b"); err != nil {
+	if _, err := h.Claim("main", "b", nil); err != nil {
 		t.Fatalf("claim after release: %v", err)
 	}
 }
 
 func TestSlowReaderDropsAndResumesAtKeyframe(t *testing.T) {
 	h := &Hub{}
-	p, _ := h.Claim("main", "test")
+	p, _ := h.Claim("main", "test", nil)
 	s := p.Start(Media{Video: &H264{}})
 	slow := s.Subscribe(4)
 	fast := s.Subscribe(100)
@@ -76,7 +76,7 @@ func TestSlowReaderDropsAndResumesAtKeyframe(t *testing.T) {
 
 func TestNewReaderStartsAtKeyframe(t *testing.T) {
 	h := &Hub{}
-	p, _ := h.Claim("main", "test")
+	p, _ := h.Claim("main", "test", nil)
 	s := p.Start(Media{Video: &H264{}})
 	s.Write(videoUnit(0, true))
 	r := s.Subscribe(10)
@@ -96,7 +96,7 @@ func TestReconfigureEndsStream(t *testing.T) {
 	h := &Hub{}
 	var started []*Stream
 	h.OnStream(func(s *Stream) { started = append(started, s) })
-	p, _ := h.Claim("main", "test")
+	p, _ := h.Claim("main", "test", nil)
 	s1 := p.Start(Media{Video: &H264{}})
 	s2 := p.Start(Media{Video: &H264{Width: 1}})
 	if !errors.Is(s1.Err(), ErrReconfigured) {
@@ -113,5 +113,29 @@ func TestReconfigureEndsStream(t *testing.T) {
 	p.Close(nil)
 	if h.Live("main") != nil {
 		t.Fatal("track still live after Close")
+	}
+}
+
+func TestStalePublisherIsReplaced(t *testing.T) {
+	h := &Hub{}
+	kicked := false
+	p, _ := h.Claim("main", "a", func() { kicked = true })
+	s := p.Start(Media{Video: &H264{}})
+	s.Write(&Unit{Kind: KindVideo, Key: true, Received: time.Now(), NALUs: [][]byte{{5}}})
+	if _, err := h.Claim("main", "b", nil); !errors.Is(err, ErrTrackBusy) || kicked {
+		t.Fatalf("active publisher: %v, kicked %v", err, kicked)
+	}
+	s.Write(&Unit{Kind: KindVideo, Key: true, Received: time.Now().Add(-StaleAfter - time.Second), NALUs: [][]byte{{5}}})
+	p2, err := h.Claim("main", "b", nil)
+	if err != nil || !kicked {
+		t.Fatalf("stale publisher not replaced: %v, kicked %v", err, kicked)
+	}
+	p.Close(errors.New("kicked"))
+	if st := h.Stats(); st.Publishers != 1 {
+		t.Fatalf("publishers %d after the old one left", st.Publishers)
+	}
+	p2.Close(nil)
+	if st := h.Stats(); st.Publishers != 0 {
+		t.Fatalf("publishers %d", st.Publishers)
 	}
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,8 @@ type Publisher struct {
 	since  time.Time
 	cur    *Stream
 	closed bool
+	kick   func()
+	active atomic.Int64 // unix nanoseconds of the last unit received
 }
 
 // Track returns the claimed track.

@@ -60,7 +60,10 @@ func (c *rtmpConn) run() {
 		c.log.Warn("publish refused", "reason", err.Error(), "app", appName(sc.URL.Path))
 		return
 	}
-	pub, err := c.server.Hub.Claim(track, "rtmp "+c.nc.RemoteAddr().String())
+	pub, err := c.server.Hub.Claim(track, "rtmp "+c.nc.RemoteAddr().String(), func() {
+		c.log.Warn("publisher silent: a new connection with its key takes over")
+		c.nc.Close()
+	})
 	if err != nil {
 		c.reject(sc, "NetStream.Publish.BadName", err.Error())
 		c.log.Warn("publish refused", "track", track, "reason", err.Error())

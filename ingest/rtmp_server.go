@@ -86,7 +86,9 @@ func (s *RTMPServer) Addr() net.Addr { return s.ln.Addr() }
 // Close stops accepting, disconnects every publisher and waits for their
 // goroutines to end.
 func (s *RTMPServer) Close() {
+	s.mu.Lock()
 	s.cancel()
+	s.mu.Unlock()
 	s.ln.Close()
 	s.mu.Lock()
 	for c := range s.conns {
@@ -121,9 +123,15 @@ func (s *RTMPServer) acceptLoop() {
 			continue
 		}
 		s.mu.Lock()
+		if s.ctx.Err() != nil { // Close ran while this one was accepted
+			s.mu.Unlock()
+			nc.Close()
+			<-s.slots
+			return
+		}
 		s.conns[nc] = struct{}{}
-		s.mu.Unlock()
 		s.wg.Add(1)
+		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
 			c := &rtmpConn{server: s, nc: nc}

@@ -15,6 +15,7 @@ type Stream struct {
 	Started time.Time
 
 	hub     *Hub
+	pub     *Publisher
 	mu      sync.Mutex // guards readers updates and ended
 	readers atomic.Pointer[[]*Reader]
 	ended   bool
@@ -76,6 +77,9 @@ func (s *Stream) unsubscribe(r *Reader) {
 // Write hands u to every reader without blocking. Only the publisher calls
 // Write, from one goroutine.
 func (s *Stream) Write(u *Unit) {
+	if s.pub != nil {
+		s.pub.active.Store(u.Received.UnixNano())
+	}
 	s.hub.unitsIn.Add(1)
 	s.hub.bytesIn.Add(uint64(u.Size()))
 	rs := s.readers.Load()

@@ -35,7 +35,7 @@ func newKastTarget(tb testing.TB, f *fixture) *kastTarget {
 	if err := s.Config.setDefaults(); err != nil {
 		tb.Fatal(err)
 	}
-	m := newMuxer("b", s.Config, discard, &s.metrics, func(*muxer) {})
+	m := newMuxer("b", s.Config, discard, &s.metrics, func(*muxer) {}, func(*muxer) bool { return true })
 	s.muxers = map[string]*muxer{"b": m}
 	if err := m.tl.startSession(f.media); err != nil {
 		tb.Fatal(err)

@@ -187,6 +187,12 @@ func (h *handler) file(epoch string, n int64) {
 	h.s.error(h.w, h.kind, http.StatusNotFound, "not found")
 }
 
+// abortStream breaks off a streamed part that will not be completed. The
+// connection is reset instead of ending the chunked body cleanly, so that
+// neither the player nor a cache in front takes a truncated part for the
+// immutable whole.
+func abortStream() { panic(http.ErrAbortHandler) }
+
 // stream sends the chunks of a part as they are built, without
 // Content-Length, flushing after each.
 func (h *handler) stream(ps *partStream, targetDur int) {
@@ -206,7 +212,7 @@ func (h *handler) stream(ps *partStream, targetDur int) {
 	done := h.r.Context().Done()
 	written := 0
 	for {
-		chunks, finished, wake := ps.read(written)
+		chunks, finished, complete, wake := ps.read(written)
 		for _, c := range chunks {
 			if _, err := h.w.Write(c); err != nil {
 				return
@@ -214,6 +220,9 @@ func (h *handler) stream(ps *partStream, targetDur int) {
 			written++
 		}
 		if finished {
+			if !complete {
+				abortStream()
+			}
 			return
 		}
 		if wake == nil {
@@ -227,7 +236,7 @@ func (h *handler) stream(ps *partStream, targetDur int) {
 		case <-done:
 			return
 		case <-timer.C:
-			return
+			abortStream()
 		}
 	}
 }

@@ -21,6 +21,7 @@ type muxer struct {
 	readers chan *ingest.Reader
 	cur     atomic.Pointer[snapshot]
 	onGone  func(*muxer)
+	retire  func(*muxer) bool
 
 	tl        *timeline
 	initsSeen int // timeline.nextInit when inits were last copied
@@ -32,7 +33,7 @@ type muxer struct {
 	mvBandwidth  int
 }
 
-func newMuxer(track string, cfg Config, log *slog.Logger, metrics *Metrics, onGone func(*muxer)) *muxer {
+func newMuxer(track string, cfg Config, log *slog.Logger, metrics *Metrics, onGone func(*muxer), retire func(*muxer) bool) *muxer {
 	m := &muxer{
 		track:   track,
 		cfg:     cfg,
@@ -41,6 +42,7 @@ func newMuxer(track string, cfg Config, log *slog.Logger, metrics *Metrics, onGo
 		epoch:   strconv.FormatInt(time.Now().UnixMilli(), 36),
 		readers: make(chan *ingest.Reader, 4),
 		onGone:  onGone,
+		retire:  retire,
 	}
 	m.tl = newTimeline(cfg, m.log, m.publish)
 	m.cur.Store(&snapshot{epoch: m.epoch, next: make(chan struct{}), targetDur: m.tl.targetDur})
@@ -82,7 +84,12 @@ func (m *muxer) run(done <-chan struct{}) {
 			m.metrics.frames(u)
 			m.tl.push(u)
 		case <-linger.C:
-			return
+			// A publisher may have come back just now: give up the track
+			// only if no reader is queued, atomically with the server's
+			// hand-over (see Server.onStream).
+			if m.retire(m) {
+				return
+			}
 		case <-done:
 			return
 		}
@@ -166,7 +173,7 @@ func (m *muxer) publish() {
 // finish publishes a final snapshot that sends requests away.
 func (m *muxer) finish() {
 	if m.tl.live != nil {
-		m.tl.live.finish()
+		m.tl.live.finish(false)
 	}
 	s := &snapshot{epoch: m.epoch, gone: true, next: make(chan struct{})}
 	old := m.cur.Swap(s)

@@ -10,11 +10,12 @@ import "sync"
 // channel is made only when someone waits, so a part nobody streams costs
 // no allocation per chunk.
 type partStream struct {
-	n      int64
-	mu     sync.Mutex
-	chunks [][]byte
-	done   bool
-	wake   chan struct{}
+	n        int64
+	mu       sync.Mutex
+	chunks   [][]byte
+	done     bool
+	complete bool // done, and the part was closed rather than abandoned
+	wake     chan struct{}
 }
 
 func newPartStream(n int64, chunks int) *partStream {
@@ -33,11 +34,15 @@ func (p *partStream) append(chunk []byte) {
 	}
 }
 
-// finish marks the part complete (or abandoned); readers stop after the
-// last chunk.
-func (p *partStream) finish() {
+// finish marks the part complete, or abandoned when the muxer stops
+// before closing it; readers stop after the last chunk.
+func (p *partStream) finish(complete bool) {
 	p.mu.Lock()
-	p.done = true
+	if p.done {
+		p.mu.Unlock()
+		return
+	}
+	p.done, p.complete = true, complete
 	w := p.wake
 	p.wake = nil
 	p.mu.Unlock()
@@ -46,21 +51,22 @@ func (p *partStream) finish() {
 	}
 }
 
-// read returns the chunks from index from on, whether the part is done,
-// and, when there is nothing new yet, a channel closed on the next change.
-func (p *partStream) read(from int) (chunks [][]byte, done bool, wake <-chan struct{}) {
+// read returns the chunks from index from on, whether the part is done
+// and complete, and, when there is nothing new yet, a channel closed on the
+// next change.
+func (p *partStream) read(from int) (chunks [][]byte, done, complete bool, wake <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if from < len(p.chunks) {
-		return p.chunks[from:], p.done, nil
+		return p.chunks[from:], p.done, p.complete, nil
 	}
 	if p.done {
-		return nil, true, nil
+		return nil, true, p.complete, nil
 	}
 	if p.wake == nil {
 		p.wake = make(chan struct{})
 	}
-	return nil, false, p.wake
+	return nil, false, false, p.wake
 }
 
 // all returns the chunks so far. Only the muxer goroutine calls it.

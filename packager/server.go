@@ -53,14 +53,14 @@ func (s *Server) Metrics() *Metrics { return &s.metrics }
 func (s *Server) onStream(st *ingest.Stream) {
 	r := st.Subscribe(0)
 	s.mu.Lock()
+	if s.ctx.Err() != nil {
+		s.mu.Unlock()
+		r.Close()
+		return
+	}
 	m := s.muxers[st.Track]
 	if m == nil {
-		if s.ctx.Err() != nil {
-			s.mu.Unlock()
-			r.Close()
-			return
-		}
-		m = newMuxer(st.Track, s.Config, s.Logger, &s.metrics, s.remove)
+		m = newMuxer(st.Track, s.Config, s.Logger, &s.metrics, s.remove, s.retire)
 		s.muxers[st.Track] = m
 		s.wg.Add(1)
 		go func() {
@@ -68,8 +68,29 @@ func (s *Server) onStream(st *ingest.Stream) {
 			m.run(s.ctx.Done())
 		}()
 	}
-	s.mu.Unlock()
-	m.readers <- r
+	// Queue the reader while holding the lock, so that a muxer retiring at
+	// this moment (retire) either sees it or is already out of the map.
+	select {
+	case m.readers <- r:
+		s.mu.Unlock()
+	default:
+		// Full: the muxer has readers queued, so it is not retiring.
+		s.mu.Unlock()
+		m.readers <- r
+	}
+}
+
+// retire removes an idle muxer unless a reader is waiting for it.
+func (s *Server) retire(m *muxer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(m.readers) > 0 {
+		return false
+	}
+	if s.muxers[m.track] == m {
+		delete(s.muxers, m.track)
+	}
+	return true
 }
 
 func (s *Server) remove(m *muxer) {

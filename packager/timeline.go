@@ -65,7 +65,16 @@ type session struct {
 	audioValid bool
 
 	skipped int // units dropped while waiting for the first keyframe
+
+	lastT [2]time.Duration // timeline time of the last unit, by kind
 }
+
+// Largest jumps between consecutive units of one kind that are taken as
+// time passing; larger ones restart the timeline.
+const (
+	maxClockGap    = 5 * time.Second
+	maxClockRewind = time.Second
+)
 
 func newTimeline(cfg Config, log *slog.Logger, onChange func()) *timeline {
 	return &timeline{
@@ -129,7 +138,7 @@ func (t *timeline) endSession() {
 		s.pending = nil
 	}
 	if s.audioValid {
-		end = max(end, time.Duration(s.audioNext*int64(time.Second)/s.audioRate))
+		end = max(end, fromTicks(s.audioNext, s.audioRate))
 	}
 	if len(s.video.samples) > 0 || len(s.audio.samples) > 0 || t.partStarted() {
 		t.closePart(s, end)
@@ -161,6 +170,20 @@ func (t *timeline) push(u *ingest.Unit) {
 		t.openSegment(t.end)
 	}
 	tt := u.DTS - s.dtsBase + s.tBase
+	if last := s.lastT[u.Kind]; last != 0 && (tt-last > maxClockGap || last-tt > maxClockRewind) {
+		// The publisher's clock jumped (an encoder restart behind the
+		// same connection, a broken timestamp): start over as if it had
+		// reconnected rather than list a part of that length or drop
+		// everything until its clock catches up.
+		t.log.Warn("publisher timestamps jumped: continuing after a discontinuity", "jump", (tt - last).String())
+		m := s.media
+		t.endSession()
+		if err := t.startSession(m); err == nil {
+			t.push(u)
+		}
+		return
+	}
+	s.lastT[u.Kind] = tt
 	if tt < s.tBase {
 		return // from before the session's first keyframe
 	}
@@ -198,16 +221,34 @@ func (t *timeline) maybeCut(s *session, tt time.Duration, key bool) {
 	if len(s.video.samples) == 0 && len(s.audio.samples) == 0 && !t.partStarted() {
 		return
 	}
-	if key && tt-t.open.start >= t.cfg.SegmentTarget {
+	// A millisecond of slack: 30 keyframe-spaced frames of exactly 1/30 s
+	// add up to 999.99999 ms.
+	if key && tt-t.open.start >= t.cfg.SegmentTarget-time.Millisecond {
 		t.closePart(s, tt)
 		t.closeSegment(tt, true)
 		t.onChange()
 		return
 	}
-	if tt-s.partStart >= t.cfg.PartTarget || (key && s.media.Video != nil) {
+	// RFC 8216bis 4.4.4.9: no part may last longer than PART-TARGET, so
+	// the part closes before the unit that would take it past the target
+	// (its duration taken as the previous unit's). Every keyframe starts a
+	// part, so that players can join there.
+	if tt-s.partStart+t.nextUnitDur(s) > t.cfg.PartTarget+partTolerance || (key && s.media.Video != nil) {
 		t.closePart(s, tt)
 		t.onChange()
 	}
+}
+
+// partTolerance absorbs rounding: a 29.97 fps part of six frames lasts
+// 200.2 ms and is listed as 0.200.
+const partTolerance = 500 * time.Microsecond
+
+// nextUnitDur estimates the duration of the unit about to be added.
+func (t *timeline) nextUnitDur(s *session) time.Duration {
+	if s.media.Video != nil {
+		return s.lastVideoDur
+	}
+	return time.Duration(s.audioFrame) * time.Second / time.Duration(s.audioRate)
 }
 
 func (t *timeline) addVideoSample(s *session, u *ingest.Unit, tt, dur time.Duration) {
@@ -324,7 +365,7 @@ func (t *timeline) openSegment(start time.Duration) {
 func (t *timeline) closePart(s *session, end time.Duration) {
 	t.flushChunk(s)
 	live := t.livePart()
-	live.finish()
+	live.finish(true)
 	p := newPart(t.nextPart, t.open.msn, end-s.partStart, s.partIndependent, live.all())
 	if !t.arenaSplit && len(t.arena) == p.size {
 		// One buffer for the whole part: one write per response.
@@ -387,7 +428,12 @@ func (t *timeline) dropUnusedInits() {
 	}
 }
 
-// toTicks converts a duration to a timescale, rounding down.
+// fromTicks converts ticks of a timescale to a duration without overflow.
+func fromTicks(ticks, timescale int64) time.Duration {
+	return time.Duration(ticks/timescale)*time.Second + time.Duration(ticks%timescale)*time.Second/time.Duration(timescale)
+}
+
+// toTicks converts a duration to a timescale, rounding toward zero.
 func toTicks(d time.Duration, timescale int64) int64 {
 	sec := int64(d / time.Second)
 	rem := int64(d % time.Second)
