@@ -37,6 +37,9 @@ type RTMPServer struct {
 	WriteTimeout time.Duration
 	// MaxConns limits simultaneous connections (default 256).
 	MaxConns int
+	// MaxConnsPerIP limits simultaneous connections from one address
+	// (default 8), so that one host cannot take every slot.
+	MaxConnsPerIP int
 
 	ln     net.Listener
 	ctx    context.Context
@@ -44,6 +47,7 @@ type RTMPServer struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
+	perIP  map[string]int
 	slots  chan struct{}
 }
 
@@ -61,6 +65,9 @@ func (s *RTMPServer) Initialize() error {
 	if s.MaxConns == 0 {
 		s.MaxConns = 256
 	}
+	if s.MaxConnsPerIP == 0 {
+		s.MaxConnsPerIP = 8
+	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
@@ -74,6 +81,7 @@ func (s *RTMPServer) Initialize() error {
 	s.ln = ln
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.conns = make(map[net.Conn]struct{})
+	s.perIP = make(map[string]int)
 	s.slots = make(chan struct{}, s.MaxConns)
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -122,6 +130,7 @@ func (s *RTMPServer) acceptLoop() {
 			nc.Close()
 			continue
 		}
+		ip := remoteIP(nc)
 		s.mu.Lock()
 		if s.ctx.Err() != nil { // Close ran while this one was accepted
 			s.mu.Unlock()
@@ -129,6 +138,14 @@ func (s *RTMPServer) acceptLoop() {
 			<-s.slots
 			return
 		}
+		if s.perIP[ip] >= s.MaxConnsPerIP {
+			s.mu.Unlock()
+			s.Logger.Warn("rtmp connection refused: too many connections from one address", "remote", ip, "max", s.MaxConnsPerIP)
+			nc.Close()
+			<-s.slots
+			continue
+		}
+		s.perIP[ip]++
 		s.conns[nc] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
@@ -138,8 +155,19 @@ func (s *RTMPServer) acceptLoop() {
 			c.run()
 			s.mu.Lock()
 			delete(s.conns, nc)
+			if s.perIP[ip]--; s.perIP[ip] <= 0 {
+				delete(s.perIP, ip)
+			}
 			s.mu.Unlock()
 			<-s.slots
 		}()
 	}
+}
+
+func remoteIP(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
 }

@@ -119,3 +119,45 @@ func TestGarbageClosesOnlyThatConnection(t *testing.T) {
 		t.Fatalf("the real publisher stopped: %+v\n%s", hub.Stats(), p.Output())
 	}
 }
+
+func TestConnectionsPerAddressLimited(t *testing.T) {
+	s, _ := newTestServer(t)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range s.MaxConnsPerIP {
+		c, err := net.Dial("tcp", s.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	waitFor(t, "connections registered", 2*time.Second, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.perIP["127.0.0.1"] == s.MaxConnsPerIP
+	})
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Fatalf("connection over the per-address limit not closed: %v", err)
+	}
+	conns[0].Close()
+	waitFor(t, "slot released", 2*time.Second, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.perIP["127.0.0.1"] == s.MaxConnsPerIP-1
+	})
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
