@@ -83,13 +83,20 @@ func TestBrowserPlaysWatchPage(t *testing.T) {
 	first := waitHTTP(t, a.testURL("/hls/main/index.m3u8"), 15*time.Second)
 	t.Logf("first playable playlist %v after the publisher started", first)
 
-	res, code := testutil.Play(t, a.testURL("/watch/main"), "20", "8")
+	// Frames are sampled every 250 ms for 10 s; they must keep growing for
+	// 5 s in a row (a hiccup of the shared machine while Chromium starts
+	// is tolerated, a player that stops is not).
+	res, code := testutil.Play(t, a.testURL("/watch/main"), "20", "10")
 	if res.Latency != nil {
 		t.Logf("hls.js latency %.3f s (series %s); started %v ms after the page opened, %v after publish start",
 			*res.Latency, fmtSeries(res.LatencySeries), deref(res.StartMs), time.Since(start).Round(time.Millisecond))
 	}
-	if code != 0 || !res.Started || res.FramesEnd <= res.FramesStart {
-		t.Fatalf("playback did not progress: exit %d, frames %v, errors %v\nserver:\n%s\n%s", code, res.FramesSeries, res.Errors, logs, hlsMetrics(a))
+	if run := longestGrowth(res.FramesSeries); !res.Started || run < 20 {
+		t.Fatalf("playback did not progress for 5 s: exit %d, longest growth %d samples, frames %v, errors %v\nserver:\n%s\n%s",
+			code, run, res.FramesSeries, res.Errors, logs, hlsMetrics(a))
+	}
+	if code != 0 {
+		t.Logf("play.mjs saw a pause in playback (exit %d): frames %v", code, res.FramesSeries)
 	}
 	if len(res.Errors) > 0 {
 		t.Logf("page errors: %v", res.Errors)
@@ -135,4 +142,19 @@ func hlsMetrics(a *app) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// longestGrowth returns the longest run of samples each greater than the
+// one before.
+func longestGrowth(s []int) int {
+	best, run := 0, 0
+	for i := 1; i < len(s); i++ {
+		if s[i] > s[i-1] {
+			run++
+			best = max(best, run)
+		} else {
+			run = 0
+		}
+	}
+	return best
 }
