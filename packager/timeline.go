@@ -292,7 +292,7 @@ func (t *timeline) flushChunk(s *session) {
 // nothing alive for longer.
 func (t *timeline) alloc(n int) []byte {
 	if cap(t.arena)-len(t.arena) < n {
-		size := max(n, t.lastPartSize+t.lastPartSize/4, 64<<10)
+		size := max(n, t.lastPartSize+t.lastPartSize/4, 8<<10)
 		if len(t.arena) > 0 {
 			t.arenaSplit = true // the part's chunks are no longer contiguous
 		}
