@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/kastlive/kast/internal/avclip"
 )
 
 // tsPESKeep is how much of each video PES the reader keeps: the bench SEI
@@ -147,38 +149,11 @@ func (t *tsReader) flush(onFrame frameFunc) {
 	t.inPES = false
 	var send int64
 	found := false
-	forEachAnnexB(t.pes, func(nalu []byte) bool {
+	avclip.ForEachNALU(t.pes, func(nalu []byte) bool {
 		send, found, t.scratch = parseSEI(nalu, t.scratch)
 		return !found
 	})
 	if found {
 		onFrame(send, time.Now())
-	}
-}
-
-// forEachAnnexB calls fn with each NAL unit of an Annex-B byte stream until fn
-// returns false.
-func forEachAnnexB(b []byte, fn func([]byte) bool) {
-	start := -1
-	i := 0
-	for i+2 < len(b) {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				for end > start && b[end-1] == 0 {
-					end--
-				}
-				if !fn(b[start:end]) {
-					return
-				}
-			}
-			i += 3
-			start = i
-			continue
-		}
-		i++
-	}
-	if start >= 0 && start < len(b) {
-		fn(b[start:])
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
+
+	"github.com/kastlive/kast/internal/avclip"
 )
 
 func TestMPEGTS(t *testing.T) {
@@ -61,7 +63,7 @@ func TestMPEGTS(t *testing.T) {
 func TestForEachAnnexB(t *testing.T) {
 	b := []byte{0, 0, 0, 1, 9, 0xf0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 1, 0x65, 5}
 	var got [][]byte
-	forEachAnnexB(b, func(n []byte) bool { got = append(got, n); return true })
+	avclip.ForEachNALU(b, func(n []byte) bool { got = append(got, n); return true })
 	if len(got) != 3 || !bytes.Equal(got[1], []byte{0x67, 1, 2}) || !bytes.Equal(got[2], []byte{0x65, 5}) {
 		t.Fatalf("%x", got)
 	}

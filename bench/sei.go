@@ -76,26 +76,14 @@ func parseSEI(nalu, scratch []byte) (sendNanos int64, ok bool, scratchOut []byte
 		if p[0] == 0x80 && len(p) == 1 {
 			break
 		}
-		typ := 0
-		for len(p) > 0 && p[0] == 0xff {
-			typ += 255
-			p = p[1:]
-		}
-		if len(p) == 0 {
+		var typ, size int
+		var ok bool
+		if typ, p, ok = readSEIValue(p); !ok {
 			break
 		}
-		typ += int(p[0])
-		p = p[1:]
-		size := 0
-		for len(p) > 0 && p[0] == 0xff {
-			size += 255
-			p = p[1:]
-		}
-		if len(p) == 0 {
+		if size, p, ok = readSEIValue(p); !ok {
 			break
 		}
-		size += int(p[0])
-		p = p[1:]
 		if size > len(p) {
 			break
 		}
@@ -105,4 +93,17 @@ func parseSEI(nalu, scratch []byte) (sendNanos int64, ok bool, scratchOut []byte
 		p = p[size:]
 	}
 	return 0, false, rbsp
+}
+
+// readSEIValue reads an SEI payload type or size: 0xff bytes each add 255,
+// the first other byte ends the value.
+func readSEIValue(p []byte) (v int, rest []byte, ok bool) {
+	for len(p) > 0 && p[0] == 0xff {
+		v += 255
+		p = p[1:]
+	}
+	if len(p) == 0 {
+		return 0, nil, false
+	}
+	return v + int(p[0]), p[1:], true
 }

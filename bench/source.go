@@ -7,6 +7,8 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"github.com/kastlive/kast/internal/avclip"
 )
 
 // testdata holds the shipped source: 3 s of 1280x720 30 fps testsrc2 encoded
@@ -55,55 +57,12 @@ func loadClip(want int) (*clip, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &clip{name: f, fps: 30}
-
-	var nalus [][]byte
-	forEachAnnexB(vb, func(n []byte) bool {
-		nalus = append(nalus, n)
-		return true
-	})
-	var au [][]byte
-	for _, n := range nalus {
-		if len(n) == 0 {
-			continue
-		}
-		switch h264.NALUType(n[0] & 0x1f) {
-		case h264.NALUTypeAccessUnitDelimiter:
-			if len(au) > 0 {
-				c.video = append(c.video, au)
-			}
-			au = nil
-			continue
-		case h264.NALUTypeSPS:
-			if c.sps == nil {
-				c.sps = n
-			}
-		case h264.NALUTypePPS:
-			if c.pps == nil {
-				c.pps = n
-			}
-		}
-		au = append(au, n)
+	parsed, err := avclip.Parse(vb, ab)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f, err)
 	}
-	if len(au) > 0 {
-		c.video = append(c.video, au)
-	}
-	if len(c.video) == 0 || c.sps == nil || c.pps == nil || !h264.IsRandomAccess(c.video[0]) {
-		return nil, fmt.Errorf("%s: no usable H.264 access units", f)
-	}
-
-	var adts mpeg4audio.ADTSPackets
-	if err := adts.Unmarshal(ab); err != nil {
-		return nil, fmt.Errorf("sine48k.aac: %w", err)
-	}
-	for _, p := range adts {
-		c.audio = append(c.audio, p.AU)
-	}
-	c.audioConf = mpeg4audio.AudioSpecificConfig{
-		Type:          adts[0].Type,
-		SampleRate:    adts[0].SampleRate,
-		ChannelConfig: adts[0].ChannelConfig,
-	}
+	c := &clip{name: f, fps: 30, video: parsed.Video, sps: parsed.SPS, pps: parsed.PPS,
+		audio: parsed.Audio, audioConf: parsed.AudioConfig}
 
 	vbytes := 0
 	for _, au := range c.video {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -17,9 +18,16 @@ const testKey = "0123456789abcdef"
 
 func newTestServer(t *testing.T) (*RTMPServer, *Hub) {
 	t.Helper()
+	return newTestServerTLS(t, nil)
+}
+
+// newTestServerTLS starts an RTMP server, RTMPS when tlsConfig is set.
+func newTestServerTLS(t *testing.T, tlsConfig *tls.Config) (*RTMPServer, *Hub) {
+	t.Helper()
 	hub := &Hub{}
 	s := &RTMPServer{
 		Address:          "127.0.0.1:0",
+		TLSConfig:        tlsConfig,
 		Hub:              hub,
 		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
 		HandshakeTimeout: 2 * time.Second,

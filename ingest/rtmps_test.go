@@ -1,15 +1,12 @@
 package ingest
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"testing"
@@ -40,23 +37,7 @@ func selfSigned(t *testing.T) tls.Certificate {
 }
 
 func TestRTMPSPublish(t *testing.T) {
-	hub := &Hub{}
-	s := &RTMPServer{
-		Address:   "127.0.0.1:0",
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}},
-		Hub:       hub,
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Authorize: func(_ context.Context, key string) (string, error) {
-			if key == testKey {
-				return "main", nil
-			}
-			return "", ErrUnknownKey
-		},
-	}
-	if err := s.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, hub := newTestServerTLS(t, &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}})
 	p := testutil.StartPublish(t, testutil.Publish{URL: "rtmps://" + s.Addr().String() + "/live/" + testKey,
 		Size: "320x240", Duration: 5 * time.Second})
 	waitFor(t, "media over RTMPS", 10*time.Second, func() bool { return hub.Stats().Units > 30 })

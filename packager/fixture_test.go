@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/internal/avclip"
 )
 
 // fixture is a real 720p30 H.264 (2.5 Mbit/s, 1 s GOP, no B-frames) and
@@ -23,51 +23,27 @@ type fixture struct {
 func loadFixture(tb testing.TB) *fixture {
 	tb.Helper()
 	dir := filepath.Join("..", "bench", "testdata")
-	raw, err := os.ReadFile(filepath.Join(dir, "clip2500k.h264"))
+	video, err := os.ReadFile(filepath.Join(dir, "clip2500k.h264"))
 	if err != nil {
-		tb.Skipf("bench clip: %v", err)
+		tb.Fatalf("bench clip: %v", err)
 	}
-	nalus := splitAnnexB(raw)
-	f := &fixture{}
-	var sps, pps []byte
-	var cur [][]byte
-	for _, n := range nalus {
-		switch h264.NALUType(n[0] & 0x1f) {
-		case h264.NALUTypeAccessUnitDelimiter:
-			if len(cur) > 0 {
-				f.video = append(f.video, cur)
-			}
-			cur = nil
-			continue
-		case h264.NALUTypeSPS:
-			sps = n
-		case h264.NALUTypePPS:
-			pps = n
-		}
-		cur = append(cur, n)
-	}
-	if len(cur) > 0 {
-		f.video = append(f.video, cur)
-	}
-	v, err := ingest.NewH264(sps, pps)
+	audio, err := os.ReadFile(filepath.Join(dir, "sine48k.aac"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	araw, err := os.ReadFile(filepath.Join(dir, "sine48k.aac"))
+	c, err := avclip.Parse(video, audio)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var pkts mpeg4audio.ADTSPackets
-	if err := pkts.Unmarshal(araw); err != nil {
+	v, err := ingest.NewH264(c.SPS, c.PPS)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	for _, p := range pkts {
-		f.audio = append(f.audio, p.AU)
+	return &fixture{
+		media: ingest.Media{Video: v, Audio: &ingest.AAC{Config: c.AudioConfig}},
+		video: c.Video,
+		audio: c.Audio,
 	}
-	f.media = ingest.Media{Video: v, Audio: &ingest.AAC{Config: mpeg4audio.AudioSpecificConfig{
-		Type: pkts[0].Type, SampleRate: pkts[0].SampleRate, ChannelConfig: pkts[0].ChannelConfig, ChannelCount: int(pkts[0].ChannelConfig),
-	}}}
-	return f
 }
 
 // feeder produces the fixture as a live stream: units in time order with
@@ -104,29 +80,6 @@ func (fd *feeder) next() *ingest.Unit {
 	*u = ingest.Unit{Kind: ingest.KindVideo, DTS: vt, PTS: vt, Received: fd.start.Add(vt), Key: h264.IsRandomAccess(au), NALUs: au}
 	fd.vi++
 	return u
-}
-
-// splitAnnexB splits a whole H.264 elementary stream at its start codes.
-func splitAnnexB(b []byte) [][]byte {
-	var out [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				if end > start && b[end-1] == 0 {
-					end--
-				}
-				out = append(out, b[start:end])
-			}
-			start = i + 3
-			i += 2
-		}
-	}
-	if start >= 0 && start < len(b) {
-		out = append(out, b[start:])
-	}
-	return out
 }
 
 func TestFixtureLoads(t *testing.T) {

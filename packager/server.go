@@ -87,15 +87,18 @@ func (s *Server) retire(m *muxer) bool {
 	if len(m.readers) > 0 {
 		return false
 	}
-	if s.muxers[m.track] == m {
-		delete(s.muxers, m.track)
-	}
+	s.forget(m)
 	return true
 }
 
 func (s *Server) remove(m *muxer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.forget(m)
+}
+
+// forget drops m from the track map, if it is still there. s.mu is held.
+func (s *Server) forget(m *muxer) {
 	if s.muxers[m.track] == m {
 		delete(s.muxers, m.track)
 	}
