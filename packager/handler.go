@@ -213,11 +213,11 @@ func (h *handler) stream(ps *partStream, targetDur int) {
 	written := 0
 	for {
 		chunks, finished, complete, wake := ps.read(written)
-		for _, c := range chunks {
-			if _, err := h.w.Write(c); err != nil {
+		if len(chunks) > 0 {
+			if err := h.writeChunks(chunks); err != nil {
 				return
 			}
-			written++
+			written += len(chunks)
 		}
 		if finished {
 			if !complete {
@@ -336,11 +336,28 @@ func (h *handler) writePart(p *part) {
 		h.w.Write(p.data)
 		return
 	}
-	for _, c := range p.chunks {
+	h.writeChunks(p.chunks)
+}
+
+// vectored is a ResponseWriter that sends several buffers with one system
+// call (the fast path's, see web/fastpath).
+type vectored interface {
+	WriteVector(net.Buffers) (int64, error)
+}
+
+// writeChunks sends chunks one after the other, with one system call when
+// the ResponseWriter can.
+func (h *handler) writeChunks(chunks [][]byte) error {
+	if v, ok := h.w.(vectored); ok {
+		_, err := v.WriteVector(chunks)
+		return err
+	}
+	for _, c := range chunks {
 		if _, err := h.w.Write(c); err != nil {
-			return
+			return err
 		}
 	}
+	return nil
 }
 
 // writeSegment sends the chunks of the segment's parts one after the
@@ -358,7 +375,7 @@ func (h *handler) writeSegment(seg *segment) {
 			bufs = append(bufs, p.chunks...)
 		}
 	}
-	bufs.WriteTo(h.w)
+	h.writeChunks(bufs)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/pages"
 	"github.com/kastlive/kast/web/store"
 )
@@ -23,8 +23,8 @@ type Server struct {
 	Packager *packager.Server
 	Logger   *slog.Logger
 
-	srv *http.Server
-	ln  net.Listener
+	fast *fastpath.Server
+	ln   net.Listener
 }
 
 // Timeouts and limits of the HTTP listener. WriteTimeout leaves room for a
@@ -47,8 +47,24 @@ func (s *Server) Initialize() error {
 		return err
 	}
 	s.ln = ln
-	s.srv = &http.Server{
-		Handler:           s.Handler(),
+	routes := s.Handler()
+	s.fast = &fastpath.Server{
+		Listener:          ln,
+		Prefix:            "/hls/",
+		StripPrefix:       "/hls",
+		Handler:           s.Packager,
+		Logger:            s.Logger,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		WriteTimeout:      writeTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+	s.fast.Fallback = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !s.fast.Adopt(w, r) {
+				routes.ServeHTTP(w, r)
+			}
+		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -56,18 +72,14 @@ func (s *Server) Initialize() error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelDebug),
 	}
-	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.Logger.Error("http server stopped", "err", err)
-		}
-	}()
-	return nil
+	return s.fast.Initialize()
 }
 
 // Addr returns the listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Handler returns the routes.
+// Handler returns the routes. Initialize serves /hls/ on the fast path
+// (package fastpath) and the rest with net/http.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/hls/", http.StripPrefix("/hls", s.Packager))
@@ -80,9 +92,9 @@ func (s *Server) Handler() http.Handler {
 // Shutdown stops accepting requests and waits for the running ones, at
 // most until ctx ends; then it closes the remaining connections.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
+	err := s.fast.Shutdown(ctx)
 	if err != nil {
-		s.srv.Close()
+		s.fast.Close()
 	}
 	return err
 }

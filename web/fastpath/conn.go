@@ -1,0 +1,260 @@
+package fastpath
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Connection states for Shutdown: only an idle connection (waiting for a
+// request, nothing of one read) may be closed under it.
+const (
+	stateActive int32 = iota
+	stateIdle
+	stateClosed
+)
+
+// conn is one client connection on the fast path.
+type conn struct {
+	s   *Server
+	nc  net.Conn
+	raw syscall.RawConn // nil when nc is not a socket; then buf is kept
+
+	state atomic.Int32
+
+	// buf[start:end] holds bytes read and not yet used. buf comes from
+	// bufPool and goes back whenever it is empty, so that a connection
+	// waiting for its next request or for a part holds no buffer.
+	buf        []byte
+	start, end int
+	pending    []byte // read by net/http before Adopt; parsed first
+
+	req     http.Request
+	url     url.URL
+	headers headerCache
+	w       response
+
+	readDeadline, writeDeadline time.Time
+	headerDeadline              bool // readDeadline is a header timeout
+}
+
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	nc = unwrap(nc)
+	c := &conn{s: s, nc: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
+	c.req.RemoteAddr = nc.RemoteAddr().String()
+	c.w.c = c
+	c.w.header = http.Header{}
+	c.headers.m = http.Header{}
+	return c
+}
+
+var errHandoff = errors.New("fastpath: request handed to net/http")
+
+// serve runs the connection's requests one after the other. first is a
+// request net/http has already read (Adopt).
+func (c *conn) serve(first *http.Request) {
+	defer c.close()
+	if first != nil {
+		r := *first
+		u := *first.URL
+		u.Path = strings.TrimPrefix(u.Path, c.s.StripPrefix)
+		r.URL = &u
+		if !c.handle(&r, first.Close) {
+			return
+		}
+	}
+	for {
+		wantClose, err := c.readRequest()
+		if err == errHandoff {
+			c.handoff()
+			return
+		}
+		if err != nil {
+			return
+		}
+		if !c.handle(&c.req, wantClose) {
+			return
+		}
+	}
+}
+
+// handle runs the handler for r and reports whether the connection may
+// carry another request.
+func (c *conn) handle(r *http.Request, wantClose bool) (keep bool) {
+	c.w.reset(r, wantClose)
+	defer func() {
+		if v := recover(); v != nil {
+			keep = false
+			if v == http.ErrAbortHandler {
+				return
+			}
+			buf := make([]byte, 64<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			c.s.Logger.Error("http handler panic", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(buf))
+		}
+	}()
+	c.s.Handler.ServeHTTP(&c.w, r)
+	c.w.finish()
+	if c.w.err != nil || c.w.closeAfter {
+		return false
+	}
+	c.s.mu.Lock()
+	closing := c.s.closing
+	c.s.mu.Unlock()
+	return !closing
+}
+
+// handoff gives the connection, with the bytes read from it, to the
+// fallback server.
+func (c *conn) handoff() {
+	var rest []byte
+	rest = append(rest, c.pending...)
+	rest = append(rest, c.buf[c.start:c.end]...)
+	c.pending = nil
+	c.release(true)
+	c.s.track(c, false)
+	nc := c.nc
+	c.nc = nil
+	c.s.handoff.give(&prefixConn{Conn: nc, prefix: rest})
+}
+
+func (c *conn) close() {
+	c.release(true)
+	if c.nc != nil {
+		c.nc.Close()
+		c.s.track(c, false)
+	}
+}
+
+// release returns the read buffer to the pool if it holds nothing unread
+// (or always, when force is set).
+func (c *conn) release(force bool) {
+	if c.buf == nil || c.raw == nil || (!force && c.start < c.end) {
+		return
+	}
+	b := c.buf[:cap(c.buf)]
+	c.buf = nil
+	c.start, c.end = 0, 0
+	bufPool.Put(&b)
+}
+
+// fill reads more bytes into buf. idle tells whether nothing of a request
+// has been read yet.
+func (c *conn) fill(idle bool) error {
+	if err := c.setReadDeadline(idle); err != nil {
+		return err
+	}
+	if c.buf == nil && c.raw == nil {
+		c.buf = make([]byte, c.s.MaxHeaderBytes)
+	}
+	if c.start > 0 && c.start == c.end {
+		c.start, c.end = 0, 0
+	}
+	if c.buf != nil && c.end == len(c.buf) && c.start > 0 {
+		c.end = copy(c.buf, c.buf[c.start:c.end])
+		c.start = 0
+	}
+	if idle && !c.state.CompareAndSwap(stateActive, stateIdle) {
+		return net.ErrClosed
+	}
+	var n int
+	var err error
+	if c.raw == nil {
+		n, err = c.nc.Read(c.buf[c.end:])
+	} else {
+		err = c.rawRead(&n)
+	}
+	if idle && !c.state.CompareAndSwap(stateIdle, stateActive) {
+		return net.ErrClosed
+	}
+	c.end += n
+	if n == 0 && err == nil {
+		return errEOF
+	}
+	return err
+}
+
+var errEOF = errors.New("fastpath: connection closed by client")
+
+// rawRead waits until the socket is readable before taking a buffer from
+// the pool.
+func (c *conn) rawRead(n *int) error {
+	var rerr error
+	err := c.raw.Read(func(fd uintptr) bool {
+		if c.buf == nil {
+			bp := bufPool.Get().(*[]byte)
+			if cap(*bp) < c.s.MaxHeaderBytes {
+				*bp = make([]byte, c.s.MaxHeaderBytes)
+			}
+			c.buf = (*bp)[:c.s.MaxHeaderBytes]
+		}
+		for {
+			*n, rerr = syscall.Read(int(fd), c.buf[c.end:])
+			if rerr != syscall.EINTR {
+				break
+			}
+		}
+		if rerr == syscall.EAGAIN {
+			c.release(false)
+			return false
+		}
+		if *n < 0 {
+			*n = 0
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return rerr
+}
+
+// setReadDeadline keeps the read deadline at least half the idle timeout
+// away between requests, without touching the timer on every request; once
+// part of a request has arrived, the rest must come within
+// ReadHeaderTimeout.
+func (c *conn) setReadDeadline(idle bool) error {
+	now := time.Now()
+	switch {
+	case !idle && !c.headerDeadline:
+		c.readDeadline, c.headerDeadline = now.Add(c.s.ReadHeaderTimeout), true
+	case idle && (c.headerDeadline || c.readDeadline.Sub(now) < c.s.IdleTimeout/2):
+		c.readDeadline, c.headerDeadline = now.Add(c.s.IdleTimeout), false
+	default:
+		return nil
+	}
+	return c.nc.SetReadDeadline(c.readDeadline)
+}
+
+// setWriteDeadline gives each write at least half of WriteTimeout.
+func (c *conn) setWriteDeadline() error {
+	now := time.Now()
+	if c.writeDeadline.Sub(now) >= c.s.WriteTimeout/2 {
+		return nil
+	}
+	c.writeDeadline = now.Add(c.s.WriteTimeout)
+	return c.nc.SetWriteDeadline(c.writeDeadline)
+}
+
+// write sends bufs with one writev where the connection supports it.
+func (c *conn) write(bufs *net.Buffers) (int64, error) {
+	if err := c.setWriteDeadline(); err != nil {
+		return 0, err
+	}
+	return bufs.WriteTo(c.nc)
+}

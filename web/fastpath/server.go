@@ -1,0 +1,266 @@
+// Package fastpath serves the requests that dominate a live stream's load
+// (playlist reloads, parts and segments: plain GETs without a body) on
+// HTTP/1.1 connections of its own, and hands every other request, with the
+// connection it came on, to a net/http server.
+//
+// net/http spends more per request than the packager does: a goroutine and
+// a read per request to notice the client going away, two writes for a
+// response larger than its buffer, 8 KB of buffers per connection, a sorted
+// header map. Here a response is one writev (headers and body), a
+// connection holds no buffer while it waits, and the headers a client sends
+// on every request are parsed into strings once per connection.
+//
+// What it does not take goes to net/http unchanged: other paths, methods
+// other than GET and HEAD, request bodies, upgrades, percent-encoded or
+// unclean paths, anything it does not parse. A request for the fast path
+// that reaches net/http on such a connection is taken back with Adopt.
+package fastpath
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server serves fast-path requests from Listener and passes the other
+// connections to Fallback.
+type Server struct {
+	// Listener to accept connections from; Close closes it.
+	Listener net.Listener
+	// Prefix of the paths taken, e.g. "/hls/".
+	Prefix string
+	// StripPrefix is removed from the path before Handler sees it,
+	// e.g. "/hls".
+	StripPrefix string
+	// Handler serves the fast-path requests. Its ResponseWriter implements
+	// http.Flusher and Vectored, not http.Hijacker; the request's context
+	// is not cancelled when the client goes away (a write fails instead).
+	Handler http.Handler
+	// Fallback serves everything else; Initialize starts it on the
+	// connections handed over. Its Handler should pass fast-path requests
+	// to Adopt.
+	Fallback *http.Server
+	Logger   *slog.Logger
+
+	// Limits; zero means the default in parentheses.
+	ReadHeaderTimeout time.Duration // a request's headers, once started (5 s)
+	IdleTimeout       time.Duration // between requests (120 s)
+	WriteTimeout      time.Duration // at least this long for each response write (60 s)
+	MaxHeaderBytes    int           // request line and headers (16 KB)
+
+	handoff *handoffListener
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	closing bool
+	wg      sync.WaitGroup
+}
+
+// Vectored is implemented by the fast path's ResponseWriter: it writes
+// several buffers with one system call.
+type Vectored interface {
+	WriteVector(bufs net.Buffers) (int64, error)
+}
+
+const (
+	defaultReadHeaderTimeout = 5 * time.Second
+	defaultIdleTimeout       = 120 * time.Second
+	defaultWriteTimeout      = 60 * time.Second
+	defaultMaxHeaderBytes    = 16 << 10
+)
+
+// Initialize starts accepting connections and the fallback server.
+func (s *Server) Initialize() error {
+	if s.Listener == nil || s.Handler == nil || s.Fallback == nil || s.Prefix == "" {
+		return errors.New("fastpath: Listener, Prefix, Handler and Fallback are required")
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.ReadHeaderTimeout <= 0 {
+		s.ReadHeaderTimeout = defaultReadHeaderTimeout
+	}
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = defaultIdleTimeout
+	}
+	if s.WriteTimeout <= 0 {
+		s.WriteTimeout = defaultWriteTimeout
+	}
+	if s.MaxHeaderBytes <= 0 {
+		s.MaxHeaderBytes = defaultMaxHeaderBytes
+	}
+	s.conns = map[*conn]struct{}{}
+	s.handoff = newHandoffListener(s.Listener.Addr())
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.Fallback.Serve(s.handoff); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("http fallback server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.accept()
+	}()
+	return nil
+}
+
+func (s *Server) accept() {
+	var delay time.Duration
+	for {
+		nc, err := s.Listener.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				// Out of file descriptors and the like: back off as
+				// net/http does instead of spinning.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.Logger.Warn("http accept", "err", err, "retry_in", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return
+		}
+		delay = 0
+		c := newConn(s, nc)
+		if !s.track(c, true) {
+			nc.Close()
+			return
+		}
+		go c.serve(nil)
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+// track adds or removes a connection; adding fails once closing.
+func (s *Server) track(c *conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closing {
+			return false
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		return true
+	}
+	if _, ok := s.conns[c]; ok {
+		delete(s.conns, c)
+		s.wg.Done()
+	}
+	return true
+}
+
+// Adopt takes a fast-path request that reached the fallback server back
+// onto the fast path, with its connection, and reports whether it did.
+// Call it first thing in the fallback's handler; when it returns true the
+// request has been answered.
+func (s *Server) Adopt(w http.ResponseWriter, r *http.Request) bool {
+	if r.ProtoMajor != 1 || !s.takes(r.Method, r.URL.Path, r.URL.RawPath) ||
+		r.ContentLength != 0 || len(r.TransferEncoding) > 0 || r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return false
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return false
+	}
+	c := newConn(s, nc)
+	if n := brw.Reader.Buffered(); n > 0 {
+		// Pipelined requests net/http has read ahead.
+		b, _ := brw.Reader.Peek(n)
+		c.pending = append(make([]byte, 0, n), b...)
+	}
+	if !s.track(c, true) {
+		nc.Close()
+		return true
+	}
+	go c.serve(r)
+	return true
+}
+
+// takes reports whether a request goes on the fast path.
+func (s *Server) takes(method, path, rawPath string) bool {
+	if method != http.MethodGet && method != http.MethodHead {
+		return false
+	}
+	return rawPath == "" && strings.HasPrefix(path, s.Prefix) && cleanPath(path)
+}
+
+// cleanPath reports whether path needs no cleaning by net/http's ServeMux
+// (which would redirect it) and no unescaping.
+func cleanPath(p string) bool {
+	return !strings.Contains(p, "//") && !strings.Contains(p, "/./") && !strings.Contains(p, "/../") &&
+		!strings.HasSuffix(p, "/.") && !strings.HasSuffix(p, "/..") && !strings.ContainsAny(p, "%\\")
+}
+
+// Shutdown stops accepting, closes idle connections, lets the others finish
+// their response and closes them, at most until ctx ends; then it closes
+// what remains. It shuts the fallback server down too.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.Listener.Close()
+	fbErr := s.Fallback.Shutdown(ctx)
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			s.closeConns(false)
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.closeConns(true)
+		<-done
+		err = ctx.Err()
+	}
+	close(stop)
+	if err == nil {
+		err = fbErr
+	}
+	return err
+}
+
+// Close closes the listener and every connection at once.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.Listener.Close()
+	s.Fallback.Close()
+	s.closeConns(true)
+	s.wg.Wait()
+}
+
+func (s *Server) closeConns(all bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if all || c.state.CompareAndSwap(stateIdle, stateClosed) {
+			c.nc.Close()
+		}
+	}
+}
