@@ -47,6 +47,7 @@ bench: build
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzDemuxer -fuzztime 60s ./ingest
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 60s ./web/fastpath
 
 clean:
 	rm -rf bin

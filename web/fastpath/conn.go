@@ -110,13 +110,7 @@ func (c *conn) handle(r *http.Request, wantClose bool) (keep bool) {
 	}()
 	c.s.Handler.ServeHTTP(&c.w, r)
 	c.w.finish()
-	if c.w.err != nil || c.w.closeAfter {
-		return false
-	}
-	c.s.mu.Lock()
-	closing := c.s.closing
-	c.s.mu.Unlock()
-	return !closing
+	return c.w.err == nil && !c.w.closeAfter
 }
 
 // handoff gives the connection, with the bytes read from it, to the

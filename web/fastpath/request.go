@@ -93,7 +93,7 @@ func (c *conn) parse(head []byte) (wantClose bool, err error) {
 	}
 	r.ProtoMajor = 1
 	path, _, _ := bytes.Cut(target, []byte{'?'})
-	if len(target) == 0 || target[0] != '/' || !c.s.takes(r.Method, string(path), "") {
+	if len(target) == 0 || target[0] != '/' || !visible(target) || !c.s.takes(r.Method, string(path), "") {
 		return false, errHandoff
 	}
 
@@ -109,7 +109,7 @@ func (c *conn) parse(head []byte) (wantClose bool, err error) {
 			return false, errHandoff // obsolete line folding
 		}
 		k, v, ok := bytes.Cut(l, []byte{':'})
-		if !ok || len(k) == 0 || !validKey(k) {
+		if !ok || len(k) == 0 || !validKey(k) || !validValue(v) {
 			return false, errHandoff
 		}
 		v = bytes.Trim(v, " \t")
@@ -162,6 +162,28 @@ func (c *conn) parse(head []byte) (wantClose bool, err error) {
 func cutLine(b []byte) (line, rest []byte) {
 	line, rest, _ = bytes.Cut(b, []byte{'\n'})
 	return bytes.TrimSuffix(line, []byte{'\r'}), rest
+}
+
+// visible reports whether a request target has only the characters a URI
+// may have (RFC 3986), without a fragment.
+func visible(b []byte) bool {
+	for _, ch := range b {
+		if ch <= ' ' || ch >= 0x7f || ch == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue reports whether v has no control characters but tabs
+// (RFC 9110 section 5.5).
+func validValue(v []byte) bool {
+	for _, ch := range v {
+		if ch < ' ' && ch != '\t' || ch == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func validKey(k []byte) bool {

@@ -73,7 +73,7 @@ func (w *response) WriteHeader(code int) {
 		// The framing is ours to choose.
 		delete(h, "Transfer-Encoding")
 	}
-	if c := h["Connection"]; len(c) > 0 && strings.EqualFold(c[0], "close") {
+	if c := h["Connection"]; len(c) > 0 && strings.EqualFold(c[0], "close") || w.c.s.closing.Load() {
 		w.closeAfter = true
 	}
 	switch {

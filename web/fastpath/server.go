@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,7 +57,7 @@ type Server struct {
 	handoff *handoffListener
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
-	closing bool
+	closing atomic.Bool
 	wg      sync.WaitGroup
 }
 
@@ -145,7 +146,7 @@ func (s *Server) track(c *conn, add bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if add {
-		if s.closing {
+		if s.closing.Load() {
 			return false
 		}
 		s.conns[c] = struct{}{}
@@ -210,7 +211,7 @@ func cleanPath(p string) bool {
 // what remains. It shuts the fallback server down too.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	s.closing = true
+	s.closing.Store(true)
 	s.mu.Unlock()
 	s.Listener.Close()
 	fbErr := s.Fallback.Shutdown(ctx)
@@ -247,7 +248,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close closes the listener and every connection at once.
 func (s *Server) Close() {
 	s.mu.Lock()
-	s.closing = true
+	s.closing.Store(true)
 	s.mu.Unlock()
 	s.Listener.Close()
 	s.Fallback.Close()
