@@ -234,7 +234,7 @@ func (h *handler) stream(ps *partStream, targetDur int) {
 		select {
 		case <-wake:
 		case <-done:
-			return
+			abortStream()
 		case <-timer.C:
 			abortStream()
 		}

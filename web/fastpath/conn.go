@@ -35,8 +35,8 @@ type conn struct {
 	// waiting for its next request or for a part holds no buffer.
 	buf        []byte
 	start, end int
-	pending    []byte // read by net/http before Adopt; parsed first
 
+	tmpl    http.Request // what every request starts from
 	req     http.Request
 	url     url.URL
 	headers headerCache
@@ -48,15 +48,29 @@ type conn struct {
 
 var bufPool = sync.Pool{New: func() any { return new([]byte) }}
 
-func newConn(s *Server, nc net.Conn) *conn {
-	nc = unwrap(nc)
+// newConn makes a connection of nc, whose first bytes are ahead (bytes
+// read from it before, e.g. by net/http). Connections handed to net/http
+// and back lose their wrapping here, so they get raw reads and writev again.
+func newConn(s *Server, nc net.Conn, ahead []byte) *conn {
+	for {
+		p, ok := nc.(*prefixConn)
+		if !ok {
+			break
+		}
+		ahead = append(ahead, p.prefix...)
+		nc = p.Conn
+	}
 	c := &conn{s: s, nc: nc}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
 		}
 	}
-	c.req.RemoteAddr = nc.RemoteAddr().String()
+	if len(ahead) > 0 {
+		c.buf = make([]byte, len(ahead)+s.MaxHeaderBytes)
+		c.end = copy(c.buf, ahead)
+	}
+	c.tmpl = *(&http.Request{RemoteAddr: nc.RemoteAddr().String(), Body: http.NoBody}).WithContext(s.ctx)
 	c.w.c = c
 	c.w.header = http.Header{}
 	c.headers.m = http.Header{}
@@ -87,7 +101,9 @@ func (c *conn) serve(first *http.Request) {
 		if err != nil {
 			return
 		}
-		if !c.handle(&c.req, wantClose) {
+		keep := c.handle(&c.req, wantClose)
+		c.req = c.tmpl // let go of this request's header map and strings
+		if !keep {
 			return
 		}
 	}
@@ -116,14 +132,14 @@ func (c *conn) handle(r *http.Request, wantClose bool) (keep bool) {
 // handoff gives the connection, with the bytes read from it, to the
 // fallback server.
 func (c *conn) handoff() {
-	var rest []byte
-	rest = append(rest, c.pending...)
-	rest = append(rest, c.buf[c.start:c.end]...)
-	c.pending = nil
+	rest := append([]byte(nil), c.buf[c.start:c.end]...)
 	c.release(true)
 	c.s.track(c, false)
 	nc := c.nc
 	c.nc = nil
+	// net/http sets deadlines of its own, but only those its Server has
+	// timeouts for.
+	nc.SetDeadline(time.Time{})
 	c.s.handoff.give(&prefixConn{Conn: nc, prefix: rest})
 }
 

@@ -13,11 +13,6 @@ import (
 // unread for the fallback server; wantClose is the client's wish to close
 // the connection after the response.
 func (c *conn) readRequest() (wantClose bool, err error) {
-	if len(c.pending) > 0 {
-		// Bytes net/http read ahead before Adopt: too rare to optimize,
-		// net/http serves them.
-		return false, errHandoff
-	}
 	for {
 		if c.start < c.end {
 			head, ok := findHead(c.buf[c.start:c.end])
@@ -27,6 +22,7 @@ func (c *conn) readRequest() (wantClose bool, err error) {
 					return false, err
 				}
 				c.start += len(head)
+				c.headerDeadline = false
 				c.release(false)
 				return wantClose, nil
 			}
@@ -73,6 +69,7 @@ func (c *conn) parse(head []byte) (wantClose bool, err error) {
 	if !ok1 || !ok2 {
 		return false, errHandoff
 	}
+	c.req = c.tmpl
 	r := &c.req
 	switch string(method) {
 	case http.MethodGet:
@@ -87,17 +84,21 @@ func (c *conn) parse(head []byte) (wantClose bool, err error) {
 		r.Proto, r.ProtoMinor = "HTTP/1.1", 1
 	case "HTTP/1.0":
 		r.Proto, r.ProtoMinor = "HTTP/1.0", 0
-		wantClose = true
 	default:
 		return false, errHandoff
 	}
 	r.ProtoMajor = 1
-	path, _, _ := bytes.Cut(target, []byte{'?'})
-	if len(target) == 0 || target[0] != '/' || !visible(target) || !c.s.takes(r.Method, string(path), "") {
+	if len(target) == 0 || target[0] != '/' || !visible(target) {
+		return false, errHandoff
+	}
+	// One string for the target; path and query share it.
+	uri := string(target)
+	path, query, _ := strings.Cut(uri, "?")
+	if !c.s.takes(r.Method, path, "") {
 		return false, errHandoff
 	}
 
-	host := false
+	host, hasClose, hasKeepAlive := false, false, false
 	c.headers.begin()
 	for len(rest) > 0 {
 		var l []byte
@@ -130,31 +131,22 @@ func (c *conn) parse(head []byte) (wantClose bool, err error) {
 		case equalFold(k, "Connection"):
 			for _, t := range bytes.Split(v, []byte{','}) {
 				t = bytes.Trim(t, " \t")
-				if equalFold(t, "close") {
-					wantClose = true
-				} else if equalFold(t, "keep-alive") && r.ProtoMinor == 0 {
-					wantClose = false
-				}
+				hasClose = hasClose || equalFold(t, "close")
+				hasKeepAlive = hasKeepAlive || equalFold(t, "keep-alive")
 			}
 		}
 		c.headers.add(k, v)
 	}
-	if !host && r.ProtoMinor == 1 {
+	if !host && r.ProtoMinor == 1 || host && !validHost(r.Host) {
 		return false, errHandoff // net/http answers 400
 	}
-	if !host {
-		r.Host = ""
-	}
+	// RFC 9112 section 9.3: close wins; HTTP/1.0 closes unless asked not to.
+	wantClose = hasClose || r.ProtoMinor == 0 && !hasKeepAlive
 	r.Header = c.headers.end()
 
-	// One string for the target; path and query share it.
-	uri := string(target)
-	p, q, _ := strings.Cut(uri, "?")
-	c.url = urlFor(c.s.StripPrefix, p, q)
+	c.url = urlFor(c.s.StripPrefix, path, query)
 	r.URL = &c.url
 	r.RequestURI = uri
-	r.Body = http.NoBody
-	r.ContentLength = 0
 	r.Close = wantClose
 	return wantClose, nil
 }
@@ -171,6 +163,20 @@ func visible(b []byte) bool {
 		if ch <= ' ' || ch >= 0x7f || ch == '#' {
 			return false
 		}
+	}
+	return true
+}
+
+// validHost reports whether h has only the characters of a URI's host and
+// port (RFC 3986 section 3.2.2), as net/http requires.
+func validHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		ch := h[i]
+		if 'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9' ||
+			strings.IndexByte("-._~!$&'()*+,;=:[]%", ch) >= 0 {
+			continue
+		}
+		return false
 	}
 	return true
 }
@@ -255,7 +261,17 @@ func (h *headerCache) add(k, v []byte) {
 	h.m[f.key] = f.vals[:1:1]
 }
 
-func (h *headerCache) end() http.Header { return h.m }
+// maxCached bounds what a connection keeps between requests: a request
+// with more header fields gets a map of its own, dropped after it.
+const maxCached = 32
+
+func (h *headerCache) end() http.Header {
+	m := h.m
+	if len(h.cur) > maxCached {
+		h.m, h.prev, h.cur = http.Header{}, nil, nil
+	}
+	return m
+}
 
 func urlFor(strip, path, query string) url.URL {
 	return url.URL{Path: strings.TrimPrefix(path, strip), RawQuery: query}

@@ -62,17 +62,19 @@ func (w *response) WriteHeader(code int) {
 	h := w.header
 	w.noBody = code == http.StatusNoContent || code == http.StatusNotModified
 	w.bodyless = w.noBody || w.req.Method == http.MethodHead
-	if v := h["Content-Length"]; len(v) == 1 {
-		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n >= 0 {
+	if v, ok := h["Content-Length"]; ok {
+		n, err := int64(-1), error(nil)
+		if len(v) == 1 {
+			n, err = strconv.ParseInt(v[0], 10, 64)
+		}
+		if err == nil && n >= 0 && !w.noBody {
 			w.length = n
 		} else {
 			delete(h, "Content-Length")
 		}
 	}
-	if len(h["Transfer-Encoding"]) > 0 {
-		// The framing is ours to choose.
-		delete(h, "Transfer-Encoding")
-	}
+	// The framing is ours to choose.
+	delete(h, "Transfer-Encoding")
 	if c := h["Connection"]; len(c) > 0 && strings.EqualFold(c[0], "close") || w.c.s.closing.Load() {
 		w.closeAfter = true
 	}
@@ -174,6 +176,10 @@ func (w *response) WriteVector(bufs net.Buffers) (int64, error) {
 		return n, nil
 	}
 	if w.length >= 0 && w.sent+n > w.length {
+		// Send what was announced, as net/http does, and refuse the rest.
+		if rest := w.length - w.sent; rest > 0 {
+			w.WriteVector(truncate(bufs, rest))
+		}
 		return 0, http.ErrContentLength
 	}
 	out := w.bufs[:0]
@@ -194,6 +200,19 @@ func (w *response) WriteVector(bufs net.Buffers) (int64, error) {
 	}
 	w.sent += n
 	return n, nil
+}
+
+// truncate returns the first n bytes of bufs.
+func truncate(bufs net.Buffers, n int64) net.Buffers {
+	var out net.Buffers
+	for _, b := range bufs {
+		if int64(len(b)) >= n {
+			return append(out, b[:n])
+		}
+		out = append(out, b)
+		n -= int64(len(b))
+	}
+	return out
 }
 
 func (w *response) send(out net.Buffers) error {
@@ -229,7 +248,7 @@ var lastChunk = []byte("0\r\n\r\n")
 // finish completes the response after the handler returns.
 func (w *response) finish() {
 	if !w.wroteHeader {
-		if w.header["Content-Length"] == nil {
+		if w.header["Content-Length"] == nil && w.req.Method != http.MethodHead {
 			w.header["Content-Length"] = zeroLength
 		}
 		w.WriteHeader(http.StatusOK)

@@ -55,6 +55,8 @@ type Server struct {
 	MaxHeaderBytes    int           // request line and headers (16 KB)
 
 	handoff *handoffListener
+	ctx     context.Context // requests' context; cancelled when connections are cut
+	cancel  context.CancelFunc
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
 	closing atomic.Bool
@@ -95,6 +97,7 @@ func (s *Server) Initialize() error {
 		s.MaxHeaderBytes = defaultMaxHeaderBytes
 	}
 	s.conns = map[*conn]struct{}{}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.handoff = newHandoffListener(s.Listener.Addr())
 	s.wg.Add(2)
 	go func() {
@@ -127,7 +130,7 @@ func (s *Server) accept() {
 			return
 		}
 		delay = 0
-		c := newConn(s, nc)
+		c := newConn(s, nc, nil)
 		if !s.track(c, true) {
 			nc.Close()
 			return
@@ -177,16 +180,20 @@ func (s *Server) Adopt(w http.ResponseWriter, r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	c := newConn(s, nc)
+	// Requests net/http has read ahead: the fast path parses them first.
+	var ahead []byte
 	if n := brw.Reader.Buffered(); n > 0 {
-		// Pipelined requests net/http has read ahead.
 		b, _ := brw.Reader.Peek(n)
-		c.pending = append(make([]byte, 0, n), b...)
+		ahead = append(make([]byte, 0, n), b...)
 	}
+	c := newConn(s, nc, ahead)
 	if !s.track(c, true) {
 		nc.Close()
 		return true
 	}
+	// net/http cancels r's context when this handler returns; the fast
+	// path's own context ends when its connections are cut.
+	r = r.WithContext(s.ctx)
 	go c.serve(r)
 	return true
 }
@@ -214,7 +221,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	s.mu.Unlock()
 	s.Listener.Close()
-	fbErr := s.Fallback.Shutdown(ctx)
+	fbErr := make(chan error, 1)
+	go func() { fbErr <- s.Fallback.Shutdown(ctx) }()
 	stop := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(100 * time.Millisecond)
@@ -234,13 +242,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
+		s.Fallback.Close()
 		s.closeConns(true)
 		<-done
 		err = ctx.Err()
 	}
 	close(stop)
-	if err == nil {
-		err = fbErr
+	if e := <-fbErr; err == nil {
+		err = e
 	}
 	return err
 }
@@ -257,6 +266,9 @@ func (s *Server) Close() {
 }
 
 func (s *Server) closeConns(all bool) {
+	if all {
+		s.cancel() // handlers waiting for a part give up
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {

@@ -229,21 +229,29 @@ func TestAbortedResponseResetsConnection(t *testing.T) {
 	}
 }
 
-func TestShortBodyClosesConnection(t *testing.T) {
+func TestBodyNotMatchingContentLength(t *testing.T) {
 	rg := newRig(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "10")
 		io.WriteString(w, "12345")
-		if _, err := io.WriteString(w, "123456"); err != http.ErrContentLength {
-			panic("writing past Content-Length did not fail")
+		if r.URL.Path == "/long" {
+			if _, err := io.WriteString(w, "123456"); err != http.ErrContentLength {
+				panic("writing past Content-Length did not fail")
+			}
 		}
 	})
-	_, br := rg.raw(t, "GET /hls/a HTTP/1.1\r\nHost: h\r\n\r\n")
+	// Too short: the client sees the connection close early.
+	_, br := rg.raw(t, "GET /hls/short HTTP/1.1\r\nHost: h\r\n\r\n")
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := io.ReadAll(resp.Body); err != io.ErrUnexpectedEOF {
 		t.Fatalf("short body: %v, want unexpected EOF", err)
+	}
+	// Too long: what was announced is sent, the rest refused.
+	_, br = rg.raw(t, "GET /hls/long HTTP/1.1\r\nHost: h\r\n\r\n")
+	if _, body := readResponse(t, br, "GET"); body != "1234512345" {
+		t.Fatalf("long body: %q", body)
 	}
 }
 
