@@ -35,11 +35,16 @@ var (
 	descSegments    = prometheus.NewDesc("kast_hls_segments_total", "HLS segments produced.", nil, nil)
 	descBlocked     = prometheus.NewDesc("kast_hls_blocked_requests", "HLS requests waiting for a part now.", nil, nil)
 	descRequests    = prometheus.NewDesc("kast_hls_requests_total", "HLS responses by kind and status (0: client went away).", []string{"kind", "status"}, nil)
+	descFastConns   = prometheus.NewDesc("kast_http_fastpath_connections", "HTTP connections on the HLS fast path now.", nil, nil)
+	descFastReqs    = prometheus.NewDesc("kast_http_fastpath_requests_total", "Requests served on the HLS fast path.", nil, nil)
+	descHandoffs    = prometheus.NewDesc("kast_http_handoffs_total", "Connections the fast path gave to net/http (other paths, unusual requests).", nil, nil)
+	descAdoptions   = prometheus.NewDesc("kast_http_adoptions_total", "Connections taken back onto the fast path from net/http.", nil, nil)
 )
 
 func (c *kastCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPublishers, descReaders, descIngestUnits, descIngestBytes, descDrops,
-		descFrames, descParts, descSegments, descBlocked, descRequests} {
+		descFrames, descParts, descSegments, descBlocked, descRequests,
+		descFastConns, descFastReqs, descHandoffs, descAdoptions} {
 		ch <- d
 	}
 }
@@ -51,6 +56,14 @@ func (c *kastCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descIngestUnits, prometheus.CounterValue, float64(h.Units))
 	ch <- prometheus.MustNewConstMetric(descIngestBytes, prometheus.CounterValue, float64(h.Bytes))
 	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(h.ReaderDrops))
+
+	if c.s.fast != nil {
+		f := c.s.fast.Stats()
+		ch <- prometheus.MustNewConstMetric(descFastConns, prometheus.GaugeValue, float64(f.Conns))
+		ch <- prometheus.MustNewConstMetric(descFastReqs, prometheus.CounterValue, float64(f.Requests))
+		ch <- prometheus.MustNewConstMetric(descHandoffs, prometheus.CounterValue, float64(f.Handoffs))
+		ch <- prometheus.MustNewConstMetric(descAdoptions, prometheus.CounterValue, float64(f.Adoptions))
+	}
 
 	p := c.s.Packager.Metrics().Stats()
 	ch <- prometheus.MustNewConstMetric(descFrames, prometheus.CounterValue, float64(p.VideoFrames), "video")

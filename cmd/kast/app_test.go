@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +102,13 @@ func TestBrowserPlaysWatchPage(t *testing.T) {
 	if len(res.Errors) > 0 {
 		t.Logf("page errors: %v", res.Errors)
 	}
+	// Chromium's HLS requests went over the fast path (web/fastpath),
+	// whether their connection had carried the page first or not.
+	m := metricLines(a, "kast_http_")
+	t.Logf("HTTP connections:\n%s", m)
+	if !regexp.MustCompile(`kast_http_fastpath_requests_total [1-9]`).MatchString(m) {
+		t.Fatalf("no request on the fast path:\n%s", m)
+	}
 }
 
 func deref(p *int) any {
@@ -128,7 +136,10 @@ func jsonNum(v float64) string {
 }
 
 // hlsMetrics returns the kast_hls lines of /metrics, for failure reports.
-func hlsMetrics(a *app) string {
+func hlsMetrics(a *app) string { return metricLines(a, "kast_hls") }
+
+// metricLines returns the lines of /metrics that start with prefix.
+func metricLines(a *app, prefix string) string {
 	res, err := http.Get(a.testURL("/metrics"))
 	if err != nil {
 		return err.Error()
@@ -137,7 +148,7 @@ func hlsMetrics(a *app) string {
 	b, _ := io.ReadAll(res.Body)
 	var keep []string
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "kast_hls") {
+		if strings.HasPrefix(l, prefix) {
 			keep = append(keep, l)
 		}
 	}

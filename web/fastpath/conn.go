@@ -113,6 +113,7 @@ func (c *conn) serve(first *http.Request) {
 // carry another request.
 func (c *conn) handle(r *http.Request, wantClose bool) (keep bool) {
 	c.w.reset(r, wantClose)
+	c.s.stats.requests.Add(1)
 	defer func() {
 		if v := recover(); v != nil {
 			keep = false
@@ -140,6 +141,7 @@ func (c *conn) handoff() {
 	// net/http sets deadlines of its own, but only those its Server has
 	// timeouts for.
 	nc.SetDeadline(time.Time{})
+	c.s.stats.handoffs.Add(1)
 	c.s.handoff.give(&prefixConn{Conn: nc, prefix: rest})
 }
 

@@ -54,6 +54,7 @@ type Server struct {
 	WriteTimeout      time.Duration // at least this long for each response write (60 s)
 	MaxHeaderBytes    int           // request line and headers (16 KB)
 
+	stats   counters
 	handoff *handoffListener
 	ctx     context.Context // requests' context; cancelled when connections are cut
 	cancel  context.CancelFunc
@@ -61,6 +62,29 @@ type Server struct {
 	conns   map[*conn]struct{}
 	closing atomic.Bool
 	wg      sync.WaitGroup
+}
+
+// Stats are the fast path's counters.
+type Stats struct {
+	Conns     int64 // connections on the fast path now
+	Requests  uint64
+	Handoffs  uint64 // connections given to the fallback server
+	Adoptions uint64 // connections taken back from it
+}
+
+type counters struct {
+	conns                         atomic.Int64
+	requests, handoffs, adoptions atomic.Uint64
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Conns:     s.stats.conns.Load(),
+		Requests:  s.stats.requests.Load(),
+		Handoffs:  s.stats.handoffs.Load(),
+		Adoptions: s.stats.adoptions.Load(),
+	}
 }
 
 // Vectored is implemented by the fast path's ResponseWriter: it writes
@@ -153,11 +177,13 @@ func (s *Server) track(c *conn, add bool) bool {
 			return false
 		}
 		s.conns[c] = struct{}{}
+		s.stats.conns.Add(1)
 		s.wg.Add(1)
 		return true
 	}
 	if _, ok := s.conns[c]; ok {
 		delete(s.conns, c)
+		s.stats.conns.Add(-1)
 		s.wg.Done()
 	}
 	return true
@@ -194,6 +220,7 @@ func (s *Server) Adopt(w http.ResponseWriter, r *http.Request) bool {
 	// net/http cancels r's context when this handler returns; the fast
 	// path's own context ends when its connections are cut.
 	r = r.WithContext(s.ctx)
+	s.stats.adoptions.Add(1)
 	go c.serve(r)
 	return true
 }
