@@ -21,6 +21,10 @@ type Config struct {
 	// are packaged. Streaming gets Apple players each frame ~100 ms sooner
 	// but costs a write per frame per such viewer.
 	HoldHintedPart bool
+	// StreamInterval is the least time between two writes of a streamed
+	// hinted part after its first frames: frames packaged in between go
+	// out together. 0 writes every frame as soon as it is packaged.
+	StreamInterval time.Duration
 	// Linger is how long a track's playlist stays up after its publisher
 	// leaves, so that players ride through a reconnect. Default 30 s.
 	Linger time.Duration
@@ -46,6 +50,8 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("segment target %v shorter than part target %v", c.SegmentTarget, c.PartTarget)
 	case c.SegmentTarget > 30*time.Second:
 		return fmt.Errorf("segment target %v longer than 30s", c.SegmentTarget)
+	case c.StreamInterval < 0 || c.StreamInterval > c.PartTarget:
+		return fmt.Errorf("stream interval %v out of range 0-%v (the part target)", c.StreamInterval, c.PartTarget)
 	case c.Window < 7:
 		return fmt.Errorf("window of %d segments is below the minimum of 7", c.Window)
 	}

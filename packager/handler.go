@@ -210,20 +210,30 @@ func (h *handler) stream(ps *partStream, targetDur int) {
 	timer := time.NewTimer(time.Duration(3*max(targetDur, 1)) * time.Second)
 	defer timer.Stop()
 	done := h.r.Context().Done()
+	interval := h.s.Config.StreamInterval
 	written := 0
+	var last time.Time
 	for {
 		chunks, finished, complete, wake := ps.read(written)
-		if len(chunks) > 0 {
+		// After the first frames, frames closer together than interval
+		// go out in one write.
+		hold := !finished && interval > 0 && written > 0 && time.Since(last) < interval
+		if len(chunks) > 0 && !hold {
 			if err := h.writeChunks(chunks); err != nil {
 				return
 			}
 			written += len(chunks)
+			last = time.Now()
+			continue
 		}
 		if finished {
 			if !complete {
 				abortStream()
 			}
 			return
+		}
+		if hold {
+			wake = ps.waitBeyond(written + len(chunks))
 		}
 		if wake == nil {
 			continue

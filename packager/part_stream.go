@@ -69,5 +69,19 @@ func (p *partStream) read(from int) (chunks [][]byte, done, complete bool, wake 
 	return nil, false, false, p.wake
 }
 
+// waitBeyond returns a channel closed when the part has more than n chunks
+// or is done, or nil if it already has or is.
+func (p *partStream) waitBeyond(n int) <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.chunks) > n || p.done {
+		return nil
+	}
+	if p.wake == nil {
+		p.wake = make(chan struct{})
+	}
+	return p.wake
+}
+
 // all returns the chunks so far. Only the muxer goroutine calls it.
 func (p *partStream) all() [][]byte { return p.chunks }

@@ -14,10 +14,20 @@ import (
 
 // TestHintedPartStreams requests the preload-hinted part before it exists:
 // its first frame must arrive long before the part is complete, and the
-// streamed bytes must equal the part served once it is listed.
+// streamed bytes must equal the part served once it is listed; frames
+// may be written one by one or gathered over StreamInterval.
 func TestHintedPartStreams(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, packager.Config{})
+	for _, iv := range []time.Duration{0, 50 * time.Millisecond} {
+		t.Run(iv.String(), func(t *testing.T) {
+			t.Parallel()
+			testHintedPartStreams(t, packager.Config{StreamInterval: iv})
+		})
+	}
+}
+
+func testHintedPartStreams(t *testing.T, cfg packager.Config) {
+	r := newRig(t, cfg)
 	testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 20 * time.Second})
 	r.waitPlaylist(t, 10*time.Second)
 

@@ -79,6 +79,7 @@ func (a *app) start(ctx context.Context) error {
 			Window:         cfg.HLSWindow,
 			Linger:         cfg.HLSLinger,
 			HoldHintedPart: cfg.HLSHoldHint,
+			StreamInterval: cfg.HLSStreamIvl,
 		},
 	}
 	if err := a.hls.Initialize(); err != nil {

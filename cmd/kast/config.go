@@ -26,6 +26,7 @@ type config struct {
 	HLSWindow     int
 	HLSLinger     time.Duration
 	HLSHoldHint   bool
+	HLSStreamIvl  time.Duration
 
 	LogFormat string
 	LogLevel  string
@@ -62,6 +63,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.SegmentTarget, "segment-target", time.Second, "minimum HLS segment duration; segments end on the first keyframe after it")
 	fs.IntVar(&c.HLSWindow, "hls-window", 12, "segments listed in the playlist (at least 7)")
 	fs.DurationVar(&c.HLSLinger, "hls-linger", 30*time.Second, "how long a playlist stays up after its publisher leaves, for reconnects")
+	fs.DurationVar(&c.HLSStreamIvl, "hls-stream-interval", 50*time.Millisecond, "least time between two writes of a streamed hinted part; frames in between go out together (0: every frame at once, more CPU)")
 	fs.BoolVar(&c.HLSHoldHint, "hls-hold-hinted-part", false, "answer the preload-hinted part when complete instead of streaming it frame by frame (less CPU, ~100 ms more latency for Apple players)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
