@@ -34,7 +34,11 @@ type conn struct {
 	// bufPool and goes back whenever it is empty, so that a connection
 	// waiting for its next request or for a part holds no buffer.
 	buf        []byte
+	bufp       *[]byte // buf's pool entry
 	start, end int
+	readFn     func(fd uintptr) bool // readSocket, made once
+	rn         int                   // readSocket's results
+	rerr       error
 
 	tmpl    http.Request // what every request starts from
 	req     http.Request
@@ -68,8 +72,10 @@ func newConn(s *Server, nc net.Conn, ahead []byte) *conn {
 	}
 	if len(ahead) > 0 {
 		c.buf = make([]byte, len(ahead)+s.MaxHeaderBytes)
+		c.bufp = new([]byte) // the pool entry it will become
 		c.end = copy(c.buf, ahead)
 	}
+	c.readFn = c.readSocket
 	c.tmpl = *(&http.Request{RemoteAddr: nc.RemoteAddr().String(), Body: http.NoBody}).WithContext(s.ctx)
 	c.w.c = c
 	c.w.header = http.Header{}
@@ -167,10 +173,10 @@ func (c *conn) release(force bool) {
 	if c.buf == nil || c.raw == nil || (!force && c.start < c.end) {
 		return
 	}
-	b := c.buf[:cap(c.buf)]
-	c.buf = nil
+	*c.bufp = c.buf[:cap(c.buf)]
+	bufPool.Put(c.bufp)
+	c.buf, c.bufp = nil, nil
 	c.start, c.end = 0, 0
-	bufPool.Put(&b)
 }
 
 // fill reads more bytes into buf. idle tells whether nothing of a request
@@ -197,7 +203,10 @@ func (c *conn) fill(idle bool) error {
 	if c.raw == nil {
 		n, err = c.nc.Read(c.buf[c.end:])
 	} else {
-		err = c.rawRead(&n)
+		c.rn, c.rerr = 0, nil
+		if err = c.raw.Read(c.readFn); err == nil {
+			n, err = c.rn, c.rerr
+		}
 	}
 	if idle && !c.state.CompareAndSwap(stateIdle, stateActive) {
 		return net.ErrClosed
@@ -211,37 +220,30 @@ func (c *conn) fill(idle bool) error {
 
 var errEOF = errors.New("fastpath: connection closed by client")
 
-// rawRead waits until the socket is readable before taking a buffer from
-// the pool.
-func (c *conn) rawRead(n *int) error {
-	var rerr error
-	err := c.raw.Read(func(fd uintptr) bool {
-		if c.buf == nil {
-			bp := bufPool.Get().(*[]byte)
-			if cap(*bp) < c.s.MaxHeaderBytes {
-				*bp = make([]byte, c.s.MaxHeaderBytes)
-			}
-			c.buf = (*bp)[:c.s.MaxHeaderBytes]
+// readSocket is the raw connection's read function: it takes a buffer
+// only once the socket is readable.
+func (c *conn) readSocket(fd uintptr) bool {
+	if c.buf == nil {
+		bp := bufPool.Get().(*[]byte)
+		if cap(*bp) < c.s.MaxHeaderBytes {
+			*bp = make([]byte, c.s.MaxHeaderBytes)
 		}
-		for {
-			*n, rerr = syscall.Read(int(fd), c.buf[c.end:])
-			if rerr != syscall.EINTR {
-				break
-			}
-		}
-		if rerr == syscall.EAGAIN {
-			c.release(false)
-			return false
-		}
-		if *n < 0 {
-			*n = 0
-		}
-		return true
-	})
-	if err != nil {
-		return err
+		c.bufp, c.buf = bp, (*bp)[:c.s.MaxHeaderBytes]
 	}
-	return rerr
+	for {
+		c.rn, c.rerr = syscall.Read(int(fd), c.buf[c.end:])
+		if c.rerr != syscall.EINTR {
+			break
+		}
+	}
+	if c.rerr == syscall.EAGAIN {
+		c.release(false)
+		return false
+	}
+	if c.rn < 0 {
+		c.rn = 0
+	}
+	return true
 }
 
 // setReadDeadline keeps the read deadline at least half the idle timeout
