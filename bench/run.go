@@ -133,12 +133,11 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*result, error) {
 
 	s := newSink()
 	env := &viewerEnv{
-		client:    newHTTPClient(cfg.viewers, cfg.timeout),
+		timeout:   cfg.timeout,
 		sink:      s,
 		hlsURL:    cfg.hlsURL,
 		playlists: newPlaylistCache(),
 	}
-	defer env.client.CloseIdleConnections()
 
 	waitStart := time.Now()
 	var since int64

@@ -8,7 +8,6 @@ import (
 	"hash/fnv"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
@@ -34,27 +33,10 @@ const (
 
 // viewerEnv is what all viewers share.
 type viewerEnv struct {
-	client    *http.Client
+	timeout   time.Duration // per request
 	sink      *sink
 	hlsURL    string
 	playlists *playlistCache
-}
-
-// newHTTPClient returns a client whose transport keeps an idle connection per
-// viewer, so viewers never queue behind each other on the client side.
-func newHTTPClient(viewers int, timeout time.Duration) *http.Client {
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        0,
-		MaxIdleConnsPerHost: max(2*viewers+16, 64),
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-		WriteBufferSize:     1 << 10,
-		ReadBufferSize:      4 << 10,
-	}
-	return &http.Client{Transport: tr, Timeout: timeout}
 }
 
 // newViewer returns a viewer of the given kind.

@@ -31,6 +31,7 @@ type hlsViewer struct {
 	ts      tsReader
 	urlBuf  []byte
 	onFrame frameFunc
+	conn    httpConn
 }
 
 func (v *hlsViewer) run(ctx context.Context) {
@@ -39,6 +40,8 @@ func (v *hlsViewer) run(ctx context.Context) {
 	s.joined.Add(1)
 	defer s.active.Add(-1)
 	v.track = newFrameTracker(s, 0)
+	v.conn.timeout = v.env.timeout
+	defer v.conn.close()
 	v.br = bufio.NewReaderSize(nil, 16<<10)
 	v.onFrame = func(send int64, now time.Time) { v.track.frame(send, now, v.catchUp) }
 	defer func() { v.track.finish(time.Now()) }()
@@ -281,27 +284,23 @@ func (v *hlsViewer) bodyErr(ctx context.Context, err error) error {
 // get issues a GET for uri (resolved against the media playlist URL) and
 // checks the status. A preload hint with a byte range becomes a Range request.
 func (v *hlsViewer) get(ctx context.Context, uri string, hint *playlist.MediaPreloadHint) (*http.Response, error) {
-	target := uri
-	if v.base != nil {
-		ref, err := url.Parse(uri)
-		if err != nil {
-			return nil, errParse
-		}
-		target = v.base.ResolveReference(ref).String()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	ref, err := url.Parse(uri)
 	if err != nil {
-		return nil, err
+		return nil, errParse
 	}
+	target := ref
+	if v.base != nil {
+		target = v.base.ResolveReference(ref)
+	}
+	rangeValue := ""
 	if hint != nil && (hint.ByteRangeStart != 0 || hint.ByteRangeLength != nil) {
-		r := "bytes=" + strconv.FormatUint(hint.ByteRangeStart, 10) + "-"
+		rangeValue = "bytes=" + strconv.FormatUint(hint.ByteRangeStart, 10) + "-"
 		if hint.ByteRangeLength != nil {
-			r += strconv.FormatUint(hint.ByteRangeStart+*hint.ByteRangeLength-1, 10)
+			rangeValue += strconv.FormatUint(hint.ByteRangeStart+*hint.ByteRangeLength-1, 10)
 		}
-		req.Header.Set("Range", r)
 	}
 	v.env.sink.requests.Add(1)
-	resp, err := v.env.client.Do(req)
+	resp, err := v.conn.get(ctx, target, rangeValue)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, errCanceled

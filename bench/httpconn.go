@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// httpConn is one viewer's HTTP/1.1 connection, kept alive across its
+// requests as a player's is. It is much lighter than net/http's Transport
+// (no reader and writer goroutines per connection, no pool), so that one
+// core of load generator can play thousands of viewers; the responses are
+// still parsed by net/http (http.ReadResponse).
+type httpConn struct {
+	timeout time.Duration
+
+	host   string // host:port the connection goes to
+	nc     net.Conn
+	br     *bufio.Reader
+	stop   func() bool // unregisters the context watch
+	reused bool
+	wbuf   []byte
+}
+
+// get sends a GET for u (absolute http URL) with an optional Range value
+// and returns the response with its status unchecked. The body must be
+// closed; closing it before EOF costs the connection.
+func (h *httpConn) get(ctx context.Context, u *url.URL, rangeValue string) (*http.Response, error) {
+	if u.Scheme != "http" {
+		return nil, errors.New("bench: only http:// URLs are supported")
+	}
+	for attempt := 0; ; attempt++ {
+		if err := h.connect(ctx, u.Host); err != nil {
+			return nil, err
+		}
+		reused := h.reused
+		resp, err := h.roundTrip(u, rangeValue)
+		if err == nil {
+			h.reused = true
+			return resp, nil
+		}
+		h.close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// A kept-alive connection the server closed meanwhile: retry once
+		// on a new one, as net/http's Transport does.
+		if !reused || attempt > 0 || !(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
+			return nil, err
+		}
+	}
+}
+
+func (h *httpConn) connect(ctx context.Context, host string) error {
+	if h.nc != nil && h.host == host {
+		return nil
+	}
+	h.close()
+	d := net.Dialer{Timeout: 5 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return err
+	}
+	h.nc, h.host, h.reused = nc, host, false
+	if h.br == nil {
+		h.br = bufio.NewReaderSize(nc, 16<<10)
+	} else {
+		h.br.Reset(nc)
+	}
+	// The end of the run cuts the connection, which ends any read.
+	h.stop = context.AfterFunc(ctx, func() { nc.Close() })
+	return nil
+}
+
+func (h *httpConn) roundTrip(u *url.URL, rangeValue string) (*http.Response, error) {
+	if h.timeout > 0 {
+		h.nc.SetDeadline(time.Now().Add(h.timeout))
+	}
+	b := append(h.wbuf[:0], "GET "...)
+	b = append(b, u.RequestURI()...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, u.Host...)
+	b = append(b, "\r\nUser-Agent: kast-bench\r\n"...)
+	if rangeValue != "" {
+		b = append(b, "Range: "...)
+		b = append(b, rangeValue...)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	h.wbuf = b
+	if _, err := h.nc.Write(b); err != nil {
+		return nil, err
+	}
+	resp, err := http.ReadResponse(h.br, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &connBody{ReadCloser: resp.Body, h: h, closeAfter: resp.Close}
+	return resp, nil
+}
+
+func (h *httpConn) close() {
+	if h.nc == nil {
+		return
+	}
+	h.stop()
+	h.nc.Close()
+	h.nc = nil
+}
+
+// connBody gives the connection up when the body could not be read to its
+// end (Close reads what the caller left, as net/http's body does).
+type connBody struct {
+	io.ReadCloser
+	h          *httpConn
+	closeAfter bool
+}
+
+func (b *connBody) Close() error {
+	err := b.ReadCloser.Close()
+	if err != nil || b.closeAfter {
+		b.h.close()
+	}
+	return err
+}
+
+func isReset(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne) && !ne.Timeout()
+}
