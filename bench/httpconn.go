@@ -27,9 +27,11 @@ type httpConn struct {
 	wbuf   []byte
 }
 
-// get sends a GET for u (absolute http URL) with an optional Range value
-// and returns the response with its status unchecked. The body must be
-// closed; closing it before EOF costs the connection.
+// get sends a GET for u (absolute http URL with a port) with an optional
+// Range value and returns the response with its status unchecked;
+// redirects are not followed. The body must be closed; closing it before
+// its end costs the connection. The context of the call that opens a
+// connection closes it when it ends: all calls of a viewer pass the run's.
 func (h *httpConn) get(ctx context.Context, u *url.URL, rangeValue string) (*http.Response, error) {
 	if u.Scheme != "http" {
 		return nil, errors.New("bench: only http:// URLs are supported")
@@ -78,9 +80,11 @@ func (h *httpConn) connect(ctx context.Context, host string) error {
 }
 
 func (h *httpConn) roundTrip(u *url.URL, rangeValue string) (*http.Response, error) {
+	var deadline time.Time
 	if h.timeout > 0 {
-		h.nc.SetDeadline(time.Now().Add(h.timeout))
+		deadline = time.Now().Add(h.timeout)
 	}
+	h.nc.SetDeadline(deadline)
 	b := append(h.wbuf[:0], "GET "...)
 	b = append(b, u.RequestURI()...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
@@ -113,15 +117,33 @@ func (h *httpConn) close() {
 	h.nc = nil
 }
 
-// connBody gives the connection up when the body could not be read to its
-// end (Close reads what the caller left, as net/http's body does).
+// connBody keeps the connection only if the body was read to its end.
+// net/http's body would read what the caller left on Close, which for a
+// streamed part means waiting for the server to finish it; here a body
+// that does not end at once is given up with its connection.
 type connBody struct {
 	io.ReadCloser
 	h          *httpConn
+	eof        bool
 	closeAfter bool
 }
 
+func (b *connBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+// leftoverWait is how long Close waits for the end of a body the caller
+// stopped reading: the end of a complete response is already on its way.
+const leftoverWait = 20 * time.Millisecond
+
 func (b *connBody) Close() error {
+	if !b.eof && b.h.nc != nil {
+		b.h.nc.SetReadDeadline(time.Now().Add(leftoverWait))
+	}
 	err := b.ReadCloser.Close()
 	if err != nil || b.closeAfter {
 		b.h.close()

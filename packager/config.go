@@ -23,7 +23,9 @@ type Config struct {
 	HoldHintedPart bool
 	// StreamInterval is the least time between two writes of a streamed
 	// hinted part after its first frames: frames packaged in between go
-	// out together. 0 writes every frame as soon as it is packaged.
+	// out with the first frame after it (at most twice the interval after
+	// the last write, if the publisher pauses). 0 writes every frame as
+	// soon as it is packaged.
 	StreamInterval time.Duration
 	// Linger is how long a track's playlist stays up after its publisher
 	// leaves, so that players ride through a reconnect. Default 30 s.

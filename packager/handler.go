@@ -213,6 +213,13 @@ func (h *handler) stream(ps *partStream, targetDur int) {
 	interval := h.s.Config.StreamInterval
 	written := 0
 	var last time.Time
+	var holdTimer *time.Timer // ends a hold when no further frame comes
+	var holdFor time.Time     // the write holdTimer counts from
+	defer func() {
+		if holdTimer != nil {
+			holdTimer.Stop()
+		}
+	}()
 	for {
 		chunks, finished, complete, wake := ps.read(written)
 		// After the first frames, frames closer together than interval
@@ -232,8 +239,25 @@ func (h *handler) stream(ps *partStream, targetDur int) {
 			}
 			return
 		}
+		var holdEnd <-chan time.Time
 		if hold {
 			wake = ps.waitBeyond(written + len(chunks))
+			if len(chunks) > 0 {
+				// Frames are held: they go out with the first frame
+				// packaged after the interval, or at twice the interval
+				// if the publisher pauses. Waking on the next frame
+				// rather than on a timer keeps timers from firing for
+				// every viewer.
+				// The timer is set once per write, not per frame.
+				if holdTimer == nil {
+					holdTimer = time.NewTimer(time.Until(last.Add(2 * interval)))
+					holdFor = last
+				} else if holdFor != last {
+					holdTimer.Reset(time.Until(last.Add(2 * interval)))
+					holdFor = last
+				}
+				holdEnd = holdTimer.C
+			}
 		}
 		if wake == nil {
 			continue
@@ -243,6 +267,7 @@ func (h *handler) stream(ps *partStream, targetDur int) {
 		}
 		select {
 		case <-wake:
+		case <-holdEnd:
 		case <-done:
 			abortStream()
 		case <-timer.C:

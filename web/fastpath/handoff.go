@@ -67,11 +67,3 @@ func (p *prefixConn) CloseWrite() error {
 	}
 	return nil
 }
-
-// unwrap returns the connection under a prefixConn whose prefix is used up.
-func unwrap(c net.Conn) net.Conn {
-	if p, ok := c.(*prefixConn); ok && len(p.prefix) == 0 {
-		return p.Conn
-	}
-	return c
-}

@@ -194,7 +194,7 @@ func (s *Server) track(c *conn, add bool) bool {
 // Call it first thing in the fallback's handler; when it returns true the
 // request has been answered.
 func (s *Server) Adopt(w http.ResponseWriter, r *http.Request) bool {
-	if r.ProtoMajor != 1 || !s.takes(r.Method, r.URL.Path, r.URL.RawPath) ||
+	if s.closing.Load() || r.ProtoMajor != 1 || !s.takes(r.Method, r.URL.Path, r.URL.RawPath) ||
 		r.ContentLength != 0 || len(r.TransferEncoding) > 0 || r.Header.Get("Upgrade") != "" {
 		return false
 	}
