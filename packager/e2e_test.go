@@ -17,47 +17,6 @@ import (
 	"github.com/kastlive/kast/packager"
 )
 
-// framecrc runs ffmpeg reading url for dur and returns its output, which
-// has one line per decoded frame: "stream, dts, pts, duration, size, crc".
-func framecrc(t *testing.T, url string, dur time.Duration) string {
-	t.Helper()
-	out, err := testutil.Run(t, dur+40*time.Second, "-hide_banner", "-loglevel", "warning",
-		"-i", url, "-t", fmt.Sprintf("%.1f", dur.Seconds()), "-f", "framecrc", "-")
-	if err != nil {
-		t.Fatalf("ffmpeg reading %s: %v\n%s", url, err, tail(out, 30))
-	}
-	return out
-}
-
-// countFrames counts framecrc lines per stream and collects ffmpeg's
-// warnings and errors (lines that are not frames or comments).
-func countFrames(out string) (video, audio int, problems []string) {
-	for _, line := range strings.Split(out, "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "" || strings.HasPrefix(line, "#"):
-		case strings.HasPrefix(line, "0,"):
-			video++
-		case strings.HasPrefix(line, "1,"):
-			audio++
-		case strings.Contains(line, "Found duplicated MOOV Atom"), strings.HasPrefix(line, "Last message repeated"):
-			// ffmpeg's HLS reader hands the init segment to its MP4
-			// demuxer again after each playlist reload: harmless.
-		default:
-			problems = append(problems, line)
-		}
-	}
-	return video, audio, problems
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 func TestFFmpegReadsFiveSeconds(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, packager.Config{})
@@ -66,8 +25,8 @@ func TestFFmpegReadsFiveSeconds(t *testing.T) {
 	t.Logf("first playlist %v after publish start", first)
 	time.Sleep(3 * time.Second) // ffmpeg's HLS reader starts three whole segments back
 
-	out := framecrc(t, r.url("index.m3u8"), 6*time.Second)
-	video, audio, problems := countFrames(out)
+	out := testutil.FrameCRC(t, r.url("index.m3u8"), 6*time.Second)
+	video, audio, problems := testutil.CountFrames(out)
 	t.Logf("decoded %d video and %d audio frames", video, audio)
 	if len(problems) > 0 {
 		t.Errorf("ffmpeg reported problems:\n%s", strings.Join(problems, "\n"))
@@ -169,9 +128,9 @@ func TestReconnectContinues(t *testing.T) {
 
 	res := <-done
 	if res.err != nil {
-		t.Fatalf("ffmpeg reader stopped at the reconnect: %v\n%s", res.err, tail(res.out, 30))
+		t.Fatalf("ffmpeg reader stopped at the reconnect: %v\n%s", res.err, testutil.Tail(res.out, 30))
 	}
-	video, audio, problems := countFrames(res.out)
+	video, audio, problems := testutil.CountFrames(res.out)
 	t.Logf("decoded %d video, %d audio frames across the reconnect", video, audio)
 	if len(problems) > 0 {
 		t.Logf("ffmpeg said:\n%s", strings.Join(problems, "\n"))
@@ -242,8 +201,8 @@ func TestSingleTrackPublishes(t *testing.T) {
 			testutil.Start(t, args...)
 			r.waitPlaylist(t, 10*time.Second)
 			time.Sleep(3 * time.Second)
-			out := framecrc(t, r.url("index.m3u8"), 3*time.Second)
-			lines, _, problems := countFrames(out)
+			out := testutil.FrameCRC(t, r.url("index.m3u8"), 3*time.Second)
+			lines, _, problems := testutil.CountFrames(out)
 			if len(problems) > 0 {
 				t.Fatalf("ffmpeg: %s", strings.Join(problems, "\n"))
 			}

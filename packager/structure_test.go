@@ -175,8 +175,8 @@ func TestBFrames(t *testing.T) {
 			t.Fatalf("display times not evenly spaced: %d then %d", sorted[i-1], sorted[i])
 		}
 	}
-	out := framecrc(t, r.url("index.m3u8"), 3*time.Second)
-	if video, _, problems := countFrames(out); len(problems) > 0 || video < 85 {
+	out := testutil.FrameCRC(t, r.url("index.m3u8"), 3*time.Second)
+	if video, _, problems := testutil.CountFrames(out); len(problems) > 0 || video < 85 {
 		t.Fatalf("ffmpeg decoded %d frames, problems:\n%s", video, strings.Join(problems, "\n"))
 	}
 }
@@ -211,7 +211,7 @@ func TestLongGOP(t *testing.T) {
 	}
 	file := fetchConcat(t, r, 2)
 	out, err := testutil.Run(t, 30*time.Second, "-hide_banner", "-loglevel", "warning", "-i", file, "-f", "framecrc", "-")
-	video, audio, problems := countFrames(out)
+	video, audio, problems := testutil.CountFrames(out)
 	if err != nil || len(problems) > 0 || video != 480 {
 		t.Fatalf("decoding 2 segments: %v, %d video %d audio frames (want 480 video), problems:\n%s", err, video, audio, strings.Join(problems, "\n"))
 	}

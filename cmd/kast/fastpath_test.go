@@ -1,0 +1,51 @@
+package main
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kastlive/kast/internal/testutil"
+)
+
+// TestFFmpegReadsThroughFastPath plays the HLS output of the whole server
+// with ffmpeg's own HTTP client (keep-alive, Range and Icy headers), which
+// the fast path serves without handing anything to net/http.
+func TestFFmpegReadsThroughFastPath(t *testing.T) {
+	testutil.RequireTool(t, "ffmpeg")
+	a, logs := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey})
+	testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Duration: 30 * time.Second})
+	waitHTTP(t, a.testURL("/hls/main/index.m3u8"), 15*time.Second)
+	time.Sleep(3 * time.Second) // ffmpeg's HLS reader starts three whole segments back
+
+	out := testutil.FrameCRC(t, a.testURL("/hls/main/index.m3u8"), 6*time.Second)
+	video, audio, problems := testutil.CountFrames(out)
+	t.Logf("decoded %d video and %d audio frames", video, audio)
+	if len(problems) > 0 {
+		t.Errorf("ffmpeg reported problems:\n%s", strings.Join(problems, "\n"))
+	}
+	if video < 150 || audio < 5*44100/1024 {
+		t.Errorf("decoded %d video, %d audio frames; want at least 5 s of each\n%s", video, audio, logs)
+	}
+	m := metricLines(a, "kast_http_")
+	t.Logf("HTTP connections:\n%s", m)
+	// waitHTTP's requests and ffmpeg's: all on the fast path.
+	if n := metricValue(m, "kast_http_fastpath_requests_total"); n < 10 {
+		t.Errorf("%v requests on the fast path:\n%s", n, m)
+	}
+	// The one connection net/http gets is the /metrics request's.
+	if n := metricValue(m, "kast_http_handoffs_total"); n != 1 {
+		t.Errorf("%v connections handed to net/http:\n%s", n, m)
+	}
+}
+
+func metricValue(lines, name string) float64 {
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(lines)
+	if m == nil {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
