@@ -50,3 +50,20 @@ func Tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// DecodeFiveSeconds has ffmpeg read url for 6 s and fails the test unless
+// it decoded at least 5 s of the test publish's video (30 fps) and audio
+// (44.1 kHz AAC, 1024 samples a frame) without a warning. context is added
+// to the failure report.
+func DecodeFiveSeconds(t testing.TB, url string, context func() string) {
+	t.Helper()
+	out := FrameCRC(t, url, 6*time.Second)
+	video, audio, problems := CountFrames(out)
+	t.Logf("decoded %d video and %d audio frames", video, audio)
+	if len(problems) > 0 {
+		t.Errorf("ffmpeg reported problems:\n%s", strings.Join(problems, "\n"))
+	}
+	if video < 150 || audio < 5*44100/1024 {
+		t.Errorf("decoded %d video, %d audio frames; want at least 5 s of each\n%s", video, audio, context())
+	}
+}
