@@ -40,3 +40,16 @@ func metricValue(lines, name string) float64 {
 	v, _ := strconv.ParseFloat(m[1], 64)
 	return v
 }
+
+// TestGohlslibClientThroughFastPath plays the whole server's LL-HLS with
+// gohlslib's client, whose net/http Transport opens several connections.
+func TestGohlslibClientThroughFastPath(t *testing.T) {
+	testutil.RequireTool(t, "ffmpeg")
+	a, _ := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey})
+	testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Duration: 20 * time.Second})
+	waitHTTP(t, a.testURL("/hls/main/index.m3u8"), 15*time.Second)
+	testutil.GohlslibReceivesParts(t, a.testURL("/hls/main/index.m3u8"))
+	if n := metricValue(metricLines(a, "kast_http_"), "kast_http_fastpath_requests_total"); n < 20 {
+		t.Errorf("%v requests on the fast path", n)
+	}
+}
