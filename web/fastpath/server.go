@@ -142,8 +142,7 @@ func (s *Server) accept() {
 	for {
 		nc, err := s.Listener.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+			if isTemporary(err) {
 				// Out of file descriptors and the like: back off as
 				// net/http does instead of spinning.
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
