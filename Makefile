@@ -32,6 +32,7 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # Every package runs under the race detector: nearly all of them have
 # goroutines (hub, packager, HTTP, bench viewers).
@@ -46,7 +47,7 @@ bench: build
 	sh bench/run.sh
 
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzDemuxer -fuzztime 60s ./ingest
+	$(GO) test -run XXX -fuzz FuzzDemuxer -fuzztime 60s ./ingest/rtmp
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 60s ./web/fastpath
 
 clean:

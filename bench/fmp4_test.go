@@ -8,6 +8,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
@@ -68,10 +69,11 @@ func TestFMP4(t *testing.T) {
 		for i := range 6 {
 			send := int64(1_700_000_000_000_000_000 + p*1000 + i)
 			want = append(want, send)
-			s, err := fmp4.NewSampleH264(0, testAU(send, i == 0))
+			avcc, err := h264.AVCC(testAU(send, i == 0)).Marshal()
 			if err != nil {
 				t.Fatal(err)
 			}
+			s := &fmp4.Sample{Payload: avcc}
 			s.Duration = 3000
 			s.IsNonSyncSample = i != 0
 			vs = append(vs, s)

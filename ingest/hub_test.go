@@ -28,7 +28,7 @@ func TestClaimRefusesSecondPublisher(t *testing.T) {
 func TestSlowReaderDropsAndResumesAtKeyframe(t *testing.T) {
 	h := &Hub{}
 	p, _ := h.Claim("main", "test", nil)
-	s := p.Start(Media{Video: &H264{}})
+	s := p.Start(Media{Video: &Video{Codec: CodecH264}})
 	slow := s.Subscribe(4)
 	fast := s.Subscribe(100)
 
@@ -77,7 +77,7 @@ func TestSlowReaderDropsAndResumesAtKeyframe(t *testing.T) {
 func TestNewReaderStartsAtKeyframe(t *testing.T) {
 	h := &Hub{}
 	p, _ := h.Claim("main", "test", nil)
-	s := p.Start(Media{Video: &H264{}})
+	s := p.Start(Media{Video: &Video{Codec: CodecH264}})
 	s.Write(videoUnit(0, true))
 	r := s.Subscribe(10)
 	s.Write(videoUnit(33*time.Millisecond, false))
@@ -97,8 +97,8 @@ func TestReconfigureEndsStream(t *testing.T) {
 	var started []*Stream
 	h.OnStream(func(s *Stream) { started = append(started, s) })
 	p, _ := h.Claim("main", "test", nil)
-	s1 := p.Start(Media{Video: &H264{}})
-	s2 := p.Start(Media{Video: &H264{Width: 1}})
+	s1 := p.Start(Media{Video: &Video{Codec: CodecH264}})
+	s2 := p.Start(Media{Video: &Video{Codec: CodecH264, Width: 1}})
 	if !errors.Is(s1.Err(), ErrReconfigured) {
 		t.Fatalf("first stream ended with %v", s1.Err())
 	}
@@ -120,7 +120,7 @@ func TestStalePublisherIsReplaced(t *testing.T) {
 	h := &Hub{}
 	kicked := false
 	p, _ := h.Claim("main", "a", func() { kicked = true })
-	s := p.Start(Media{Video: &H264{}})
+	s := p.Start(Media{Video: &Video{Codec: CodecH264}})
 	s.Write(&Unit{Kind: KindVideo, Key: true, Received: time.Now(), NALUs: [][]byte{{5}}})
 	if _, err := h.Claim("main", "b", nil); !errors.Is(err, ErrTrackBusy) || kicked {
 		t.Fatalf("active publisher: %v, kicked %v", err, kicked)

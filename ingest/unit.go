@@ -31,21 +31,22 @@ type Unit struct {
 	// Received is the wall-clock time the unit was read from the publisher.
 	Received time.Time
 
-	// Key is true for video units that start with an IDR picture (decodable
-	// on their own) and for every audio unit.
+	// Key is true for video units decodable on their own (an H.264 IDR
+	// picture, a VP8 keyframe) and for every audio unit.
 	Key bool
 
-	// NALUs holds the NAL units of a video picture, without start codes or
+	// NALUs holds the NAL units of an H.264 picture, without start codes or
 	// length prefixes.
 	NALUs [][]byte
 
-	// Frame holds one raw audio frame (an AAC raw_data_block).
+	// Frame holds one audio frame (an AAC raw_data_block, an Opus packet)
+	// or one VP8 frame.
 	Frame []byte
 }
 
 // Size returns the payload size of the unit in bytes.
 func (u *Unit) Size() int {
-	if u.Kind == KindAudio {
+	if u.NALUs == nil {
 		return len(u.Frame)
 	}
 	n := 0

@@ -55,13 +55,12 @@ type gohlslibTarget struct {
 	video *gohlslib.Track
 	audio *gohlslib.Track
 	fd    *feeder
-	media string // media playlist path
 }
 
 func newGohlslibTarget(tb testing.TB, f *fixture) *gohlslibTarget {
 	g := &gohlslibTarget{
 		video: &gohlslib.Track{Codec: &codecs.H264{SPS: f.media.Video.SPS, PPS: f.media.Video.PPS}, ClockRate: 90000},
-		audio: &gohlslib.Track{Codec: &codecs.MPEG4Audio{Config: f.media.Audio.Config}, ClockRate: f.media.Audio.Config.SampleRate},
+		audio: &gohlslib.Track{Codec: &codecs.MPEG4Audio{Config: *f.media.Audio.AAC}, ClockRate: f.media.Audio.SampleRate},
 		fd:    newFeeder(f),
 	}
 	g.mux = &gohlslib.Muxer{

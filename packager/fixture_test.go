@@ -39,8 +39,12 @@ func loadFixture(tb testing.TB) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	a, err := ingest.NewAAC(&c.AudioConfig)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return &fixture{
-		media: ingest.Media{Video: v, Audio: &ingest.AAC{Config: c.AudioConfig}},
+		media: ingest.Media{Video: v, Audio: a},
 		video: c.Video,
 		audio: c.Audio,
 	}
@@ -58,7 +62,7 @@ type feeder struct {
 }
 
 func newFeeder(f *fixture) *feeder {
-	fd := &feeder{f: f, start: time.Now(), audioFrame: time.Second * 1024 / time.Duration(f.media.Audio.Config.SampleRate)}
+	fd := &feeder{f: f, start: time.Now(), audioFrame: time.Second * 1024 / time.Duration(f.media.Audio.SampleRate)}
 	fd.vUnits = make([]ingest.Unit, len(f.video))
 	fd.aUnits = make([]ingest.Unit, len(f.audio))
 	return fd

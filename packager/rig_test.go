@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/packager"
 )
 
@@ -19,7 +20,7 @@ const testKey = "test-key"
 // rig is RTMP ingest and the HLS packager on loopback ports.
 type rig struct {
 	hub  *ingest.Hub
-	rtmp *ingest.RTMPServer
+	rtmp *rtmp.Server
 	hls  *packager.Server
 	http *httptest.Server
 }
@@ -35,7 +36,7 @@ func newRig(t *testing.T, cfg packager.Config) *rig {
 	if err := r.hls.Initialize(); err != nil {
 		t.Fatal(err)
 	}
-	r.rtmp = &ingest.RTMPServer{
+	r.rtmp = &rtmp.Server{
 		Address: "127.0.0.1:0",
 		Hub:     r.hub,
 		Logger:  logger,

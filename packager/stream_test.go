@@ -57,6 +57,9 @@ func testHintedPartStreams(t *testing.T, cfg packager.Config) {
 		firstByte := time.Since(start)
 		rest, err := io.ReadAll(res.Body)
 		res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
 		complete := time.Since(start)
 		streamed := append(first, rest...)
 		if string(streamed[4:8]) != "moof" {

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
+
 	"github.com/kastlive/kast/ingest"
 )
 
@@ -60,7 +62,7 @@ type session struct {
 	video, audio    trackRun // samples not yet in a chunk
 
 	audioRate  int64
-	audioFrame int64 // samples per AAC frame
+	audioFrame int64 // samples per audio frame (Opus: of the last packet)
 	audioNext  int64 // expected decode time of the next audio frame
 	audioValid bool
 
@@ -91,6 +93,10 @@ func (t *timeline) startSession(m ingest.Media) error {
 	if t.sess != nil {
 		t.endSession()
 	}
+	m, err := hlsMedia(m)
+	if err != nil {
+		return err
+	}
 	init, err := marshalInit(m)
 	if err != nil {
 		return err
@@ -105,9 +111,12 @@ func (t *timeline) startSession(m ingest.Media) error {
 		audio:  trackRun{id: audioTrackID},
 	}
 	if m.Audio != nil {
-		s.audioRate = int64(m.Audio.Config.SampleRate)
+		s.audioRate = int64(m.Audio.SampleRate)
 		s.audioFrame = 1024
-		if m.Audio.Config.FrameLengthFlag {
+		switch {
+		case m.Audio.Codec == ingest.CodecOpus:
+			s.audioFrame = 960 // 20 ms, the usual; each packet says its own
+		case m.Audio.AAC.FrameLengthFlag:
 			s.audioFrame = 960
 		}
 	}
@@ -317,6 +326,12 @@ func (t *timeline) livePart() *partStream {
 }
 
 func (t *timeline) addAudioSample(s *session, u *ingest.Unit, tt time.Duration) {
+	if s.media.Audio.Codec == ingest.CodecOpus {
+		// An Opus packet's TOC says how long it lasts (2.5 to 120 ms).
+		if d := opus.PacketDuration2(u.Frame); d > 0 {
+			s.audioFrame = d
+		}
+	}
 	at := toTicks(tt, s.audioRate)
 	if s.audioValid {
 		// Snap to the expected time unless there is a real gap: RTMP's

@@ -23,10 +23,10 @@ func testTimeline(t *testing.T, m ingest.Media) *timeline {
 }
 
 var (
-	testVideo = &ingest.H264{ // x264, 320x240 baseline
+	testVideo = &ingest.Video{Codec: ingest.CodecH264, // x264, 320x240 baseline
 		SPS: []byte{0x67, 0x42, 0xc0, 0x0d, 0xda, 0x05, 0x07, 0xec, 0x04, 0x40, 0x00, 0x00, 0x03, 0x00, 0x40, 0x00, 0x00, 0x0f, 0x03, 0xc5, 0x0a, 0xa8},
 		PPS: []byte{0x68, 0xce, 0x0f, 0xc8}, Width: 320, Height: 240}
-	testAudio = &ingest.AAC{Config: mpeg4audio.AudioSpecificConfig{Type: 2, SampleRate: 48000, ChannelConfig: 2, ChannelCount: 2}}
+	testAudio, _ = ingest.NewAAC(&mpeg4audio.AudioSpecificConfig{Type: 2, SampleRate: 48000, ChannelConfig: 2})
 )
 
 func pushVideo(tl *timeline, dts time.Duration, key bool) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/web"
 	"github.com/kastlive/kast/web/store"
@@ -28,8 +29,8 @@ type app struct {
 	store  store.Store
 	hub    *ingest.Hub
 	hls    *packager.Server
-	rtmp   *ingest.RTMPServer
-	rtmps  *ingest.RTMPServer
+	rtmp   *rtmp.Server
+	rtmps  *rtmp.Server
 	web    *web.Server
 	banner banner
 }
@@ -121,8 +122,8 @@ func (a *app) start(ctx context.Context) error {
 	return nil
 }
 
-func (a *app) newRTMP(addr string, tlsConfig *tls.Config) *ingest.RTMPServer {
-	return &ingest.RTMPServer{
+func (a *app) newRTMP(addr string, tlsConfig *tls.Config) *rtmp.Server {
+	return &rtmp.Server{
 		Address:   addr,
 		TLSConfig: tlsConfig,
 		Hub:       a.hub,

@@ -65,7 +65,6 @@ func Parse(video, audio []byte) (*Clip, error) {
 		Type:          adts[0].Type,
 		SampleRate:    adts[0].SampleRate,
 		ChannelConfig: adts[0].ChannelConfig,
-		ChannelCount:  int(adts[0].ChannelConfig),
 	}
 	return c, nil
 }

@@ -42,8 +42,10 @@ func GohlslibReceivesParts(t testing.TB, url string) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	stopped := make(chan error, 1)
+	go func() { stopped <- c.Wait2() }()
 	select {
-	case err := <-c.Wait():
+	case err := <-stopped:
 		t.Fatalf("client stopped: %v", err)
 	case <-time.After(5 * time.Second):
 	}

@@ -1,4 +1,4 @@
-package ingest
+package rtmp
 
 import (
 	"context"
@@ -8,24 +8,19 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/kastlive/kast/ingest"
 )
 
-// Authorizer maps a stream key to the track it publishes. It returns an
-// error (ErrUnknownKey for a wrong key) when the key is not accepted.
-type Authorizer func(ctx context.Context, streamKey string) (track string, err error)
-
-// ErrUnknownKey is what an Authorizer returns for a key it does not know.
-var ErrUnknownKey = errors.New("unknown stream key")
-
-// RTMPServer accepts RTMP (or, with TLSConfig, RTMPS) publishers at
+// Server accepts RTMP (or, with TLSConfig, RTMPS) publishers at
 // rtmp://HOST/APP/<stream key>.
-type RTMPServer struct {
+type Server struct {
 	// Address to listen on, e.g. ":1935".
 	Address string
 	// TLSConfig turns the listener into RTMPS when set.
 	TLSConfig *tls.Config
-	Hub       *Hub
-	Authorize Authorizer
+	Hub       *ingest.Hub
+	Authorize ingest.Authorizer
 	Logger    *slog.Logger
 
 	// HandshakeTimeout bounds the handshake and the connect/publish
@@ -52,7 +47,7 @@ type RTMPServer struct {
 }
 
 // Initialize starts listening and accepting connections.
-func (s *RTMPServer) Initialize() error {
+func (s *Server) Initialize() error {
 	if s.HandshakeTimeout == 0 {
 		s.HandshakeTimeout = 10 * time.Second
 	}
@@ -89,11 +84,11 @@ func (s *RTMPServer) Initialize() error {
 }
 
 // Addr returns the listening address.
-func (s *RTMPServer) Addr() net.Addr { return s.ln.Addr() }
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Close stops accepting, disconnects every publisher and waits for their
 // goroutines to end.
-func (s *RTMPServer) Close() {
+func (s *Server) Close() {
 	s.mu.Lock()
 	s.cancel()
 	s.mu.Unlock()
@@ -106,7 +101,7 @@ func (s *RTMPServer) Close() {
 	s.wg.Wait()
 }
 
-func (s *RTMPServer) acceptLoop() {
+func (s *Server) acceptLoop() {
 	defer s.wg.Done()
 	for {
 		nc, err := s.ln.Accept()
@@ -151,7 +146,7 @@ func (s *RTMPServer) acceptLoop() {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			c := &rtmpConn{server: s, nc: nc}
+			c := &conn{server: s, nc: nc}
 			c.run()
 			s.mu.Lock()
 			delete(s.conns, nc)

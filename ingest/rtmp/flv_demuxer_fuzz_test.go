@@ -1,4 +1,4 @@
-package ingest
+package rtmp
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"github.com/bluenviron/gortmplib/pkg/bytecounter"
 	"github.com/bluenviron/gortmplib/pkg/message"
 	"github.com/bluenviron/gortmplib/pkg/rawmessage"
+
+	"github.com/kastlive/kast/ingest"
 )
 
 var writeSeeds = flag.Bool("write-seeds", false, "rewrite testdata/fuzz/FuzzDemuxer seeds")
@@ -78,11 +80,11 @@ func seedStream(extended bool) []byte {
 }
 
 // demux reads RTMP messages from data and feeds them to a flvDemuxer.
-func demux(data []byte) (media []Media, units []*Unit, err error) {
+func demux(data []byte) (media []ingest.Media, units []*ingest.Unit, err error) {
 	r := message.NewReader(bytes.NewReader(data), bytecounter.NewReader(bytes.NewReader(nil)), func(uint32) error { return nil })
 	d := &flvDemuxer{
-		onMedia: func(m Media) { media = append(media, m) },
-		onUnit:  func(u *Unit) { units = append(units, u) },
+		onMedia: func(m ingest.Media) { media = append(media, m) },
+		onUnit:  func(u *ingest.Unit) { units = append(units, u) },
 	}
 	for range 1000 {
 		msg, err := r.Read()
@@ -136,10 +138,10 @@ func FuzzDemuxer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		media, units, _ := demux(data)
 		for _, u := range units {
-			if u.Kind == KindVideo && len(u.NALUs) == 0 {
+			if u.Kind == ingest.KindVideo && len(u.NALUs) == 0 {
 				t.Fatal("video unit without NAL units")
 			}
-			if u.Kind == KindAudio && len(u.Frame) == 0 {
+			if u.Kind == ingest.KindAudio && len(u.Frame) == 0 {
 				t.Fatal("empty audio unit")
 			}
 		}

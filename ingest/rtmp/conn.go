@@ -1,4 +1,4 @@
-package ingest
+package rtmp
 
 import (
 	"errors"
@@ -12,11 +12,13 @@ import (
 	"github.com/bluenviron/gortmplib"
 	"github.com/bluenviron/gortmplib/pkg/amf0"
 	"github.com/bluenviron/gortmplib/pkg/message"
+
+	"github.com/kastlive/kast/ingest"
 )
 
-// rtmpConn is one connection to the RTMP server.
-type rtmpConn struct {
-	server *RTMPServer
+// conn is one connection to the RTMP server.
+type conn struct {
+	server *Server
 	nc     net.Conn
 	log    *slog.Logger
 }
@@ -33,7 +35,7 @@ func (c *deadlineConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-func (c *rtmpConn) run() {
+func (c *conn) run() {
 	defer c.nc.Close()
 	c.log = c.server.Logger.With("remote", c.nc.RemoteAddr().String())
 
@@ -84,14 +86,14 @@ func (c *rtmpConn) run() {
 		"bytes", sc.BytesReceived())
 }
 
-func (c *rtmpConn) readMedia(sc *gortmplib.ServerConn, pub *Publisher) error {
-	var stream *Stream
+func (c *conn) readMedia(sc *gortmplib.ServerConn, pub *ingest.Publisher) error {
+	var stream *ingest.Stream
 	d := &flvDemuxer{
-		onMedia: func(m Media) {
+		onMedia: func(m ingest.Media) {
 			stream = pub.Start(m)
 			c.log.Info("stream media", "media", m.String(), "codecs", strings.Join(m.Codecs(), ","))
 		},
-		onUnit: func(u *Unit) { stream.Write(u) },
+		onUnit: func(u *ingest.Unit) { stream.Write(u) },
 	}
 	for {
 		c.nc.SetReadDeadline(time.Now().Add(c.server.ReadTimeout))
@@ -106,7 +108,7 @@ func (c *rtmpConn) readMedia(sc *gortmplib.ServerConn, pub *Publisher) error {
 }
 
 // reject tells the client why its publish or play is refused.
-func (c *rtmpConn) reject(sc *gortmplib.ServerConn, code, description string) {
+func (c *conn) reject(sc *gortmplib.ServerConn, code, description string) {
 	err := sc.Write(&message.CommandAMF0{
 		ChunkStreamID:   5,
 		MessageStreamID: 0x1000000,

@@ -1,4 +1,4 @@
-package ingest
+package rtmp
 
 import (
 	"errors"
@@ -6,8 +6,11 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortmplib/pkg/message"
+
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"github.com/kastlive/kast/ingest"
 )
 
 // errUnpublished reports that the publisher said it is done (deleteStream
@@ -26,12 +29,12 @@ const rtmpTimestampRange = time.Duration(1<<32) * time.Millisecond
 type flvDemuxer struct {
 	// onMedia is called before the first unit and whenever the parameters
 	// change; the units that follow belong to the new media.
-	onMedia func(Media)
-	onUnit  func(*Unit)
+	onMedia func(ingest.Media)
+	onUnit  func(*ingest.Unit)
 
-	video     *H264 // from the latest sequence header
-	audio     *AAC
-	announced Media
+	video     *ingest.Video // from the latest sequence header
+	audio     *ingest.Audio
+	announced ingest.Media
 	started   bool
 
 	lastTS     time.Duration
@@ -123,7 +126,7 @@ func (d *flvDemuxer) push(msg message.Message, now time.Time) error {
 }
 
 func (d *flvDemuxer) setVideoConfig(sps, pps []byte) error {
-	v, err := NewH264(sps, pps)
+	v, err := ingest.NewH264(sps, pps)
 	if err != nil {
 		return err
 	}
@@ -135,7 +138,11 @@ func (d *flvDemuxer) setAudioConfig(c *mpeg4audio.AudioSpecificConfig) error {
 	if c.SampleRate <= 0 {
 		return fmt.Errorf("invalid AAC configuration: sample rate %d", c.SampleRate)
 	}
-	d.audio = &AAC{Config: *c}
+	a, err := ingest.NewAAC(c)
+	if err != nil {
+		return err
+	}
+	d.audio = a
 	return nil
 }
 
@@ -164,8 +171,8 @@ func (d *flvDemuxer) videoAU(dts, ptsDelta time.Duration, payload []byte, now ti
 	}
 	d.announce()
 	dts = d.unwrap(dts)
-	d.onUnit(&Unit{
-		Kind:     KindVideo,
+	d.onUnit(&ingest.Unit{
+		Kind:     ingest.KindVideo,
 		DTS:      dts,
 		PTS:      dts + ptsDelta,
 		Received: now,
@@ -185,8 +192,8 @@ func (d *flvDemuxer) audioFrame(dts time.Duration, frame []byte, now time.Time) 
 	}
 	d.announce()
 	dts = d.unwrap(dts)
-	d.onUnit(&Unit{
-		Kind:     KindAudio,
+	d.onUnit(&ingest.Unit{
+		Kind:     ingest.KindAudio,
 		DTS:      dts,
 		PTS:      dts,
 		Received: now,
@@ -199,7 +206,7 @@ func (d *flvDemuxer) audioFrame(dts time.Duration, frame []byte, now time.Time) 
 // announce reports the current parameters if they differ from the ones
 // last announced.
 func (d *flvDemuxer) announce() {
-	cur := Media{Video: d.video, Audio: d.audio}
+	cur := ingest.Media{Video: d.video, Audio: d.audio}
 	if d.started && cur.Equal(d.announced) {
 		return
 	}

@@ -1,4 +1,4 @@
-package ingest
+package rtmp
 
 import (
 	"context"
@@ -11,21 +11,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/internal/testutil"
 )
 
 const testKey = "0123456789abcdef"
 
-func newTestServer(t *testing.T) (*RTMPServer, *Hub) {
+func newTestServer(t *testing.T) (*Server, *ingest.Hub) {
 	t.Helper()
 	return newTestServerTLS(t, nil)
 }
 
 // newTestServerTLS starts an RTMP server, RTMPS when tlsConfig is set.
-func newTestServerTLS(t *testing.T, tlsConfig *tls.Config) (*RTMPServer, *Hub) {
+func newTestServerTLS(t *testing.T, tlsConfig *tls.Config) (*Server, *ingest.Hub) {
 	t.Helper()
-	hub := &Hub{}
-	s := &RTMPServer{
+	hub := &ingest.Hub{}
+	s := &Server{
 		Address:          "127.0.0.1:0",
 		TLSConfig:        tlsConfig,
 		Hub:              hub,
@@ -36,7 +37,7 @@ func newTestServerTLS(t *testing.T, tlsConfig *tls.Config) (*RTMPServer, *Hub) {
 			if key == testKey {
 				return "main", nil
 			}
-			return "", ErrUnknownKey
+			return "", ingest.ErrUnknownKey
 		},
 	}
 	if err := s.Initialize(); err != nil {
