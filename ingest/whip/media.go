@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
+
 	"github.com/kastlive/kast/ingest"
 )
 
@@ -43,12 +45,13 @@ func (s *Session) writeAudio(u *ingest.Unit, channels int) {
 	if s.stream == nil || s.stream.Media.Audio == nil {
 		return
 	}
-	// Units of a kind must not go back in time; a sender-report
-	// correction that moves audio back drops what it overlaps.
-	if s.audioSeen && u.DTS <= s.lastAudio {
+	// Frames must not overlap: a sender-report correction that moves
+	// audio back drops what it overlaps.
+	if s.audioSeen && u.DTS < s.lastAudio+s.lastAudioDur/2 {
 		return
 	}
 	s.audioSeen, s.lastAudio = true, u.DTS
+	s.lastAudioDur = time.Duration(opus.PacketDuration2(u.Frame)) * time.Second / 48000
 	s.stream.Write(u)
 }
 

@@ -70,14 +70,15 @@ type Session struct {
 
 	// mu serializes the hub calls of the two track goroutines: the
 	// publisher's methods and Stream.Write are called one at a time.
-	mu        sync.Mutex
-	stream    *ingest.Stream
-	video     *ingest.Video // parameters from the last keyframe
-	audio     *ingest.Audio
-	audioOnly bool          // gave up waiting for video
-	lastAudio time.Duration // DTS of the last audio unit written
-	audioSeen bool
-	bytes     atomic.Uint64
+	mu           sync.Mutex
+	stream       *ingest.Stream
+	video        *ingest.Video // parameters from the last keyframe
+	audio        *ingest.Audio
+	audioOnly    bool          // gave up waiting for video
+	lastAudio    time.Duration // DTS of the last audio unit written
+	lastAudioDur time.Duration
+	audioSeen    bool
+	bytes        atomic.Uint64
 }
 
 func newSession(srv *Server, id, track, remote string, m offeredMedia) *Session {
