@@ -31,13 +31,13 @@ type downTrack struct {
 	bound  atomic.Bool
 
 	// touched by the shard's goroutine only
-	hdr     rtp.Header
-	started bool
-	waitKey bool
-	seqOff  uint16 // viewer seq = stream seq + seqOff
-	lastSeq uint16 // last stream seq sent
+	hdr      rtp.Header
+	started  bool
+	waitKey  bool
+	seqOff   uint16 // viewer seq = stream seq + seqOff
+	lastSeq  uint16 // last stream seq sent
 	resyncAt uint16 // viewer seqs before this were mapped with another offset
-	nextSR  time.Time
+	nextSR   time.Time
 
 	// read by the RTCP goroutine and reports
 	seqOffA   atomic.Uint32 // seqOff | 1<<16 once set

@@ -27,8 +27,8 @@ type Viewer struct {
 	AudioMissing string
 
 	packets  atomic.Uint64
-	attached atomic.Bool // onState saw the connection up
-	closing  bool        // under the relay's lock
+	attached atomic.Bool   // onState saw the connection up
+	closing  bool          // under the relay's lock
 	detached chan struct{} // closed by the shard after the remove
 	closed   chan struct{}
 	once     sync.Once
