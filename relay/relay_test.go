@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bytes"
 	"errors"
 	"runtime"
 	"sync"
@@ -16,11 +15,6 @@ import (
 	"github.com/kastlive/kast/internal/testutil"
 )
 
-var (
-	testSPS = []byte{0x67, 0x42, 0xc0, 0x1f, 0xda, 0x01, 0x40, 0x16, 0xe8}
-	testPPS = []byte{0x68, 0xce, 0x3c, 0x80}
-)
-
 type fixture struct {
 	t      *testing.T
 	engine *rtc.Engine
@@ -28,8 +22,6 @@ type fixture struct {
 	hub    *ingest.Hub
 	pub    *ingest.Publisher
 	stream *ingest.Stream
-	stop   chan struct{}
-	wg     sync.WaitGroup
 }
 
 // newFixture starts an engine and a relay, and publishes a synthetic
@@ -49,51 +41,15 @@ func newFixture(t *testing.T, audio *ingest.Audio, tc NewTranscoder) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, engine: e, relay: r, hub: h, pub: p, stop: make(chan struct{})}
-	f.stream = p.Start(ingest.Media{Video: &ingest.Video{Codec: ingest.CodecH264, SPS: testSPS, PPS: testPPS, Width: 1280, Height: 720}, Audio: audio})
-	f.wg.Add(1)
-	go f.publish()
+	f := &fixture{t: t, engine: e, relay: r, hub: h, pub: p}
+	f.stream = p.Start(testutil.SyntheticMedia(audio))
 	t.Cleanup(func() {
-		close(f.stop)
-		f.wg.Wait()
 		r.Close()
 		p.Close(nil)
 		e.Close()
 	})
+	testutil.FeedSynthetic(t, f.stream)
 	return f
-}
-
-func (f *fixture) publish() {
-	defer f.wg.Done()
-	start := time.Now()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	var frame, afr int
-	for {
-		select {
-		case <-f.stop:
-			return
-		case now := <-tick.C:
-			el := now.Sub(start)
-			for time.Duration(frame)*time.Second/30 <= el {
-				pts := time.Duration(frame) * time.Second / 30
-				key := frame%30 == 0
-				nalu := append([]byte{0x41}, bytes.Repeat([]byte{0x11}, 800)...)
-				if key {
-					nalu = append([]byte{0x65}, bytes.Repeat([]byte{0x22}, 8000)...)
-				}
-				f.stream.Write(&ingest.Unit{Kind: ingest.KindVideo, PTS: pts, DTS: pts, Key: key, Received: now, NALUs: [][]byte{nalu}})
-				frame++
-			}
-			if f.stream.Media.Audio != nil {
-				for time.Duration(afr)*20*time.Millisecond <= el {
-					pts := time.Duration(afr) * 20 * time.Millisecond
-					f.stream.Write(&ingest.Unit{Kind: ingest.KindAudio, PTS: pts, DTS: pts, Key: true, Received: now, Frame: []byte{0xfc, 0xff, 0xfe}})
-					afr++
-				}
-			}
-		}
-	}
 }
 
 func (f *fixture) play(p *testutil.Peer) *Viewer {
