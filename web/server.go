@@ -7,18 +7,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/pages"
-	"github.com/kastlive/kast/web/store"
 )
 
 // Server is kast's HTTP server.
 type Server struct {
 	// Address to listen on, e.g. ":8080".
 	Address  string
-	Store    store.Store
+	Store    conference.Store
 	Hub      *ingest.Hub
 	Packager *packager.Server
 	Logger   *slog.Logger
@@ -47,12 +47,17 @@ func (s *Server) Initialize() error {
 		return err
 	}
 	s.ln = ln
-	routes := s.Handler()
+	hls := hlsHandler{p: s.Packager}
+	routes := Routes(Handlers{
+		HLS:     hls,
+		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger},
+		Metrics: s.metricsHandler(),
+		Health:  s.health,
+	})
 	s.fast = &fastpath.Server{
 		Listener:          ln,
-		Prefix:            "/hls/",
-		StripPrefix:       "/hls",
-		Handler:           s.Packager,
+		Prefix:            hlsPrefix,
+		Handler:           hls,
 		Logger:            s.Logger,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
@@ -77,17 +82,6 @@ func (s *Server) Initialize() error {
 
 // Addr returns the listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
-
-// Handler returns the routes. Initialize serves /hls/ on the fast path
-// (package fastpath) and the rest with net/http.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/hls/", http.StripPrefix("/hls", s.Packager))
-	mux.Handle("GET /metrics", s.metricsHandler())
-	mux.HandleFunc("GET /healthz", s.health)
-	mux.Handle("/", &pages.Handler{Tracks: s.Store, Log: s.Logger})
-	return mux
-}
 
 // Shutdown stops accepting requests and waits for the running ones, at
 // most until ctx ends; then it closes the remaining connections.

@@ -11,12 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
-	"github.com/kastlive/kast/web/store"
-	"github.com/kastlive/kast/web/store/sqlite"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -26,7 +26,7 @@ const shutdownTimeout = 10 * time.Second
 type app struct {
 	cfg    *config
 	log    *slog.Logger
-	store  store.Store
+	store  conference.Store
 	hub    *ingest.Hub
 	hls    *packager.Server
 	rtmp   *rtmp.Server
@@ -65,7 +65,7 @@ func (a *app) start(ctx context.Context) error {
 		return fmt.Errorf("open store: %w", err)
 	}
 	a.store = st
-	boot, err := st.Bootstrap(ctx, store.BootstrapOptions{StreamKey: cfg.StreamKey, AdminToken: cfg.AdminToken})
+	boot, err := st.Bootstrap(ctx, conference.BootstrapOptions{StreamKey: cfg.StreamKey, AdminToken: cfg.AdminToken})
 	if err != nil {
 		return fmt.Errorf("bootstrap store: %w", err)
 	}
@@ -140,7 +140,7 @@ func (a *app) authorize(ctx context.Context, key string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	t, err := a.store.TrackByStreamKey(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, conference.ErrNotFound) {
 		return "", ingest.ErrUnknownKey
 	}
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"net"
 	"strings"
 
-	"github.com/kastlive/kast/web/store"
+	"github.com/kastlive/kast/conference"
 )
 
 // banner is what kast prints at start: where to point OBS and where to
@@ -21,7 +21,7 @@ type banner struct {
 	dataDir    string
 }
 
-func newBanner(cfg *config, boot store.BootstrapResult, httpAddr, rtmpAddr string) banner {
+func newBanner(cfg *config, boot conference.BootstrapResult, httpAddr, rtmpAddr string) banner {
 	host := cfg.PublicHost
 	if host == "" {
 		host = guessHost()
