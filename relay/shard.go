@@ -1,0 +1,139 @@
+package relay
+
+import (
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+// shard is one sender goroutine and the viewers it serves. Forwarders
+// hand it each access unit's packets once; it writes them to each of its
+// viewers of that stream. Shards share nothing, so the writes of
+// different shards run on different cores.
+type shard struct {
+	relay *Relay
+	ch    chan shardMsg
+	done  chan struct{}
+
+	// owned by the goroutine
+	viewers map[*forwarder][]*Viewer
+}
+
+type shardOp uint8
+
+const (
+	opPackets shardOp = iota
+	opAdd
+	opRemove
+)
+
+type shardMsg struct {
+	op     shardOp
+	fwd    *forwarder
+	v      *Viewer
+	video  bool
+	resync bool      // the shard lost packets of this stream before these
+	pkts   []*packet // opPackets; opAdd: the current GOP so far
+}
+
+func newShard(r *Relay, queue int) *shard {
+	s := &shard{relay: r, ch: make(chan shardMsg, queue), done: make(chan struct{}), viewers: map[*forwarder][]*Viewer{}}
+	go s.run()
+	return s
+}
+
+func (s *shard) run() {
+	defer close(s.done)
+	for m := range s.ch {
+		switch m.op {
+		case opAdd:
+			s.viewers[m.fwd] = append(s.viewers[m.fwd], m.v)
+			if m.v.video != nil {
+				if len(m.pkts) > 0 {
+					s.writeTo(m.v, m.v.video, m.pkts, true)
+				} else {
+					m.v.video.waitKey = true
+				}
+			}
+		case opRemove:
+			list := s.viewers[m.fwd]
+			for i, v := range list {
+				if v == m.v {
+					list[i] = list[len(list)-1]
+					list = list[:len(list)-1]
+					break
+				}
+			}
+			if len(list) == 0 {
+				delete(s.viewers, m.fwd)
+			} else {
+				s.viewers[m.fwd] = list
+			}
+			close(m.v.detached)
+		case opPackets:
+			now := time.Now()
+			for _, v := range s.viewers[m.fwd] {
+				dt := v.audio
+				if m.video {
+					dt = v.video
+				}
+				if dt == nil {
+					continue
+				}
+				if m.resync && m.video {
+					dt.waitKey = true
+				}
+				s.writeTo(v, dt, m.pkts, m.video)
+				if now.After(dt.nextSR) {
+					s.sendReport(v, dt, m.fwd, now, m.video)
+				}
+			}
+		}
+	}
+}
+
+// writeTo writes pkts to one down-track, holding video back until a
+// keyframe when the track lost packets.
+func (s *shard) writeTo(v *Viewer, dt *downTrack, pkts []*packet, video bool) {
+	c := s.relay.stats
+	if video && dt.waitKey {
+		if !pkts[0].key {
+			c.dropWaitKey.Add(uint64(len(pkts)))
+			return
+		}
+		dt.waitKey = false
+	}
+	var n, bytes int
+	for _, p := range pkts {
+		w, err := dt.write(p)
+		if err != nil {
+			c.dropWrite.Add(1)
+			continue
+		}
+		n++
+		bytes += w
+	}
+	c.packets.Add(uint64(n))
+	c.bytes.Add(uint64(bytes))
+	v.packets.Add(uint64(n))
+}
+
+// sendReport writes an RTCP sender report so the viewer can line audio
+// and video up; about once a second per track.
+func (s *shard) sendReport(v *Viewer, dt *downTrack, f *forwarder, now time.Time, video bool) {
+	dt.nextSR = now.Add(time.Second)
+	t := f.audioTrack
+	if video {
+		t = f.videoTrack
+	}
+	if t == nil {
+		return
+	}
+	rtpNow, ok := t.rtpAt(now)
+	if !ok {
+		return
+	}
+	if err := v.pc.WriteRTCP([]rtcp.Packet{dt.senderReport(now, rtpNow)}); err == nil {
+		s.relay.stats.senderReports.Add(1)
+	}
+}
