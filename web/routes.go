@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/kastlive/kast/web/pages"
+	"github.com/kastlive/kast/web/webrtc"
 )
 
 // Every path kast serves over HTTP is registered here and nowhere else.
@@ -21,6 +22,9 @@ type Handlers struct {
 	Pages   *pages.Handler
 	Metrics http.Handler
 	Health  http.HandlerFunc
+	// WebRTC serves WHEP (and WHIP); its session URLs are
+	// /whep/<track>/<id>.
+	WebRTC *webrtc.Handler
 }
 
 // Routes returns the mux serving h.
@@ -34,6 +38,13 @@ func Routes(h Handlers) *http.ServeMux {
 	}
 	if h.Health != nil {
 		mux.HandleFunc("GET /healthz", h.Health)
+	}
+	if w := h.WebRTC; w != nil {
+		mux.HandleFunc("POST /whep/{track}", w.PostWHEP)
+		mux.HandleFunc("OPTIONS /whep/{track}", w.OptionsEndpoint)
+		mux.HandleFunc("PATCH /whep/{track}/{id}", w.PatchSession)
+		mux.HandleFunc("DELETE /whep/{track}/{id}", w.DeleteSession)
+		mux.HandleFunc("OPTIONS /whep/{track}/{id}", w.OptionsSession)
 	}
 	if p := h.Pages; p != nil {
 		mux.HandleFunc("GET /{$}", p.Index)

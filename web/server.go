@@ -10,8 +10,10 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/relay"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/pages"
+	"github.com/kastlive/kast/web/webrtc"
 )
 
 // Server is kast's HTTP server.
@@ -21,7 +23,10 @@ type Server struct {
 	Store    conference.Store
 	Hub      *ingest.Hub
 	Packager *packager.Server
-	Logger   *slog.Logger
+	// WebRTC serves WHEP; Relay is read for the metrics. Both optional.
+	WebRTC *webrtc.Handler
+	Relay  *relay.Relay
+	Logger *slog.Logger
 
 	fast *fastpath.Server
 	ln   net.Listener
@@ -53,6 +58,7 @@ func (s *Server) Initialize() error {
 		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger},
 		Metrics: s.metricsHandler(),
 		Health:  s.health,
+		WebRTC:  s.WebRTC,
 	})
 	s.fast = &fastpath.Server{
 		Listener:          ln,

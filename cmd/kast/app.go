@@ -14,9 +14,12 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
+	"github.com/kastlive/kast/internal/rtc"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/relay"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
+	"github.com/kastlive/kast/web/webrtc"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -31,6 +34,9 @@ type app struct {
 	hls    *packager.Server
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
+	rtc    *rtc.Engine
+	relay  *relay.Relay
+	whep   *webrtc.Handler
 	web    *web.Server
 	banner banner
 }
@@ -87,11 +93,17 @@ func (a *app) start(ctx context.Context) error {
 		return fmt.Errorf("hls: %w", err)
 	}
 
+	if err := a.startWebRTC(); err != nil {
+		return err
+	}
+
 	ws := &web.Server{
 		Address:  cfg.HTTPAddr,
 		Store:    a.store,
 		Hub:      a.hub,
 		Packager: a.hls,
+		WebRTC:   a.whep,
+		Relay:    a.relay,
 		Logger:   a.log.With("component", "http"),
 	}
 	if err := ws.Initialize(); err != nil {
@@ -120,6 +132,70 @@ func (a *app) start(ctx context.Context) error {
 
 	a.banner = newBanner(cfg, boot, a.web.Addr().String(), a.rtmpAddr())
 	return nil
+}
+
+// startWebRTC opens the shared WebRTC sockets and starts the WHEP relay;
+// an empty -webrtc-udp-addr leaves WebRTC off.
+func (a *app) startWebRTC() error {
+	cfg := a.cfg
+	if cfg.WebRTCUDPAddr == "" {
+		return nil
+	}
+	ice, err := rtc.ParseICEServers(cfg.ICEServers)
+	if err != nil {
+		return err
+	}
+	var public []string
+	for _, p := range strings.Split(cfg.WebRTCPublicIPs, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			public = append(public, p)
+		}
+	}
+	a.rtc = &rtc.Engine{
+		UDPAddr:     cfg.WebRTCUDPAddr,
+		TCPAddr:     cfg.WebRTCTCPAddr,
+		PublicAddrs: public,
+		ICEServers:  ice,
+		Logger:      a.log.With("component", "webrtc"),
+	}
+	if err := a.rtc.Initialize(); err != nil {
+		a.rtc = nil
+		return fmt.Errorf("webrtc: %w", err)
+	}
+	tc, why := newTranscoder(a.log)
+	a.relay = &relay.Relay{
+		Engine:          a.rtc,
+		Logger:          a.log.With("component", "relay"),
+		Transcoder:      tc,
+		NoTranscoderWhy: why,
+	}
+	if err := a.relay.Initialize(); err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	a.whep = &webrtc.Handler{
+		Relay:      a.relay,
+		Tracks:     storeTracks{store: a.store, hub: a.hub},
+		ICEServers: ice,
+		Logger:     a.log.With("component", "whep"),
+	}
+	return a.whep.Initialize()
+}
+
+// storeTracks answers WHEP's track lookups from the store and the hub.
+type storeTracks struct {
+	store conference.Store
+	hub   *ingest.Hub
+}
+
+func (t storeTracks) Track(ctx context.Context, slug string) (*ingest.Stream, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := t.store.TrackBySlug(ctx, slug); errors.Is(err, conference.ErrNotFound) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	return t.hub.Live(slug), true, nil
 }
 
 func (a *app) newRTMP(addr string, tlsConfig *tls.Config) *rtmp.Server {
@@ -164,6 +240,16 @@ func (a *app) stop() {
 	}
 	if a.rtmps != nil {
 		a.rtmps.Close()
+	}
+	// Publishers gone, their streams ended: WebRTC sessions follow.
+	if a.whep != nil {
+		a.whep.Close()
+	}
+	if a.relay != nil {
+		a.relay.Close()
+	}
+	if a.rtc != nil {
+		a.rtc.Close()
 	}
 	if a.hls != nil {
 		a.hls.Close()

@@ -34,6 +34,9 @@ func startAppEnv(t *testing.T, env map[string]string) (*app, *bytes.Buffer) {
 	t.Helper()
 	env["KAST_HTTP_ADDR"] = "127.0.0.1:0"
 	env["KAST_RTMP_ADDR"] = "127.0.0.1:0"
+	if env["KAST_WEBRTC_UDP_ADDR"] == "" {
+		env["KAST_WEBRTC_UDP_ADDR"] = "127.0.0.1:0"
+	}
 	cfg, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -7,19 +7,24 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kastlive/kast/internal/rtc"
 )
 
 // config is everything kast is started with. Each field has a flag and a
 // KAST_* environment variable; a flag given on the command line wins.
 type config struct {
-	HTTPAddr      string
-	RTMPAddr      string
-	RTMPSAddr     string
-	TLSCert       string
-	TLSKey        string
-	WebRTCUDPAddr string
-	DataDir       string
-	PublicHost    string
+	HTTPAddr        string
+	RTMPAddr        string
+	RTMPSAddr       string
+	TLSCert         string
+	TLSKey          string
+	WebRTCUDPAddr   string
+	WebRTCTCPAddr   string
+	WebRTCPublicIPs string
+	ICEServers      string
+	DataDir         string
+	PublicHost      string
 
 	PartTarget    time.Duration
 	SegmentTarget time.Duration
@@ -56,7 +61,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.RTMPSAddr, "rtmps-addr", "", "RTMPS listen address, e.g. :1936 (needs -tls-cert and -tls-key)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM) for RTMPS")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM) for RTMPS")
-	fs.StringVar(&c.WebRTCUDPAddr, "webrtc-udp-addr", ":8189", "UDP address for WebRTC media (reserved: WebRTC is not served yet)")
+	fs.StringVar(&c.WebRTCUDPAddr, "webrtc-udp-addr", ":8189", "the one UDP address of every WebRTC session (WHEP viewers); empty disables WebRTC")
+	fs.StringVar(&c.WebRTCTCPAddr, "webrtc-tcp-addr", "", "also accept WebRTC over TCP (ICE-TCP) on this address, e.g. :8189, for networks that block UDP")
+	fs.StringVar(&c.WebRTCPublicIPs, "webrtc-public-ips", "", "comma-separated public IPs or host names to advertise to WebRTC peers (a VM behind 1:1 NAT)")
+	fs.StringVar(&c.ICEServers, "ice-servers", "", "comma-separated STUN/TURN URLs handed to WebRTC clients, e.g. stun:stun.example.org:3478,turn:user:pass@turn.example.org:3478?transport=udp")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the database")
 	fs.StringVar(&c.PublicHost, "public-host", "", "host name printed in the OBS and watch URLs (default: this machine's address)")
 	fs.DurationVar(&c.PartTarget, "part-target", 200*time.Millisecond, "LL-HLS part duration")
@@ -122,6 +130,12 @@ func (c *config) validate() error {
 	}
 	if c.RTMPSAddr != "" && (c.TLSCert == "" || c.TLSKey == "") {
 		return fmt.Errorf("-rtmps-addr needs -tls-cert and -tls-key")
+	}
+	if _, err := rtc.ParseICEServers(c.ICEServers); err != nil {
+		return fmt.Errorf("-ice-servers: %v", err)
+	}
+	if c.WebRTCUDPAddr == "" && c.WebRTCTCPAddr != "" {
+		return fmt.Errorf("-webrtc-tcp-addr needs -webrtc-udp-addr")
 	}
 	if c.StreamKey != "" && len(c.StreamKey) < 16 {
 		return fmt.Errorf("KAST_STREAM_KEY is too short: use at least 16 characters")

@@ -73,9 +73,9 @@ func (h *Handler) Close() { h.sessions.closeAll() }
 // Sessions returns the number of open sessions.
 func (h *Handler) Sessions() int { return h.sessions.len() }
 
-// optionsEndpoint answers OPTIONS on /whep/<track>: CORS, Accept-Post,
+// OptionsEndpoint answers OPTIONS on /whep/<track>: CORS, Accept-Post,
 // and the ICE servers unless it is a browser's preflight.
-func (h *Handler) optionsEndpoint(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) OptionsEndpoint(w http.ResponseWriter, r *http.Request) {
 	cors(w)
 	w.Header().Set("Accept-Post", contentSDP)
 	if !isPreflight(r) {
@@ -84,8 +84,8 @@ func (h *Handler) optionsEndpoint(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// optionsSession answers OPTIONS on a session URL.
-func (h *Handler) optionsSession(w http.ResponseWriter, r *http.Request) {
+// OptionsSession answers OPTIONS on a session URL.
+func (h *Handler) OptionsSession(w http.ResponseWriter, r *http.Request) {
 	cors(w)
 	w.Header().Set("Accept-Patch", contentFrag)
 	w.WriteHeader(http.StatusNoContent)
@@ -106,8 +106,8 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return body, true
 }
 
-// postWHEP starts a playback session: offer in, answer out.
-func (h *Handler) postWHEP(w http.ResponseWriter, r *http.Request) {
+// PostWHEP starts a playback session: offer in, answer out.
+func (h *Handler) PostWHEP(w http.ResponseWriter, r *http.Request) {
 	cors(w)
 	track := r.PathValue("track")
 	if mediaType(r) != contentSDP {
@@ -206,8 +206,8 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) *sessionEntry 
 	return e
 }
 
-// deleteSession ends a session.
-func (h *Handler) deleteSession(w http.ResponseWriter, r *http.Request) {
+// DeleteSession ends a session.
+func (h *Handler) DeleteSession(w http.ResponseWriter, r *http.Request) {
 	cors(w)
 	e := h.session(w, r)
 	if e == nil {
@@ -217,9 +217,9 @@ func (h *Handler) deleteSession(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// patchSession takes trickled candidates (204) or restarts ICE (200 with
+// PatchSession takes trickled candidates (204) or restarts ICE (200 with
 // kast's new credentials and a new ETag).
-func (h *Handler) patchSession(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) PatchSession(w http.ResponseWriter, r *http.Request) {
 	cors(w)
 	e := h.session(w, r)
 	if e == nil {

@@ -2,19 +2,14 @@ package webrtc
 
 import "net/http"
 
-// The routes of this package, in one place. {id} is the session's
-// unguessable identifier: knowing the Location is what allows PATCH and
-// DELETE.
-const (
-	routeWHEP        = "/whep/{track}"
-	routeWHEPSession = "/whep/{track}/{id}"
-)
-
-// Register adds the WHEP routes to mux.
+// Register adds the WHEP routes to mux the way web/routes.go does (tests
+// and tools that mount this package alone). Session URLs are
+// /whep/<track>/<id>: <id> is unguessable, and knowing the Location is what
+// allows PATCH and DELETE.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST "+routeWHEP, h.postWHEP)
-	mux.HandleFunc("OPTIONS "+routeWHEP, h.optionsEndpoint)
-	mux.HandleFunc("PATCH "+routeWHEPSession, h.patchSession)
-	mux.HandleFunc("DELETE "+routeWHEPSession, h.deleteSession)
-	mux.HandleFunc("OPTIONS "+routeWHEPSession, h.optionsSession)
+	mux.HandleFunc("POST /whep/{track}", h.PostWHEP)
+	mux.HandleFunc("OPTIONS /whep/{track}", h.OptionsEndpoint)
+	mux.HandleFunc("PATCH /whep/{track}/{id}", h.PatchSession)
+	mux.HandleFunc("DELETE /whep/{track}/{id}", h.DeleteSession)
+	mux.HandleFunc("OPTIONS /whep/{track}/{id}", h.OptionsSession)
 }
