@@ -22,8 +22,8 @@ type Handlers struct {
 	Pages   *pages.Handler
 	Metrics http.Handler
 	Health  http.HandlerFunc
-	// WebRTC serves WHEP (and WHIP); its session URLs are
-	// /whep/<track>/<id>.
+	// WebRTC serves WHEP, and WHIP when its WHIP field is set; session
+	// URLs are /whep/<track>/<id> and /whip/<track>/<id>.
 	WebRTC *webrtc.Handler
 }
 
@@ -45,6 +45,13 @@ func Routes(h Handlers) *http.ServeMux {
 		mux.HandleFunc("PATCH /whep/{track}/{id}", w.PatchSession)
 		mux.HandleFunc("DELETE /whep/{track}/{id}", w.DeleteSession)
 		mux.HandleFunc("OPTIONS /whep/{track}/{id}", w.OptionsSession)
+		if w.WHIP != nil {
+			mux.HandleFunc("POST /whip/{track}", w.PostWHIP)
+			mux.HandleFunc("OPTIONS /whip/{track}", w.OptionsEndpoint)
+			mux.HandleFunc("PATCH /whip/{track}/{id}", w.PatchSession)
+			mux.HandleFunc("DELETE /whip/{track}/{id}", w.DeleteSession)
+			mux.HandleFunc("OPTIONS /whip/{track}/{id}", w.OptionsSession)
+		}
 	}
 	if p := h.Pages; p != nil {
 		mux.HandleFunc("GET /{$}", p.Index)

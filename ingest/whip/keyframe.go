@@ -26,13 +26,14 @@ type keyframeRequester struct {
 	done    chan struct{}
 	stopped chan struct{}
 
-	sent      atomic.Uint64
-	lastAsked atomic.Int64 // unix nanoseconds of the last request sent
+	sent      *atomic.Uint64 // shared counter of requests sent
+	lastAsked atomic.Int64   // unix nanoseconds of the last request sent
 }
 
-func newKeyframeRequester(ssrc uint32, useFIR bool, write func([]rtcp.Packet) error) *keyframeRequester {
+func newKeyframeRequester(ssrc uint32, useFIR bool, write func([]rtcp.Packet) error, sent *atomic.Uint64) *keyframeRequester {
 	k := &keyframeRequester{
 		write:   write,
+		sent:    sent,
 		ssrc:    ssrc,
 		useFIR:  useFIR,
 		ask:     make(chan struct{}, 1),

@@ -299,7 +299,6 @@ func (s *Session) teardown() {
 	s.trackMu.Unlock()
 	if kf != nil {
 		kf.stop()
-		s.srv.stats.keyframeRequests.Add(kf.sent.Load())
 	}
 	s.mu.Lock()
 	s.pub.Close(s.reason)
@@ -334,7 +333,7 @@ func (s *Session) onTrack(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			s.trackMu.Unlock()
 			return // a second video track (simulcast layer): not taken
 		}
-		s.kf = newKeyframeRequester(uint32(tr.SSRC()), useFIR(tr.Codec().RTCPFeedback), s.pc.WriteRTCP)
+		s.kf = newKeyframeRequester(uint32(tr.SSRC()), useFIR(tr.Codec().RTCPFeedback), s.pc.WriteRTCP, &s.srv.stats.keyframeRequests)
 		r = s.newVideoReader(tr, s.kf)
 	case tr.Kind() == webrtc.RTPCodecTypeAudio && s.offered.audio && strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeOpus):
 		r = s.newAudioReader(tr)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/internal/testutil"
 )
 
 // TestPionPublishes has a stock pion peer publish H.264 and Opus: the hub
@@ -16,13 +17,13 @@ import (
 // sets, in real time, the two tracks on one clock; DELETE ends it and
 // leaves nothing in the UDP mux.
 func TestPionPublishes(t *testing.T) {
-	c := loadClip(t, 30)
+	c := testutil.LoadClip(t, 30)
 	r := newRig(t, nil)
-	p := newPeer(t, true, true)
-	sess := p.publish(r.srv)
+	p := testutil.NewPublisher(t, true, true)
+	sess := r.publish(p)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go p.send(ctx, c, false)
+	go p.Send(ctx, c, false)
 
 	st := r.stream(0, 10*time.Second)
 	m := st.Media
@@ -104,28 +105,28 @@ func TestPionPublishes(t *testing.T) {
 // retransmitted): the damaged pictures never reach the hub, kast asks for
 // a keyframe, and the stream resumes on one.
 func TestLossAsksForKeyframe(t *testing.T) {
-	c := loadClip(t, 120) // a keyframe every 4 s: recovery must come from the PLI
+	c := testutil.LoadClip(t, 120) // a keyframe every 4 s: recovery must come from the PLI
 	r := newRig(t, func(s *Server) { s.KeyframeInterval = -1 })
-	p := newPeer(t, true, false)
+	p := testutil.NewPublisher(t, true, false)
 	// After 1.5 s, three packets are dropped, once. (Only the sending
 	// goroutine calls drop.)
 	dropStart := time.Now()
 	dropFrom := -1
-	p.drop = func(seq uint16) bool {
+	p.Drop = func(seq uint16) bool {
 		if dropFrom < 0 && time.Since(dropStart) > 1500*time.Millisecond {
 			dropFrom = int(seq)
 		}
 		return dropFrom >= 0 && int(seq-uint16(dropFrom)) < 3
 	}
-	p.publish(r.srv)
+	r.publish(p)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go p.send(ctx, c, true)
+	go p.Send(ctx, c, true)
 	st := r.stream(0, 10*time.Second)
 	time.Sleep(3500 * time.Millisecond)
 	units := r.unitsOf(st)
-	if p.plis.Load() < 2 { // one at the start, one for the loss
-		t.Fatalf("%d keyframe requests", p.plis.Load())
+	if p.KeyframeRequests() < 2 { // one at the start, one for the loss
+		t.Fatalf("%d keyframe requests", p.KeyframeRequests())
 	}
 	stats := r.srv.Stats()
 	if stats.Lost < 3 || stats.Damaged < 1 {
@@ -154,13 +155,13 @@ func TestLossAsksForKeyframe(t *testing.T) {
 // TestPeriodicKeyframes checks that a publisher sending no keyframes of
 // its own (a browser) is asked for one every KeyframeInterval.
 func TestPeriodicKeyframes(t *testing.T) {
-	c := loadClip(t, 120)
+	c := testutil.LoadClip(t, 120)
 	r := newRig(t, func(s *Server) { s.KeyframeInterval = time.Second })
-	p := newPeer(t, true, true)
-	p.publish(r.srv)
+	p := testutil.NewPublisher(t, true, true)
+	r.publish(p)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go p.send(ctx, c, true)
+	go p.Send(ctx, c, true)
 	st := r.stream(0, 10*time.Second)
 	time.Sleep(3500 * time.Millisecond)
 	var keyAt []time.Duration
@@ -184,7 +185,7 @@ func TestPeriodicKeyframes(t *testing.T) {
 // oldest goes first; a new offer for the track replaces an unconnected one.
 func TestUnfinishedSessionsAreDropped(t *testing.T) {
 	r := newRig(t, func(s *Server) {
-		s.ConnectTimeout = 700 * time.Millisecond
+		s.ConnectTimeout = 1500 * time.Millisecond
 		s.MaxPending = 2
 		s.Authorize = func(_ context.Context, key string) (string, error) {
 			if strings.HasPrefix(key, "key-") {
@@ -193,12 +194,18 @@ func TestUnfinishedSessionsAreDropped(t *testing.T) {
 			return "", ingest.ErrUnknownKey
 		}
 	})
+	// Offers made up front, so that publishing them takes little time
+	// against the timeout.
+	var offers [][]byte
+	for range 4 {
+		offers = append(offers, testutil.NewPublisher(t, true, true).Offer())
+	}
 	offer := func(track string) *Session {
-		p := newPeer(t, true, true)
-		s, err := r.srv.Publish(context.Background(), Request{StreamKey: "key-" + track, Offer: p.offer(), Remote: "127.0.0.1:2"})
+		s, err := r.srv.Publish(context.Background(), Request{StreamKey: "key-" + track, Offer: offers[0], Remote: "127.0.0.1:2"})
 		if err != nil {
 			t.Fatal(err)
 		}
+		offers = offers[1:]
 		return s // the answer is never applied: ICE never starts
 	}
 	a := offer("a")
@@ -218,7 +225,7 @@ func TestUnfinishedSessionsAreDropped(t *testing.T) {
 	for _, s := range []*Session{c, b2} {
 		select {
 		case <-s.Done():
-		case <-time.After(2 * time.Second):
+		case <-time.After(3 * time.Second):
 			t.Fatal("unconnected session not dropped after ConnectTimeout")
 		}
 	}
@@ -237,12 +244,12 @@ func TestUnfinishedSessionsAreDropped(t *testing.T) {
 // TestSilentPublisherEnds: a connected publisher that stops sending is
 // ended after ReadTimeout with a log line.
 func TestSilentPublisherEnds(t *testing.T) {
-	c := loadClip(t, 30)
+	c := testutil.LoadClip(t, 30)
 	r := newRig(t, func(s *Server) { s.ReadTimeout = time.Second })
-	p := newPeer(t, true, true)
-	sess := p.publish(r.srv)
+	p := testutil.NewPublisher(t, true, true)
+	sess := r.publish(p)
 	ctx, cancel := context.WithCancel(context.Background())
-	go p.send(ctx, c, false)
+	go p.Send(ctx, c, false)
 	r.stream(0, 10*time.Second)
 	cancel() // the peer stays connected but sends nothing
 	select {
@@ -257,8 +264,8 @@ func TestSilentPublisherEnds(t *testing.T) {
 
 func TestPublishRefusals(t *testing.T) {
 	r := newRig(t, nil)
-	p := newPeer(t, true, true)
-	offer := p.offer()
+	p := testutil.NewPublisher(t, true, true)
+	offer := p.Offer()
 	for _, tc := range []struct {
 		name string
 		req  Request
