@@ -57,6 +57,7 @@ func Routes(h Handlers) *http.ServeMux {
 		mux.HandleFunc("GET /{$}", p.Index)
 		mux.HandleFunc("GET /watch/{track}", p.Watch)
 		mux.HandleFunc("GET /watch/{track}/{$}", p.Watch)
+		mux.HandleFunc("GET /publish/{track}", p.Publish)
 		mux.HandleFunc("GET /assets/{file...}", p.Asset)
 		mux.HandleFunc("/", p.NotFound)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
+	"github.com/kastlive/kast/ingest/whip"
 	"github.com/kastlive/kast/internal/rtc"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/relay"
@@ -36,6 +37,7 @@ type app struct {
 	rtmps  *rtmp.Server
 	rtc    *rtc.Engine
 	relay  *relay.Relay
+	whip   *whip.Server
 	whep   *webrtc.Handler
 	web    *web.Server
 	banner banner
@@ -130,7 +132,7 @@ func (a *app) start(ctx context.Context) error {
 		}
 	}
 
-	a.banner = newBanner(cfg, boot, a.web.Addr().String(), a.rtmpAddr())
+	a.banner = newBanner(cfg, boot, a.web.Addr().String(), a.rtmpAddr(), a.whip != nil)
 	return nil
 }
 
@@ -172,8 +174,19 @@ func (a *app) startWebRTC() error {
 	if err := a.relay.Initialize(); err != nil {
 		return fmt.Errorf("relay: %w", err)
 	}
+	a.whip = &whip.Server{
+		Engine:    a.rtc,
+		Hub:       a.hub,
+		Authorize: a.authorize,
+		Logger:    a.log.With("component", "whip"),
+	}
+	if err := a.whip.Initialize(); err != nil {
+		a.whip = nil
+		return fmt.Errorf("whip: %w", err)
+	}
 	a.whep = &webrtc.Handler{
 		Relay:      a.relay,
+		WHIP:       a.whip,
 		Tracks:     storeTracks{store: a.store, hub: a.hub},
 		ICEServers: ice,
 		Logger:     a.log.With("component", "whep"),
@@ -240,6 +253,9 @@ func (a *app) stop() {
 	}
 	if a.rtmps != nil {
 		a.rtmps.Close()
+	}
+	if a.whip != nil {
+		a.whip.Close()
 	}
 	// Publishers gone, their streams ended: WebRTC sessions follow.
 	if a.whep != nil {

@@ -17,11 +17,13 @@ type banner struct {
 	streamKey  string
 	adminToken string
 	watchURL   string
+	whipURL    string // "" when WHIP is off
+	publishURL string // the browser publishing page
 	track      string
 	dataDir    string
 }
 
-func newBanner(cfg *config, boot conference.BootstrapResult, httpAddr, rtmpAddr string) banner {
+func newBanner(cfg *config, boot conference.BootstrapResult, httpAddr, rtmpAddr string, whip bool) banner {
 	host := cfg.PublicHost
 	if host == "" {
 		host = guessHost()
@@ -36,6 +38,11 @@ func newBanner(cfg *config, boot conference.BootstrapResult, httpAddr, rtmpAddr 
 	}
 	if rtmpAddr != "" {
 		b.rtmpURL = "rtmp://" + net.JoinHostPort(host, portOf(rtmpAddr)) + "/live"
+	}
+	if whip {
+		base := "http://" + net.JoinHostPort(host, portOf(httpAddr))
+		b.whipURL = base + "/whip/" + boot.Track.Slug
+		b.publishURL = base + "/publish/" + boot.Track.Slug
 	}
 	return b
 }
@@ -52,6 +59,12 @@ func (b banner) print(w io.Writer) {
 			fmt.Fprintf(&s, "    Stream Key  (shown at the first start; `kast -rotate-stream-key %s` prints a new one)\n", b.track)
 		}
 		s.WriteString("    Output: keyframe interval 1 s, x264 profile \"main\" or \"high\", no B-frames for the lowest latency\n")
+	}
+	if b.whipURL != "" {
+		s.WriteString("\n  OBS 30+ over WebRTC: Settings > Stream > Service \"WHIP\"\n")
+		fmt.Fprintf(&s, "    Server        %s\n", b.whipURL)
+		s.WriteString("    Bearer Token  the stream key\n")
+		fmt.Fprintf(&s, "  From a browser: %s\n", b.publishURL)
 	}
 	fmt.Fprintf(&s, "\n  Watch: %s\n", b.watchURL)
 	if b.created {

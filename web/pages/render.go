@@ -12,7 +12,7 @@ import (
 var templateFiles embed.FS
 
 // templates holds one parsed set per page, each with the shared layout.
-var templates = parseTemplates("index.html", "watch.html", "notfound.html", "error.html")
+var templates = parseTemplates("index.html", "watch.html", "publish.html", "notfound.html", "error.html")
 
 // page is the data every template receives: the layout reads Title, the page
 // body reads Data.

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kastlive/kast/internal/testutil"
+)
+
+// decodeWHIPTrack has ffmpeg read the track's LL-HLS for 6 s and fails the
+// test unless it decoded 5 s of H.264 video (at least minFPS) and of Opus
+// audio (20 ms frames) without a warning.
+func decodeWHIPTrack(t *testing.T, a *app, minFPS int) {
+	t.Helper()
+	waitHTTP(t, a.testURL("/hls/main/index.m3u8"), 15*time.Second)
+	out := testutil.FrameCRC(t, a.testURL("/hls/main/index.m3u8"), 6*time.Second)
+	video, audio, problems := testutil.CountFrames(out)
+	t.Logf("ffmpeg decoded %d video and %d audio frames from the LL-HLS", video, audio)
+	if len(problems) > 0 {
+		t.Errorf("ffmpeg reported problems:\n%s", strings.Join(problems, "\n"))
+	}
+	if video < 5*minFPS || audio < 5*50 {
+		t.Errorf("decoded %d video, %d audio frames; want 5 s of each", video, audio)
+	}
+	pl, err := http.Get(a.testURL("/hls/main/index.m3u8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(pl.Body)
+	pl.Body.Close()
+	if !bytes.Contains(b, []byte(`CODECS="avc1.`)) || !bytes.Contains(b, []byte(`,opus"`)) {
+		t.Errorf("multivariant playlist does not list H.264 and Opus:\n%s", b)
+	}
+}
+
+// watchOverWHEP has a stock pion WHEP client watch the track: it must
+// start on a keyframe and receive video and Opus.
+func watchOverWHEP(t *testing.T, a *app) {
+	t.Helper()
+	p := waitWHEPLive(t, a)
+	s := p.WaitFrames(t, 30, 10*time.Second)
+	time.Sleep(time.Second)
+	s = p.Stats()
+	t.Logf("pion WHEP viewer: %+v", s)
+	if !s.FirstFrameWasKey || s.VideoCodec != "video/H264" || s.AudioCodec != "audio/opus" || s.AudioPackets < 50 {
+		t.Errorf("WHEP viewer got %+v", s)
+	}
+}
+
+// publishResult is publish.mjs's last line.
+type publishResult struct {
+	Event          string   `json:"event"`
+	Live           bool     `json:"live"`
+	LiveMs         int      `json:"liveMs"`
+	State          string   `json:"state"`
+	Error          string   `json:"error"`
+	Codec          string   `json:"codec"`
+	FramesEncoded  int      `json:"framesEncoded"`
+	Bitrate        int      `json:"bitrate"`
+	Width          int      `json:"width"`
+	Height         int      `json:"height"`
+	AudioBytes     int      `json:"audioBytes"`
+	Limitation     string   `json:"limitation"`
+	KeyInURL       bool     `json:"keyInURL"`
+	StoppedState   string   `json:"stoppedState"`
+	StoppedSession bool     `json:"stoppedSession"`
+	Errors         []string `json:"errors"`
+}
+
+// TestBrowserPublishesWHIP: Chromium with a fake camera and microphone
+// goes live from /publish/main (the stream key typed into the page, H.264
+// preferred); ffmpeg decodes the track's LL-HLS (H.264 + Opus) cleanly and
+// a pion WHEP viewer receives it; "Stop" ends the publish (DELETE).
+func TestBrowserPublishesWHIP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	testutil.RequireTool(t, "ffmpeg")
+	testutil.RequireBrowser(t)
+	a, logs := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey})
+
+	cmd := exec.Command("node", filepath.Join(testutil.RepoRoot(t), "web", "e2e", "publish.mjs"),
+		a.testURL("/publish/main"), testStreamKey, "16")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := make(chan string, 4)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	select {
+	case l, ok := <-lines:
+		if !ok || !strings.Contains(l, `"event":"live"`) {
+			res, _ := <-lines
+			t.Fatalf("page did not go live: %s %s\nstderr: %s\nlog:\n%s", l, res, stderr.String(), logs.String())
+		}
+		t.Logf("publish page: %s", l)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("publish.mjs silent\nlog:\n%s", logs.String())
+	}
+
+	decodeWHIPTrack(t, a, 15)
+	watchOverWHEP(t, a)
+
+	var last string
+	for l := range lines {
+		last = l
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("publish.mjs: %v\n%s", err, stderr.String())
+	}
+	var res publishResult
+	if err := json.Unmarshal([]byte(last), &res); err != nil {
+		t.Fatalf("publish.mjs result %q: %v", last, err)
+	}
+	t.Logf("publish page result: %+v", res)
+	if res.Codec != "H264" || res.FramesEncoded == 0 || res.AudioBytes == 0 || res.KeyInURL ||
+		res.StoppedState != "idle" || res.StoppedSession || res.Error != "" {
+		t.Errorf("publish page: %+v", res)
+	}
+	// The page's Stop sent DELETE: the publish ended with that reason.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "DELETE") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), `msg="publish ended"`) || !strings.Contains(logs.String(), "publisher stopped (DELETE)") {
+		t.Errorf("no end of the publish in the log:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), testStreamKey) {
+		t.Error("the stream key appears in the log")
+	}
+}
