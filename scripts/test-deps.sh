@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the tests drive and is missing: ffmpeg (publisher and HLS
-# reader), Debian's Chromium (browser tests), node + npm and the pinned node
-# packages (hls.js, playwright-core). As root it uses apt-get and npm; as
+# reader), Debian's Chromium (browser tests), python3-aiortc (a WHIP
+# publisher), node + npm and the pinned node packages (hls.js,
+# playwright-core). As root it uses apt-get and npm; as
 # another user it says what to install and carries on (tests then skip what
 # they cannot run, except under CI=true, where a missing tool fails).
 set -eu
@@ -12,6 +13,9 @@ command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
+# aiortc, a WHIP publisher kast did not write (Debian's package, for
+# /usr/bin/python3, whatever python3 is first on PATH).
+/usr/bin/python3 -c 'import aiortc' >/dev/null 2>&1 || missing="$missing python3-aiortc"
 # nginx-rtmp is the baseline the bench compares with; bench tests drive it.
 [ -x /usr/sbin/nginx ] || missing="$missing nginx"
 [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || [ -f /usr/share/nginx/modules/ngx_rtmp_module.so ] ||

@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,19 +19,19 @@ import (
 const testStreamKey = "test-stream-key-0123456789"
 
 // startApp runs kast in-process on loopback ports with a fresh data dir.
-func startApp(t *testing.T, env map[string]string) (*app, *bytes.Buffer) {
+func startApp(t *testing.T, env map[string]string) (*app, *logBuffer) {
 	t.Helper()
 	env["KAST_DATA_DIR"] = t.TempDir()
 	return startAppEnv(t, env)
 }
 
 // startAppIn runs kast on an existing data dir.
-func startAppIn(t *testing.T, dir string) (*app, *bytes.Buffer) {
+func startAppIn(t *testing.T, dir string) (*app, *logBuffer) {
 	t.Helper()
 	return startAppEnv(t, map[string]string{"KAST_DATA_DIR": dir})
 }
 
-func startAppEnv(t *testing.T, env map[string]string) (*app, *bytes.Buffer) {
+func startAppEnv(t *testing.T, env map[string]string) (*app, *logBuffer) {
 	t.Helper()
 	env["KAST_HTTP_ADDR"] = "127.0.0.1:0"
 	env["KAST_RTMP_ADDR"] = "127.0.0.1:0"
@@ -41,7 +42,7 @@ func startAppEnv(t *testing.T, env map[string]string) (*app, *bytes.Buffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	var logs logBuffer
 	a := &app{cfg: cfg, log: newLogger(cfg, &logs)}
 	if os.Getenv("KAST_TEST_LOG") != "" {
 		a.log = newLogger(cfg, os.Stderr)
@@ -52,6 +53,24 @@ func startAppEnv(t *testing.T, env map[string]string) (*app, *bytes.Buffer) {
 	}
 	t.Cleanup(a.stop)
 	return a, &logs
+}
+
+// logBuffer collects kast's log; tests read it while kast writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func (a *app) testURL(path string) string { return "http://" + a.web.Addr().String() + path }

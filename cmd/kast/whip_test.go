@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -41,14 +42,15 @@ func decodeWHIPTrack(t *testing.T, a *app, minFPS int) {
 	}
 }
 
-// watchOverWHEP has a stock pion WHEP client watch the track: it must
-// start on a keyframe and receive video and Opus.
-func watchOverWHEP(t *testing.T, a *app) {
+// checkWHEPViewer checks what a pion WHEP viewer (waitWHEPLive) got: it
+// must start on a keyframe and receive video and Opus. within bounds the
+// wait for the first frames: a viewer starts at the publisher's next
+// keyframe.
+func checkWHEPViewer(t *testing.T, p *testutil.Peer, within time.Duration) {
 	t.Helper()
-	p := waitWHEPLive(t, a)
-	s := p.WaitFrames(t, 30, 10*time.Second)
+	p.WaitFrames(t, 30, within)
 	time.Sleep(time.Second)
-	s = p.Stats()
+	s := p.Stats()
 	t.Logf("pion WHEP viewer: %+v", s)
 	if !s.FirstFrameWasKey || s.VideoCodec != "video/H264" || s.AudioCodec != "audio/opus" || s.AudioPackets < 50 {
 		t.Errorf("WHEP viewer got %+v", s)
@@ -85,7 +87,8 @@ func TestBrowserPublishesWHIP(t *testing.T) {
 	}
 	testutil.RequireTool(t, "ffmpeg")
 	testutil.RequireBrowser(t)
-	a, logs := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey})
+	a, logs := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey, "KAST_LOG_LEVEL": "debug"})
+	defer func() { t.Log(grepLines(logs.String(), "sender reports")) }()
 
 	cmd := exec.Command("node", filepath.Join(testutil.RepoRoot(t), "web", "e2e", "publish.mjs"),
 		a.testURL("/publish/main"), testStreamKey, "16")
@@ -118,8 +121,9 @@ func TestBrowserPublishesWHIP(t *testing.T) {
 		t.Fatalf("publish.mjs silent\nlog:\n%s", logs.String())
 	}
 
+	viewer := waitWHEPLive(t, a)
 	decodeWHIPTrack(t, a, 15)
-	watchOverWHEP(t, a)
+	checkWHEPViewer(t, viewer, 10*time.Second)
 
 	var last string
 	for l := range lines {
@@ -148,4 +152,126 @@ func TestBrowserPublishesWHIP(t *testing.T) {
 	if strings.Contains(logs.String(), testStreamKey) {
 		t.Error("the stream key appears in the log")
 	}
+
+	// A screen (getDisplayMedia, Chromium's fake capture) goes live too.
+	out, err := exec.Command("node", filepath.Join(testutil.RepoRoot(t), "web", "e2e", "publish.mjs"),
+		a.testURL("/publish/main"), testStreamKey, "3", "screen").Output()
+	ls := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var scr publishResult
+	_ = json.Unmarshal([]byte(ls[len(ls)-1]), &scr)
+	if err != nil || !scr.Live || scr.Codec != "H264" || scr.FramesEncoded == 0 {
+		t.Errorf("screen publish: %v %s", err, out)
+	}
+}
+
+// debianPython is the interpreter with Debian's python3-aiortc; the
+// python3 on PATH may be another one (pyenv, a virtualenv).
+const debianPython = "/usr/bin/python3"
+
+// requireAiortc skips (or, under CI, fails) unless Debian's aiortc can be
+// imported.
+func requireAiortc(t *testing.T) {
+	t.Helper()
+	testutil.RequireTool(t, debianPython)
+	if out, err := exec.Command(debianPython, "-c", "import aiortc, av").CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("python3-aiortc is required under CI: %v\n%s", err, out)
+		}
+		t.Skipf("python3-aiortc not installed (apt-get install python3-aiortc; make test does): %s", out)
+	}
+}
+
+// startScript runs a driver that prints JSON lines, and returns them on a
+// channel (closed when it exits) and its stderr.
+func startScript(t *testing.T, name string, args ...string) (*exec.Cmd, <-chan string, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := make(chan string, 4)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	return cmd, lines, stderr
+}
+
+// TestAiortcPublishesWHIP: a WHIP client not written for kast (aiortc: its
+// own ICE, DTLS and SRTP, H.264 through libx264, Opus) publishes a moving
+// test pattern and a tone; ffmpeg decodes the track's LL-HLS and a pion
+// WHEP viewer receives it; its DELETE ends the publish.
+func TestAiortcPublishesWHIP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("aiortc test skipped in -short mode")
+	}
+	testutil.RequireTool(t, "ffmpeg")
+	requireAiortc(t)
+	a, logs := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey})
+	defer func() { t.Log(grepLines(logs.String(), "sender reports")) }()
+	cmd, lines, stderr := startScript(t, debianPython,
+		filepath.Join(testutil.RepoRoot(t), "web", "e2e", "aiortc_whip.py"), a.testURL("/whip/main"), testStreamKey, "24")
+	select {
+	case l, ok := <-lines:
+		if !ok || !strings.Contains(l, `"event": "live"`) {
+			t.Fatalf("aiortc did not go live: %s\nstderr: %s\nlog:\n%s", l, stderr.String(), logs.String())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("aiortc silent\nstderr: %s\nlog:\n%s", stderr.String(), logs.String())
+	}
+
+	// aiortc 1.4 never answers a keyframe request with H.264 (its
+	// H264Encoder drops force_keyframe), so its keyframes come every 250
+	// frames (x264's default): the viewer may wait 8.3 s for its first.
+	viewer := waitWHEPLive(t, a)
+	decodeWHIPTrack(t, a, 25)
+	checkWHEPViewer(t, viewer, 12*time.Second)
+
+	var last string
+	for l := range lines {
+		last = l
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("aiortc_whip.py: %v\n%s", err, stderr.String())
+	}
+	var res struct {
+		Status       int    `json:"status"`
+		Connected    bool   `json:"connected"`
+		VideoCodec   string `json:"video_codec"`
+		DeleteStatus int    `json:"delete_status"`
+		StateAtEnd   string `json:"state_at_end"`
+	}
+	if err := json.Unmarshal([]byte(last), &res); err != nil {
+		t.Fatalf("aiortc result %q: %v", last, err)
+	}
+	t.Logf("aiortc: %+v", res)
+	if res.Status != 201 || !res.Connected || !strings.HasPrefix(res.VideoCodec, "H264/") || res.DeleteStatus != 200 || res.StateAtEnd != "connected" {
+		t.Errorf("aiortc: %+v", res)
+	}
+	if !strings.Contains(logs.String(), "publisher stopped (DELETE)") {
+		t.Errorf("no end of the publish in the log:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "whip publisher ignores keyframe requests") {
+		t.Errorf("no warning that aiortc ignores PLIs:\n%s", logs.String())
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

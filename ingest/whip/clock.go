@@ -14,17 +14,24 @@ import (
 // (90 kHz video, 48 kHz Opus). A track's first packet is placed at its
 // arrival time; later packets follow from their timestamps, unwrapped past
 // 32 bits, so network jitter does not reach the durations. Arrival time
-// alone would misplace audio against video by the difference of their
+// alone misplaces audio against video by the difference of their
 // capture-to-send delays (video encoding and pacing: tens of
 // milliseconds). RTCP sender reports fix that: each maps an RTP timestamp
 // of its stream to the sender's NTP wall clock, the same clock for all of
-// a sender's streams. Once both tracks have one, audio is placed where
-// its NTP time says relative to video's. Video is the reference and never
-// moves (its DTS must only grow); audio shifts when the two disagree by
-// more than syncTolerance, which also follows a sender whose audio clock
-// drifts against its wall clock. Before the first reports (libwebrtc sends
-// them within about a second for video, a few seconds for audio) the
-// arrival times stand.
+// a sender's streams. Once both tracks have consistent reports, audio is
+// placed where its NTP time says relative to video's. Video is the
+// reference and never moves (its DTS must only grow); audio moves when
+// the two placements disagree by more than syncTolerance, which also
+// follows a sender whose audio clock drifts against its wall clock.
+//
+// Not every sender's reports can be trusted: aiortc pairs the wall clock
+// of the moment it sends a report with the timestamp of the last packet
+// sent, hundreds of milliseconds apart from one report to the next. So a
+// track's reports are used only when its last few agree with each other
+// (within srMaxJitter, against its own RTP clock); otherwise the arrival
+// times stand. libwebrtc (browsers, OBS's libdatachannel peers) sends
+// consistent ones: the first within about a second for video, a few
+// seconds for audio.
 type mediaClock struct {
 	mu     sync.Mutex
 	origin time.Time
@@ -33,12 +40,25 @@ type mediaClock struct {
 	// corrections applied to audio, for the log and tests
 	shifts    int
 	lastShift time.Duration
+	noisy     bool // a track's reports disagreed: told once
 }
 
 // syncTolerance is the disagreement between audio and video placements
 // that moves audio. Smaller corrections would only add jitter; lip sync
 // errors under about 45 ms (audio early) are not perceived.
 const syncTolerance = 10 * time.Millisecond
+
+// srMaxJitter is how far a track's recent sender reports may disagree
+// with each other for them to be used.
+const srMaxJitter = 15 * time.Millisecond
+
+// srWindow is how many recent sender reports of a track are compared,
+// srMinReports how many must agree before they are used: two noisy ones
+// agree by chance now and then, three hardly ever.
+const (
+	srWindow     = 4
+	srMinReports = 3
+)
 
 type trackClock struct {
 	rate     int64
@@ -47,10 +67,14 @@ type trackClock struct {
 	lastExt  int64
 	firstExt int64
 	base     time.Duration // session time of firstExt
+	// arrivalBase is base as placed by arrival time
+	arrivalBase time.Duration
 
-	hasSR bool
-	srNTP time.Duration // sender's wall clock at srExt
-	srExt int64
+	// offsets of recent sender reports: RTP time since firstExt minus the
+	// sender's NTP time. A sender with consistent reports keeps it
+	// constant (but for slow clock drift).
+	srOff [srWindow]time.Duration
+	nsr   int
 }
 
 func newMediaClock(origin time.Time, videoRate, audioRate int64) *mediaClock {
@@ -70,7 +94,7 @@ func (c *mediaClock) pts(kind ingest.Kind, ts uint32, arrival time.Time) time.Du
 		t.started = true
 		t.lastTS, t.lastExt, t.firstExt = ts, int64(ts), int64(ts)
 		t.base = arrival.Sub(c.origin)
-		c.align()
+		t.arrivalBase = t.base
 	}
 	ext := t.unwrap(ts)
 	if ext > t.lastExt {
@@ -79,41 +103,82 @@ func (c *mediaClock) pts(kind ingest.Kind, ts uint32, arrival time.Time) time.Du
 	return t.base + ticksToDuration(ext-t.firstExt, t.rate)
 }
 
+// syncResult says what a sender report did.
+type syncResult struct {
+	shift  time.Duration // applied to audio when moved
+	moved  bool
+	noisy  bool // the first time a track's reports were found inconsistent
+	spread time.Duration
+}
+
 // senderReport records an RTCP sender report of a track: its NTP time
 // (RFC 3550 format, 32.32 fixed point) and the matching RTP timestamp.
-// It returns the shift applied to audio, if any.
-func (c *mediaClock) senderReport(kind ingest.Kind, ntp uint64, rtpTS uint32) (time.Duration, bool) {
+func (c *mediaClock) senderReport(kind ingest.Kind, ntp uint64, rtpTS uint32) syncResult {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := &c.tracks[kind]
 	if !t.started {
-		return 0, false // placed once its first packet is
+		return syncResult{} // placed once its first packet is
 	}
-	t.hasSR = true
-	t.srNTP = ntpToDuration(ntp)
-	t.srExt = t.unwrap(rtpTS)
+	off := ticksToDuration(t.unwrap(rtpTS)-t.firstExt, t.rate) - ntpToDuration(ntp)
+	copy(t.srOff[1:], t.srOff[:srWindow-1])
+	t.srOff[0] = off
+	t.nsr = min(t.nsr+1, srWindow)
 	return c.align()
 }
 
-// align moves audio to where the sender reports place it against video.
-func (c *mediaClock) align() (time.Duration, bool) {
-	v, a := &c.tracks[ingest.KindVideo], &c.tracks[ingest.KindAudio]
-	if !v.started || !a.started || !v.hasSR || !a.hasSR {
-		return 0, false
+// reportOffset returns the mean offset of a track's recent reports, if
+// there are at least srMinReports and they agree.
+func (t *trackClock) reportOffset() (off, spread time.Duration, ok bool) {
+	if t.nsr < 2 {
+		return 0, 0, false
 	}
-	// Session time minus sender wall clock, for video:
-	// base + (srExt-firstExt)/rate is the session time of the report.
-	delta := v.base + ticksToDuration(v.srExt-v.firstExt, v.rate) - v.srNTP
-	// Audio's first timestamp in sender wall clock, moved by delta.
-	want := a.srNTP + ticksToDuration(a.firstExt-a.srExt, a.rate) + delta
+	// Offsets are near the NTP era's 4e18 ns: add up differences only.
+	ref := t.srOff[0]
+	lo, hi, sum := ref, ref, time.Duration(0)
+	for _, o := range t.srOff[:t.nsr] {
+		lo, hi, sum = min(lo, o), max(hi, o), sum+(o-ref)
+	}
+	return ref + sum/time.Duration(t.nsr), hi - lo, hi-lo <= srMaxJitter && t.nsr >= srMinReports
+}
+
+// align moves audio to where the sender reports place it against video.
+// Called with c.mu held.
+func (c *mediaClock) align() syncResult {
+	v, a := &c.tracks[ingest.KindVideo], &c.tracks[ingest.KindAudio]
+	if !v.started || !a.started {
+		return syncResult{}
+	}
+	if c.noisy {
+		return syncResult{}
+	}
+	offV, spreadV, okV := v.reportOffset()
+	offA, spreadA, okA := a.reportOffset()
+	if spreadV > srMaxJitter || spreadA > srMaxJitter {
+		// A sender whose reports disagree once is not trusted again; a
+		// placement made while they agreed by chance is undone.
+		c.noisy = true
+		r := syncResult{noisy: true, spread: max(spreadV, spreadA)}
+		if a.base != a.arrivalBase {
+			r.shift, r.moved = a.arrivalBase-a.base, true
+			a.base = a.arrivalBase
+		}
+		return r
+	}
+	if !okV || !okA {
+		return syncResult{}
+	}
+	// Video's session time minus the sender's wall clock is base+offV;
+	// audio's first timestamp belongs at its wall clock plus that.
+	want := v.base + (offV - offA)
 	shift := want - a.base
 	if shift > -syncTolerance && shift < syncTolerance {
-		return 0, false
+		return syncResult{}
 	}
 	a.base = want
 	c.shifts++
 	c.lastShift = shift
-	return shift, true
+	return syncResult{shift: shift, moved: true}
 }
 
 // unwrap extends a 32-bit timestamp to the value nearest the last one.

@@ -30,24 +30,70 @@ func TestClockArrivalThenSenderReports(t *testing.T) {
 		t.Fatalf("first audio at %v", got)
 	}
 	// The sender's wall clock says audio a0 was captured at the same
-	// instant as video v0 (its network path was 30 ms slower): once both
-	// reports are in, audio moves 30 ms earlier.
-	if _, moved := c.senderReport(ingest.KindVideo, ntpAt(2*time.Second), v0+2*90000); moved {
-		t.Fatal("moved with one report")
-	}
-	shift, moved := c.senderReport(ingest.KindAudio, ntpAt(3*time.Second), a0+3*48000)
-	if !moved || shift != -30*time.Millisecond {
-		t.Fatalf("shift %v %v, want -30ms", shift, moved)
+	// instant as video v0 (its network path was 30 ms slower). Reports
+	// are used once three of each track agree: then audio moves 30 ms
+	// earlier.
+	for i := range 3 {
+		sec := time.Duration(2+i) * time.Second
+		if r := c.senderReport(ingest.KindVideo, ntpAt(sec), v0+uint32(2+i)*90000); r.moved {
+			t.Fatal("moved with video reports only")
+		}
+		r := c.senderReport(ingest.KindAudio, ntpAt(sec+time.Second), a0+uint32(3+i)*48000)
+		if i < 2 && r.moved {
+			t.Fatalf("moved after %d reports", i+1)
+		}
+		if i == 2 && (!r.moved || r.shift != -30*time.Millisecond) {
+			t.Fatalf("after three reports: %+v, want a -30 ms shift", r)
+		}
 	}
 	if got := c.pts(ingest.KindAudio, a0+48000, t0); got != 1100*time.Millisecond {
 		t.Fatalf("audio one second in at %v, want 1.1s like video", got)
 	}
 	// A later report within the tolerance changes nothing; video never moves.
-	if _, moved := c.senderReport(ingest.KindAudio, ntpAt(4*time.Second+3*time.Millisecond), a0+4*48000); moved {
-		t.Fatal("moved within the tolerance")
+	if r := c.senderReport(ingest.KindAudio, ntpAt(6*time.Second+3*time.Millisecond), a0+6*48000); r.moved {
+		t.Fatalf("moved within the tolerance: %+v", r)
 	}
 	if got := c.pts(ingest.KindVideo, v0+2*90000, t0); got != 2100*time.Millisecond {
 		t.Fatalf("video moved: %v", got)
+	}
+}
+
+// TestClockIgnoresNoisyReports: a sender whose reports disagree by
+// hundreds of milliseconds (aiortc) keeps the arrival-time placement.
+func TestClockIgnoresNoisyReports(t *testing.T) {
+	t0 := time.Unix(5000, 0)
+	c := newMediaClock(t0, 90000, 48000)
+	c.pts(ingest.KindVideo, 0, t0)
+	c.pts(ingest.KindAudio, 0, t0.Add(20*time.Millisecond))
+	noise := []time.Duration{0, 300 * time.Millisecond, -200 * time.Millisecond, 150 * time.Millisecond, -350 * time.Millisecond}
+	told := 0
+	for i, n := range noise {
+		sec := time.Duration(i+1) * time.Second
+		for _, r := range []syncResult{
+			c.senderReport(ingest.KindVideo, ntpAt(sec+n), uint32(i+1)*90000),
+			c.senderReport(ingest.KindAudio, ntpAt(sec-n), uint32(i+1)*48000),
+		} {
+			if r.moved {
+				t.Fatalf("moved by noisy reports: %+v", r)
+			}
+			if r.noisy {
+				told++
+			}
+		}
+	}
+	if told != 1 {
+		t.Fatalf("noisy reports told %d times, want once", told)
+	}
+	// Reports that agree from now on are not trusted either.
+	for i := 6; i < 10; i++ {
+		sec := time.Duration(i) * time.Second
+		if c.senderReport(ingest.KindVideo, ntpAt(sec), uint32(i)*90000).moved ||
+			c.senderReport(ingest.KindAudio, ntpAt(sec+200*time.Millisecond), uint32(i)*48000).moved {
+			t.Fatal("trusted a sender found noisy")
+		}
+	}
+	if got := c.pts(ingest.KindAudio, 48000, t0); got != 1020*time.Millisecond {
+		t.Fatalf("audio at %v, want the arrival placement", got)
 	}
 }
 
@@ -58,3 +104,30 @@ func TestTicksToDurationLong(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+// TestClockUndoesChanceAlignment: three noisy reports that agreed by
+// chance moved audio; the next one shows the noise and audio goes back.
+func TestClockUndoesChanceAlignment(t *testing.T) {
+	t0 := time.Unix(5000, 0)
+	c := newMediaClock(t0, 90000, 48000)
+	c.pts(ingest.KindVideo, 0, t0)
+	c.pts(ingest.KindAudio, 0, t0.Add(20*time.Millisecond))
+	for i := 1; i <= 3; i++ {
+		sec := time.Duration(i) * time.Second
+		c.senderReport(ingest.KindVideo, ntpAt(sec), uint32(i)*90000)
+		c.senderReport(ingest.KindAudio, ntpAt(sec+100*time.Millisecond), uint32(i)*48000)
+	}
+	if got := c.pts(ingest.KindAudio, 48000, t0); !near(got, 1100*time.Millisecond) {
+		t.Fatalf("audio at %v after agreeing reports", got)
+	}
+	r := c.senderReport(ingest.KindAudio, ntpAt(4*time.Second-300*time.Millisecond), 4*48000)
+	if !r.noisy || !r.moved || !near(r.shift, -80*time.Millisecond) {
+		t.Fatalf("%+v, want audio moved back by 80 ms", r)
+	}
+	if got := c.pts(ingest.KindAudio, 48000, t0); got != 1020*time.Millisecond {
+		t.Fatalf("audio at %v, want the arrival placement back", got)
+	}
+}
+
+// near compares durations made from NTP fractions, which round.
+func near(a, b time.Duration) bool { return a-b < time.Microsecond && b-a < time.Microsecond }

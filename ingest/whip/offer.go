@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/kastlive/kast/internal/rtc"
 )
 
@@ -74,4 +76,57 @@ func hasLine(sdp, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// videoPreferences returns the offer's video codecs kast takes, H.264
+// first, with the offer's payload types and fmtp lines: what the answer
+// must list. (Preferences taken from kast's own codec table would carry
+// kast's payload types into the answer, and a sender would then use
+// payload types the receiver does not know.) An H.264 profile outside the
+// codec table is left out: pion would not accept its packets.
+func videoPreferences(o *rtc.Offer) []webrtc.RTPCodecParameters {
+	m, ok := o.Kind("video")
+	if !ok {
+		return nil
+	}
+	profiles := map[string]bool{}
+	var fb []webrtc.RTCPFeedback
+	for _, c := range rtc.Codecs() {
+		if c.Params.MimeType == webrtc.MimeTypeH264 {
+			profiles[profileOf(rtc.OfferedCodec{Fmtp: c.Params.SDPFmtpLine})] = true
+			fb = c.Params.RTCPFeedback
+		}
+	}
+	// pion answers with the intersection of these and what it registered
+	// (transport-cc comes from the TWCC feedback of the publisher engine).
+	fb = append(append([]webrtc.RTCPFeedback(nil), fb...), webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC})
+	var h264, vp8 []webrtc.RTPCodecParameters
+	for _, c := range m.Codecs {
+		p := webrtc.RTPCodecParameters{
+			PayloadType: webrtc.PayloadType(c.PayloadType),
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				ClockRate: c.ClockRate, SDPFmtpLine: c.Fmtp, RTCPFeedback: fb,
+			},
+		}
+		switch {
+		case c.IsH264PM1() && profiles[profileOf(c)]:
+			p.MimeType = webrtc.MimeTypeH264
+			h264 = append(h264, p)
+		case c.IsVP8():
+			p.MimeType = webrtc.MimeTypeVP8
+			vp8 = append(vp8, p)
+		}
+	}
+	return append(h264, vp8...)
+}
+
+// profileOf returns the profile and constraint bytes of an H.264 codec's
+// profile-level-id (lowercase hex), without the level, which any
+// receiver may differ in.
+func profileOf(c rtc.OfferedCodec) string {
+	plid, _ := c.Param("profile-level-id")
+	if len(plid) < 4 {
+		return ""
+	}
+	return strings.ToLower(plid[:4])
 }

@@ -139,3 +139,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func hubForFuzz() *ingest.Hub { return &ingest.Hub{} }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -172,7 +172,7 @@ func (s *Server) Publish(ctx context.Context, req Request) (*Session, error) {
 		return nil, err
 	}
 	sess.pub = pub
-	if err := sess.negotiate(string(req.Offer)); err != nil {
+	if err := sess.negotiate(offer); err != nil {
 		sess.abort()
 		pub.Close(err)
 		return nil, err

@@ -149,28 +149,16 @@ func (s *Session) isConnected() bool {
 
 // negotiate builds the PeerConnection and answers the offer. On error the
 // caller aborts the session.
-func (s *Session) negotiate(offer string) error {
+func (s *Session) negotiate(offer *rtc.Offer) error {
 	pc, err := s.srv.Engine.NewPeerConnection(rtc.Publisher)
 	if err != nil {
 		return fmt.Errorf("peer connection: %w", err)
 	}
 	s.pc = pc
+	var video *webrtc.RTPTransceiver
 	if s.offered.video {
-		tr, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
-			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
-		if err != nil {
-			return err
-		}
-		// H.264 first: what HLS players and every WebRTC viewer decode.
-		var prefs []webrtc.RTPCodecParameters
-		for _, mime := range []string{webrtc.MimeTypeH264, webrtc.MimeTypeVP8} {
-			for _, c := range rtc.Codecs() {
-				if c.Params.MimeType == mime {
-					prefs = append(prefs, c.Params)
-				}
-			}
-		}
-		if err := tr.SetCodecPreferences(prefs); err != nil {
+		if video, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
+			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			return err
 		}
 	}
@@ -182,8 +170,18 @@ func (s *Session) negotiate(offer string) error {
 	}
 	pc.OnTrack(s.onTrack)
 	pc.OnConnectionStateChange(s.onState)
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
 		return fmt.Errorf("%w: %v", rtc.ErrBadOffer, err)
+	}
+	if video != nil {
+		// H.264 first: what HLS players and every WebRTC viewer decode.
+		// The answer lists what it accepts in this order, and senders
+		// send the first.
+		if prefs := videoPreferences(offer); len(prefs) > 0 {
+			if err := video.SetCodecPreferences(prefs); err != nil {
+				return err
+			}
+		}
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
@@ -382,8 +380,12 @@ func (s *Session) readRTCP(recv *webrtc.RTPReceiver, kind ingest.Kind) {
 			if !ok {
 				continue
 			}
-			if shift, moved := s.clock.senderReport(kind, sr.NTPTime, sr.RTPTime); moved {
-				s.log.Debug("whip audio aligned to video by sender reports", "shift", shift.String())
+			switch r := s.clock.senderReport(kind, sr.NTPTime, sr.RTPTime); {
+			case r.noisy:
+				s.log.Info("whip publisher's sender reports disagree with each other: audio and video stay aligned by arrival time",
+					"spread", r.spread.Round(time.Millisecond).String(), "shift", r.shift.String())
+			case r.moved:
+				s.log.Debug("whip audio aligned to video by sender reports", "shift", r.shift.String())
 			}
 		}
 	}

@@ -12,6 +12,10 @@ import (
 	"github.com/kastlive/kast/ingest"
 )
 
+// ignoredAfter is how long without a keyframe, while asking for one every
+// KeyframeInterval, before the publisher is said to ignore the requests.
+const ignoredAfter = 4 * time.Second
+
 // videoReader turns the video track's packets into pictures for the hub.
 // A picture is passed on only when it decodes: after any loss it waits for
 // the next keyframe and asks for one.
@@ -118,6 +122,10 @@ func (v *videoReader) frame(f frame) {
 	s.writeVideo(u, params)
 	if v.interval > 0 && now.Sub(v.lastKey) >= v.interval && v.kf.since(now) >= MinKeyframeInterval {
 		v.kf.request()
+		if now.Sub(v.lastKey) >= ignoredAfter {
+			v.warnOnce("ignores-pli", "whip publisher ignores keyframe requests: set its keyframe interval to 1 s "+
+				"(HLS segments end on keyframes, and WebRTC viewers start on one)", "since_last_keyframe", now.Sub(v.lastKey).Round(time.Millisecond).String())
+		}
 	}
 }
 
