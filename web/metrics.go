@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kastlive/kast/ingest/whip"
 )
 
 // metricsHandler serves the Prometheus metrics of the hub, the packager,
@@ -18,8 +20,15 @@ func (s *Server) metricsHandler() http.Handler {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&kastCollector{s: s},
 	)
+	var ws *whip.Server
+	if s.WebRTC != nil {
+		ws = s.WebRTC.WHIP
+	}
 	if s.Relay != nil {
-		reg.MustRegister(&webrtcCollector{r: s.Relay})
+		reg.MustRegister(&webrtcCollector{r: s.Relay, whip: ws})
+	}
+	if ws != nil {
+		reg.MustRegister(&whipCollector{w: ws})
 	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

@@ -236,6 +236,15 @@ func TestAiortcPublishesWHIP(t *testing.T) {
 	viewer := waitWHEPLive(t, a)
 	decodeWHIPTrack(t, a, 25)
 	checkWHEPViewer(t, viewer, 12*time.Second)
+	m := metricsText(t, a)
+	for _, want := range []string{`kast_webrtc_sessions{direction="whip"} 1`, `kast_whip_sessions{state="connected"} 1`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(m, "kast_whip_packets_received_total 0\n") || !strings.Contains(m, "kast_whip_keyframe_requests_total") {
+		t.Errorf("/metrics WHIP counters:\n%s", grepLines(m, "kast_whip"))
+	}
 
 	var last string
 	for l := range lines {
@@ -274,4 +283,15 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func metricsText(t *testing.T, a *app) string {
+	t.Helper()
+	resp, err := http.Get(a.testURL("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

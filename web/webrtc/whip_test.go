@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -299,4 +300,124 @@ func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestWHIPPatch: trickled candidates (204), a stale ETag (412), a whole
+// SDP (422), and an ICE restart (428 without If-Match, 200 with a new
+// ETag); the publisher applies kast's new credentials and its media keeps
+// reaching the hub over the restarted ICE session.
+func TestWHIPPatch(t *testing.T) {
+	e := newWHIPEnv(t)
+	var mu sync.Mutex
+	units := 0
+	e.hub.OnStream(func(s *ingest.Stream) {
+		r := s.Subscribe(0)
+		go func() {
+			for range r.Units() {
+				mu.Lock()
+				units++
+				mu.Unlock()
+			}
+		}()
+	})
+	count := func() int { mu.Lock(); defer mu.Unlock(); return units }
+	pub := testutil.NewPublisher(t, true, true)
+	resp, body := pub.WHIP(e.srv.URL+"/whip/main", whipKey)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST: %d %s", resp.StatusCode, body)
+	}
+	loc, tag := e.srv.URL+resp.Header.Get("Location"), resp.Header.Get("ETag")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go pub.Send(ctx, testutil.LoadClip(t, 30), true)
+	waitUntil(t, 10*time.Second, "media in the hub", func() bool { return count() > 30 })
+
+	patch := func(frag, ifMatch string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPatch, loc, strings.NewReader(frag))
+		req.Header.Set("Content-Type", "application/trickle-ice-sdpfrag")
+		if ifMatch != "" {
+			req.Header.Set("If-Match", ifMatch)
+		}
+		r := do(t, req)
+		b, _ := io.ReadAll(r.Body)
+		return r, string(b)
+	}
+	local := pub.PC.LocalDescription().SDP
+	ufrag := sdpAttr(local, "a=ice-ufrag:")
+	if r, b := patch("a=ice-ufrag:"+ufrag+"\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\na=end-of-candidates\r\n", tag); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("trickle: %d %s", r.StatusCode, b)
+	}
+	if r, _ := patch("a=end-of-candidates\r\n", `"stale"`); r.StatusCode != http.StatusPreconditionFailed {
+		t.Fatalf("stale If-Match: %d", r.StatusCode)
+	}
+	if r, _ := patch("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n", ""); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("whole SDP: %d", r.StatusCode)
+	}
+
+	// ICE restart, as RFC 9725 4.3.2 describes it.
+	offer, err := pub.PC.CreateOffer(&pwebrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := pwebrtc.GatheringCompletePromise(pub.PC)
+	if err := pub.PC.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-g
+	frag := ""
+	for _, l := range strings.SplitAfter(pub.PC.LocalDescription().SDP, "\r\n") {
+		if strings.HasPrefix(l, "a=ice-ufrag:") || strings.HasPrefix(l, "a=ice-pwd:") || strings.HasPrefix(l, "a=candidate:") {
+			frag += l
+		}
+	}
+	if r, _ := patch(frag, ""); r.StatusCode != http.StatusPreconditionRequired {
+		t.Fatalf("restart without If-Match: %d", r.StatusCode)
+	}
+	r, answerFrag := patch(frag, tag)
+	if r.StatusCode != http.StatusOK || r.Header.Get("ETag") == tag || r.Header.Get("ETag") == "" {
+		t.Fatalf("restart: %d, ETag %q (was %q)\n%s", r.StatusCode, r.Header.Get("ETag"), tag, answerFrag)
+	}
+	// The publisher's new answer: kast's first one with the new
+	// credentials and candidates of the fragment.
+	answer := body
+	var cands []string
+	for _, l := range strings.SplitAfter(answerFrag, "\r\n") {
+		if strings.HasPrefix(l, "a=candidate:") {
+			cands = append(cands, l)
+		}
+	}
+	var out []string
+	for _, l := range strings.SplitAfter(answer, "\r\n") {
+		switch {
+		case strings.HasPrefix(l, "a=ice-ufrag:"):
+			l = "a=ice-ufrag:" + sdpAttr(answerFrag, "a=ice-ufrag:") + "\r\n"
+		case strings.HasPrefix(l, "a=ice-pwd:"):
+			l = "a=ice-pwd:" + sdpAttr(answerFrag, "a=ice-pwd:") + "\r\n"
+		case strings.HasPrefix(l, "a=candidate:"):
+			continue
+		case strings.HasPrefix(l, "a=end-of-candidates"):
+			out = append(out, cands...)
+		}
+		out = append(out, l)
+	}
+	if err := pub.PC.SetRemoteDescription(pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeAnswer, SDP: strings.Join(out, "")}); err != nil {
+		t.Fatalf("applying the restart answer: %v", err)
+	}
+	before := count()
+	time.Sleep(3 * time.Second)
+	if n := count() - before; n < 60 {
+		t.Fatalf("%d units in 3 s after the ICE restart", n)
+	}
+	if st := e.handler.WHIP.Stats(); st.Sessions != 1 || st.Created != 1 {
+		t.Fatalf("stats after the restart %+v", st)
+	}
+}
+
+func sdpAttr(sdp, prefix string) string {
+	i := strings.Index(sdp, prefix)
+	if i < 0 {
+		return ""
+	}
+	rest := sdp[i+len(prefix):]
+	return rest[:strings.IndexAny(rest, "\r\n")]
 }
