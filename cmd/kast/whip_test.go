@@ -90,31 +90,12 @@ func TestBrowserPublishesWHIP(t *testing.T) {
 	a, logs := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey, "KAST_LOG_LEVEL": "debug"})
 	defer func() { t.Log(grepLines(logs.String(), "sender reports")) }()
 
-	cmd := exec.Command("node", filepath.Join(testutil.RepoRoot(t), "web", "e2e", "publish.mjs"),
+	cmd, lines, stderr := startScript(t, "node", filepath.Join(testutil.RepoRoot(t), "web", "e2e", "publish.mjs"),
 		a.testURL("/publish/main"), testStreamKey, "16")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	lines := make(chan string, 4)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
 	select {
 	case l, ok := <-lines:
 		if !ok || !strings.Contains(l, `"event":"live"`) {
-			res, _ := <-lines
-			t.Fatalf("page did not go live: %s %s\nstderr: %s\nlog:\n%s", l, res, stderr.String(), logs.String())
+			t.Fatalf("page did not go live: %s %s\nstderr: %s\nlog:\n%s", l, <-lines, stderr.String(), logs.String())
 		}
 		t.Logf("publish page: %s", l)
 	case <-time.After(60 * time.Second):
