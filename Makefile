@@ -49,6 +49,8 @@ bench: build
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzDemuxer -fuzztime 60s ./ingest/rtmp
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 60s ./web/fastpath
+	$(GO) test -run XXX -fuzz FuzzWHIPOffer -fuzztime 60s ./ingest/whip
+	$(GO) test -run XXX -fuzz FuzzAssemblers -fuzztime 60s ./ingest/whip
 
 clean:
 	rm -rf bin

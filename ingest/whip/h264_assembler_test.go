@@ -158,3 +158,51 @@ func TestH264AssemblerIgnoresPadding(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 }
+
+// FuzzAssemblers feeds arbitrary RTP payloads, split into packets, to the
+// H.264 and VP8 assemblers: they never panic, never build a picture past
+// the size limit, and a picture they pass holds non-empty NAL units.
+func FuzzAssemblers(f *testing.F) {
+	var seq uint16
+	var seed []byte
+	for _, p := range packetize(f, 0, &seq, 200, nalu(7, 12), nalu(8, 4), nalu(5, 700)) {
+		seed = append(seed, byte(len(p.Payload)>>8), byte(len(p.Payload)))
+		seed = append(seed, p.Payload...)
+	}
+	f.Add(seed, uint8(0))
+	f.Add([]byte{0, 3, 0x7c, 0x85, 1, 0, 3, 0x7c, 0x45, 2}, uint8(1)) // FU-A start and end
+	f.Add([]byte{0, 4, 0x90, 0x80, 0x01, 0x10, 0, 2, 0x10, 0}, uint8(2))
+	f.Fuzz(func(t *testing.T, b []byte, flags uint8) {
+		h, v := newH264Assembler(), &vp8Assembler{}
+		check := func(fr frame) {
+			size := len(fr.data)
+			for _, n := range fr.nalus {
+				if len(n) == 0 {
+					t.Fatal("empty NAL unit passed")
+				}
+				size += len(n)
+			}
+			if size > maxAccessUnitSize {
+				t.Fatalf("picture of %d bytes", size)
+			}
+		}
+		ts := uint32(0)
+		for i := 0; len(b) >= 2; i++ {
+			n := int(b[0])<<8 | int(b[1])
+			b = b[2:]
+			n = min(n, len(b))
+			pl := b[:n]
+			b = b[n:]
+			if flags&1 != 0 && i%3 == 2 {
+				h.lost()
+				v.lost()
+			}
+			if flags&2 != 0 && i%4 == 3 {
+				ts += 3000
+			}
+			p := &rtp.Packet{Header: rtp.Header{Timestamp: ts, Marker: len(b) == 0 || i%5 == 4}, Payload: pl}
+			h.push(p, check)
+			v.push(p, check)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package whip
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -292,4 +293,28 @@ func TestPublishRefusals(t *testing.T) {
 		t.Fatalf("live track: %v", err)
 	}
 	pub.Close(nil)
+}
+
+// TestSessionsLeaveNothingBehind publishes and deletes sessions one after
+// another: no goroutine, no UDP mux state, no claimed track stays.
+func TestSessionsLeaveNothingBehind(t *testing.T) {
+	c := testutil.LoadClip(t, 30)
+	r := newRig(t, nil)
+	base := runtime.NumGoroutine()
+	for i := range 10 {
+		p := testutil.NewPublisher(t, true, true)
+		sess := r.publish(p)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { p.Send(ctx, c, true); close(done) }()
+		r.stream(i, 10*time.Second)
+		sess.Delete()
+		cancel()
+		<-done
+		p.PC.Close()
+	}
+	waitFor(t, 5*time.Second, "goroutines back to where they were", func() bool { return runtime.NumGoroutine() <= base+2 })
+	if n := r.engine.MuxSessions(); n != 0 || r.hub.Stats().Publishers != 0 || r.srv.Stats().Sessions != 0 {
+		t.Fatalf("left behind: %d mux sessions, hub %+v, server %+v", n, r.hub.Stats(), r.srv.Stats())
+	}
 }
