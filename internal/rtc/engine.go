@@ -137,6 +137,11 @@ func (e *Engine) Initialize() error {
 	se.SetNetworkTypes(networks)
 	se.DisableActiveTCP(true)
 	se.SetIncludeLoopbackCandidate(loopback)
+	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok && a.IP.IsLoopback() {
+		// A server bound to loopback talks to local peers over loopback
+		// only (tests: a browser's other addresses are never paired).
+		se.SetRemoteIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
 	// mDNS would open a multicast socket per session. Browsers that hide
 	// their address behind a .local name are found from their checks
 	// (peer-reflexive candidates) instead.
