@@ -26,7 +26,7 @@ type aacClip struct {
 }
 
 // makeAAC encodes a lavfi source (e.g. "sine=frequency=440") to AAC.
-func makeAAC(t *testing.T, source string, rate, channels int, dur time.Duration) aacClip {
+func makeAAC(t testing.TB, source string, rate, channels int, dur time.Duration) aacClip {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "in.aac")
 	out, err := testutil.Run(t, time.Minute, "-hide_banner", "-loglevel", "error",
