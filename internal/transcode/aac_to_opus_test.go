@@ -1,0 +1,294 @@
+package transcode
+
+import (
+	"errors"
+	"math"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/internal/testutil"
+)
+
+func newAACToOpus(t *testing.T, in *ingest.Audio) *AACToOpus {
+	t.Helper()
+	testutil.RequireTool(t, "ffmpeg")
+	tr := &AACToOpus{Input: in, Name: t.Name()}
+	if err := tr.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+// checkTimeline checks that packets follow each other without overlap and
+// returns the largest gap between them.
+func checkTimeline(t *testing.T, out []*ingest.Unit) time.Duration {
+	t.Helper()
+	var gap time.Duration
+	for i := 1; i < len(out); i++ {
+		prevEnd := out[i-1].PTS + 20*time.Millisecond
+		if out[i].PTS < prevEnd {
+			t.Fatalf("packet %d at %v starts before packet %d ends (%v)", i, out[i].PTS, i-1, prevEnd)
+		}
+		if out[i].DTS != out[i].PTS {
+			t.Fatalf("packet %d: DTS %v != PTS %v", i, out[i].DTS, out[i].PTS)
+		}
+		gap = max(gap, out[i].PTS-prevEnd)
+	}
+	return gap
+}
+
+// An AAC sine comes out as Opus packets that decode to the same tone, on
+// the input's clock, 20 ms apart; and a tone burst is heard at the time it
+// was sent, within one Opus frame.
+func TestAACToOpusTone(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		rate, channels int
+	}{
+		{"48k-stereo", 48000, 2},
+		{"44.1k-mono", 44100, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// 1 s of silence, 0.3 s of a 1 kHz tone, then a 440 Hz sine.
+			src := "aevalsrc=exprs='if(between(t\\,1\\,1.3)\\,0.5*sin(2*PI*1000*t)\\,if(gte(t\\,1.6)\\,0.5*sin(2*PI*440*t)\\,0))':s=" +
+				itoa(tc.rate)
+			clip := makeAAC(t, src, tc.rate, tc.channels, 3*time.Second)
+			tr := newAACToOpus(t, clip.audio)
+			if got := tr.Output(); got.Codec != ingest.CodecOpus || got.Channels != tc.channels || got.SampleRate != 48000 {
+				t.Fatalf("output parameters %+v", got)
+			}
+			base := 7 * time.Second
+			in := clip.units(base)
+			res := collect(tr.Units())
+			feedPaced(tr, in, 1, nil)
+			time.Sleep(200 * time.Millisecond)
+			st := tr.Stats()
+			tr.Close()
+			out := <-res
+
+			if st.State != StateRunning || st.FramesIn != uint64(len(in)) || st.DroppedIn+st.DroppedOut+st.Invalid != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+			// All but the packet the Ogg muxer holds until the next one.
+			want := int((clip.frame * time.Duration(len(in))) / (20 * time.Millisecond))
+			if len(out) < want-2 || len(out) > want+1 {
+				t.Fatalf("%d Opus packets for %d AAC frames, want about %d", len(out), len(in), want)
+			}
+			if gap := checkTimeline(t, out); gap != 0 {
+				t.Fatalf("gap of %v between packets of a continuous input", gap)
+			}
+			if d := out[0].PTS - base; d > 0 || d < -20*time.Millisecond {
+				t.Fatalf("first packet at %v, input starts at %v", out[0].PTS, base)
+			}
+			t.Logf("%d packets, first at %v (input %v), latency %v, CPU %v", len(out), out[0].PTS, base, st.Latency, st.CPU)
+
+			// Decode both; time each signal on its own clock.
+			ref := decodeMono(t, clip.path, 48000) // ADTS sample 0 is at base
+			got := decodeMono(t, writeOgg(t, out, tc.channels), 48000)
+			gotStart := out[0].PTS + oggPreSkip*time.Second/48000 // sample 0 after oggwriter's pre-skip
+
+			burstIn := base + time.Duration(onset(ref[:48000*3/2]))*time.Second/48000
+			burstOut := gotStart + time.Duration(onset(got[:48000*3/2]))*time.Second/48000
+			offset := burstOut - burstIn
+			t.Logf("tone burst at %v in the AAC, %v in the Opus: offset %v", burstIn, burstOut, offset)
+			if offset < -20*time.Millisecond || offset > 20*time.Millisecond {
+				t.Fatalf("Opus is %v off the AAC timeline, want within one Opus frame", offset)
+			}
+
+			// The 440 Hz part, away from its edges.
+			from := int((base + 1800*time.Millisecond - gotStart) * 48000 / time.Second)
+			to := from + 48000
+			if to > len(got) {
+				t.Fatalf("decoded Opus too short: %d samples", len(got))
+			}
+			tone := got[from:to]
+			if r := rms(tone); r < 0.2 {
+				t.Fatalf("decoded tone RMS %.3f, want about 0.35", r)
+			}
+			if f := frequency(tone, 48000); math.Abs(f-440) > 5 {
+				t.Fatalf("decoded tone at %.1f Hz, want 440", f)
+			}
+			if r := rms(got[:int((base+900*time.Millisecond-gotStart)*48000/time.Second)]); r > 0.01 {
+				t.Fatalf("the silent first second decodes with RMS %.3f", r)
+			}
+		})
+	}
+}
+
+// A killed ffmpeg is restarted and the Opus timeline continues where the
+// input is.
+func TestAACToOpusRestart(t *testing.T) {
+	clip := makeAAC(t, "sine=frequency=440:sample_rate=48000", 48000, 2, 4*time.Second)
+	tr := newAACToOpus(t, clip.audio)
+	in := clip.units(0)
+	res := collect(tr.Units())
+	stop := make(chan struct{})
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		feedPaced(tr, in, 1, stop)
+	}()
+	defer close(stop)
+
+	time.Sleep(1500 * time.Millisecond)
+	pid := tr.sup.PID()
+	if pid == 0 {
+		t.Fatal("no ffmpeg running")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-fed
+	time.Sleep(200 * time.Millisecond)
+	st := tr.Stats()
+	tr.Close()
+	out := <-res
+
+	if st.Restarts != 1 || st.State != StateRunning {
+		t.Fatalf("after a kill: %+v", st)
+	}
+	if tr.sup.PID() == pid {
+		t.Fatal("same child")
+	}
+	gap := checkTimeline(t, out)
+	last := out[len(out)-1].PTS
+	end := in[len(in)-1].PTS
+	t.Logf("%d packets; largest gap %v (the restart); last packet at %v, input ends at %v; stats %+v", len(out), gap, last, end, st)
+	if gap == 0 || gap > time.Second {
+		t.Fatalf("gap at the restart %v, want between 0 and 1 s", gap)
+	}
+	if end-last > 100*time.Millisecond {
+		t.Fatalf("output stops at %v, input at %v: the restarted child's output is missing", last, end)
+	}
+}
+
+// Close returns while the writer is blocked on a child that stopped
+// reading, kills the child and closes Units().
+func TestAACToOpusCloseWhileBlocked(t *testing.T) {
+	clip := makeAAC(t, "sine=frequency=440:sample_rate=48000", 48000, 2, 10*time.Second)
+	tr := newAACToOpus(t, clip.audio)
+	pid := tr.sup.PID()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// Far more than the queue and the pipe hold: Write must never block.
+	start := time.Now()
+	for _, u := range clip.units(0) {
+		tr.Write(u)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("writing %d units took %v", len(clip.aus), d)
+	}
+	time.Sleep(100 * time.Millisecond)
+	for _, u := range clip.units(20 * time.Second) {
+		tr.Write(u)
+	}
+	if st := tr.Stats(); st.DroppedIn == 0 {
+		t.Fatalf("nothing dropped with a stopped child: %+v", st)
+	}
+	done := make(chan struct{})
+	go func() {
+		tr.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close blocked")
+	}
+	if _, ok := <-tr.Units(); ok {
+		// Units sent before Close may still be queued; drain them.
+		for range tr.Units() {
+		}
+	}
+	if _, err := os.Stat("/proc/" + itoa(pid)); err == nil {
+		t.Fatalf("ffmpeg %d still exists after Close", pid)
+	}
+	if st := tr.Stats(); st.State != StateStopped {
+		t.Fatalf("state after Close: %v", st.State)
+	}
+	tr.Write(clip.units(0)[0]) // after Close: ignored, no panic
+}
+
+// A child that stops producing output is killed and replaced.
+func TestAACToOpusStallWatchdog(t *testing.T) {
+	clip := makeAAC(t, "sine=frequency=440:sample_rate=48000", 48000, 2, 8*time.Second)
+	tr := newAACToOpus(t, clip.audio)
+	pid := tr.sup.PID()
+	res := collect(tr.Units())
+	stop := make(chan struct{})
+	defer close(stop)
+	go feedPaced(tr, clip.units(0), 1, stop)
+	time.Sleep(500 * time.Millisecond)
+	syscall.Kill(pid, syscall.SIGSTOP)
+	deadline := time.Now().Add(stallAfter + 3*time.Second)
+	for tr.Stats().Restarts == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st := tr.Stats(); st.Restarts != 1 {
+		t.Fatalf("a stopped child was not replaced: %+v", st)
+	}
+	before := tr.Stats().FramesOut
+	time.Sleep(time.Second)
+	if after := tr.Stats().FramesOut; after < before+30 {
+		t.Fatalf("output did not resume: %d -> %d packets", before, after)
+	}
+	tr.Close()
+	<-res
+}
+
+// Without ffmpeg, Available says so and the transcoder refuses to start
+// with an error that says what is missing.
+func TestAACToOpusWithoutFFmpeg(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	if Available() {
+		t.Fatal("Available() with an empty PATH")
+	}
+	a, err := ingest.NewAAC(&mpegASC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &AACToOpus{Input: a}
+	err = tr.Initialize()
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "install ffmpeg") {
+		t.Fatalf("Initialize without ffmpeg: %v", err)
+	}
+	if st := tr.Stats(); st.State != StateUnavailable {
+		t.Fatalf("state %v", st.State)
+	}
+	if _, ok := <-tr.Units(); ok {
+		t.Fatal("Units() open")
+	}
+	tr.Write(&ingest.Unit{Kind: ingest.KindAudio, Frame: []byte{1}})
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(tr.Err(), ErrUnavailable) {
+		t.Fatalf("Err() = %v", tr.Err())
+	}
+}
+
+// Input that is not AAC is refused by Initialize, and units that are not
+// AAC frames by Write.
+func TestAACToOpusBadInput(t *testing.T) {
+	if err := (&AACToOpus{Input: ingest.NewOpus(2)}).Initialize(); err == nil {
+		t.Fatal("Opus input accepted")
+	}
+	if err := (&AACToOpus{}).Initialize(); err == nil {
+		t.Fatal("nil input accepted")
+	}
+	a, _ := ingest.NewAAC(&mpegASC)
+	tr := newAACToOpus(t, a)
+	tr.Write(nil)
+	tr.Write(&ingest.Unit{Kind: ingest.KindVideo, NALUs: [][]byte{{5}}})
+	tr.Write(&ingest.Unit{Kind: ingest.KindAudio})
+	tr.Write(&ingest.Unit{Kind: ingest.KindAudio, Frame: make([]byte, 9000)})
+	if st := tr.Stats(); st.Invalid != 4 || st.FramesIn != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
