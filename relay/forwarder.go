@@ -20,6 +20,8 @@ type forwarder struct {
 	audioTrack *trackState // nil without audio to send (AAC and no transcoder)
 
 	transcoder AudioTranscoder
+	tcReady    chan AudioTranscoder // the transcoder once started (nil when it failed); never reassigned
+	tcWG       sync.WaitGroup
 	opus       <-chan *ingest.Unit
 	aacWhy     string // why AAC is not sent, "" when it is
 
@@ -100,16 +102,11 @@ func newForwarder(r *Relay, s *ingest.Stream) *forwarder {
 				f.aacWhy = r.noTranscoderWhy()
 				break
 			}
-			tc, err := r.Transcoder(a)
-			if err != nil {
-				f.aacWhy = "the AAC to Opus transcoder did not start: " + err.Error()
-				r.stats.transcoderFailures.Add(1)
-				break
-			}
-			r.stats.transcoders.Add(1)
-			r.stats.transcoderStarts.Add(1)
-			f.transcoder, f.opus = tc, tc.Output()
+			// Started aside, so that video does not wait for ffmpeg.
 			f.audioTrack = newTrackState(48000, audioHistory)
+			f.tcReady = make(chan AudioTranscoder, 1)
+			f.tcWG.Add(1)
+			go f.startTranscoder(a)
 		}
 	}
 	if f.aacWhy != "" {
@@ -145,6 +142,32 @@ func (f *forwarder) poke() {
 	}
 }
 
+// startTranscoder starts the AAC to Opus transcoder and hands it to the
+// forwarder's goroutine, or closes it when the forwarder stopped meanwhile.
+func (f *forwarder) startTranscoder(a *ingest.Audio) {
+	defer f.tcWG.Done()
+	r := f.relay
+	tc, err := r.Transcoder(a)
+	if err != nil {
+		r.stats.transcoderFailures.Add(1)
+		r.noteAudioWithoutOpus(f.stream, "the AAC to Opus transcoder did not start: "+err.Error())
+		f.tcReady <- nil
+		return
+	}
+	r.stats.transcoders.Add(1)
+	r.stats.transcoderStarts.Add(1)
+	select {
+	case <-f.stop:
+		if c, ok := tc.(CPUReporter); ok {
+			r.stats.transcoderCPUPastE6.Add(uint64(c.CPUSeconds() * 1e6))
+		}
+		tc.Close()
+		r.stats.transcoders.Add(-1)
+	default:
+		f.tcReady <- tc
+	}
+}
+
 func (f *forwarder) hasBFrames() bool {
 	f.bframesM.Lock()
 	defer f.bframesM.Unlock()
@@ -170,6 +193,7 @@ func (f *forwarder) run() {
 		}
 	}()
 	units := f.reader.Units()
+	ready := f.tcReady
 	for {
 		select {
 		case <-f.stop:
@@ -182,6 +206,13 @@ func (f *forwarder) run() {
 			}
 			f.applyPending()
 			f.unit(u)
+		case tc := <-ready:
+			ready = nil
+			if tc != nil {
+				f.tcMu.Lock()
+				f.transcoder, f.opus = tc, tc.Output()
+				f.tcMu.Unlock()
+			}
 		case u, ok := <-f.opus:
 			if !ok {
 				f.opus = nil
@@ -307,30 +338,20 @@ func (f *forwarder) send(t *trackState, video bool, payloads [][]byte, pts time.
 	}
 }
 
-// transcoderStopped restarts a transcoder that died while viewers watch.
+// transcoderStopped notes a transcoder that gave up while viewers watch
+// (it restarts its own process; closing its output means it stopped
+// trying): the stream goes on as video only.
 func (f *forwarder) transcoderStopped() {
-	r := f.relay
-	if f.transcoder != nil {
-		f.closeTranscoder()
-	}
 	select {
 	case <-f.stop:
 		return
 	default:
 	}
+	r := f.relay
 	r.stats.transcoderFailures.Add(1)
-	r.Logger.Warn("AAC to Opus transcoder stopped; restarting", "track", f.stream.Track)
-	time.Sleep(200 * time.Millisecond) // don't spin on a transcoder that fails at once
-	tc, err := r.Transcoder(f.stream.Media.Audio)
-	if err != nil {
-		r.Logger.Warn("AAC to Opus transcoder did not restart: WebRTC viewers get video only", "track", f.stream.Track, "err", err)
-		return
-	}
-	r.stats.transcoders.Add(1)
-	r.stats.transcoderStarts.Add(1)
-	f.tcMu.Lock()
-	f.transcoder, f.opus = tc, tc.Output()
-	f.tcMu.Unlock()
+	why := "the AAC to Opus transcoder stopped"
+	r.noteAudioWithoutOpus(f.stream, why)
+	f.closeTranscoder()
 }
 
 func (f *forwarder) transcoderCPU() (float64, bool) {
@@ -366,4 +387,18 @@ func (f *forwarder) close() {
 	}
 	<-f.done
 	f.closeTranscoder()
+	// A transcoder that finished starting after the goroutine left.
+	f.tcWG.Wait()
+	if f.tcReady != nil {
+		select {
+		case tc := <-f.tcReady:
+			if tc != nil {
+				f.tcMu.Lock()
+				f.transcoder = tc
+				f.tcMu.Unlock()
+				f.closeTranscoder()
+			}
+		default:
+		}
+	}
 }

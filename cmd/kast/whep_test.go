@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os/exec"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,19 +42,56 @@ func waitWHEPLive(t *testing.T, a *app) *testutil.Peer {
 	return nil
 }
 
-// TestWHEPFromRTMP publishes H.264 + AAC with ffmpeg like OBS and watches
-// it with a pion WHEP client: it starts on a keyframe and gets every frame.
+// TestWHEPFromRTMP publishes H.264 + AAC (a 440 Hz sine) with ffmpeg like
+// OBS and watches it with a pion WHEP client: video starts on a keyframe,
+// and the AAC arrives as Opus that ffmpeg decodes to the sine, not silence.
 func TestWHEPFromRTMP(t *testing.T) {
+	testutil.RequireTool(t, "ffmpeg")
 	a, _ := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey})
 	testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Duration: 30 * time.Second})
 	p := waitWHEPLive(t, a)
-	s := p.WaitFrames(t, 60, 15*time.Second)
-	if !s.FirstFrameWasKey {
-		t.Fatal("first frame was not a keyframe")
+	ogg := filepath.Join(t.TempDir(), "audio.ogg")
+	f, err := os.Create(ogg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if s.Keyframes < 1 {
-		t.Fatalf("stats %+v", s)
+	if err := p.RecordOpus(f); err != nil {
+		t.Fatal(err)
 	}
+	s := p.WaitFrames(t, 120, 15*time.Second)
+	if !s.FirstFrameWasKey || s.Keyframes < 2 {
+		t.Fatalf("first frame key %v, %d keyframes", s.FirstFrameWasKey, s.Keyframes)
+	}
+	if s.AudioCodec != "audio/opus" || s.AudioPackets < 100 {
+		t.Fatalf("audio: %d packets of %q", s.AudioPackets, s.AudioCodec)
+	}
+	p.PC.Close()
+	time.Sleep(100 * time.Millisecond)
+	f.Close()
+	out, err := testutil.Run(t, 30*time.Second, "-hide_banner", "-nostats", "-i", ogg, "-af", "volumedetect", "-f", "null", "-")
+	if err != nil {
+		t.Fatalf("ffmpeg could not decode the Opus received: %v\n%s", err, out)
+	}
+	mean := meanVolume(t, out)
+	// The publisher's sine is at -18 dBFS mean (ffmpeg's default amplitude
+	// 1/8); silence would be -91 dB.
+	if mean < -30 {
+		t.Fatalf("Opus decodes to %.1f dB mean volume: silence\n%s", mean, out)
+	}
+	t.Logf("Opus received decodes to %.1f dB mean volume", mean)
+}
+
+func meanVolume(t *testing.T, ffmpegOut string) float64 {
+	t.Helper()
+	i := strings.Index(ffmpegOut, "mean_volume: ")
+	if i < 0 {
+		t.Fatalf("no mean_volume in\n%s", ffmpegOut)
+	}
+	var v float64
+	if _, err := fmt.Sscanf(ffmpegOut[i+len("mean_volume: "):], "%f", &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // whepPlayResult is the JSON line web/webrtc/testdata/whep-play.mjs prints.
@@ -60,6 +100,7 @@ type whepPlayResult struct {
 	FirstFrameMs  *int      `json:"firstFrameMs"`
 	FramesDecoded []int     `json:"framesDecoded"`
 	AudioEnergy   []float64 `json:"audioEnergy"`
+	AudioRMS      []float64 `json:"audioRMS"`
 	AudioPackets  int       `json:"audioPackets"`
 	LatencyMs     *int      `json:"latencyMs"`
 	Errors        []string  `json:"errors"`
@@ -101,6 +142,18 @@ func TestBrowserPlaysWHEP(t *testing.T) {
 	f := res.FramesDecoded
 	if res.Status != http.StatusCreated || len(f) == 0 || f[len(f)-1]-f[0] < 100 {
 		t.Fatalf("Chromium over WHEP: %+v", res)
+	}
+	// Headless Chromium has no audio device, so getStats' totalAudioEnergy
+	// stays 0; WebAudio reads the decoded track itself. The sine is at
+	// amplitude 1/8: RMS 0.088; silence is 0.
+	loud := 0
+	for _, r := range res.AudioRMS {
+		if r > 0.02 {
+			loud++
+		}
+	}
+	if res.AudioPackets == 0 || loud < len(res.AudioRMS)/2 {
+		t.Fatalf("Chromium heard no audio over WHEP: %d packets, RMS %v", res.AudioPackets, res.AudioRMS)
 	}
 	t.Logf("Chromium: first frame %v ms after the POST, browser latency %v ms, frames %d..%d, audio packets %d",
 		orQ(res.FirstFrameMs), orQ(res.LatencyMs), f[0], f[len(f)-1], res.AudioPackets)

@@ -2,7 +2,8 @@
 //
 // Opens the WHEP test player in headless Chromium and samples getStats()
 // for SECONDS (default 6). Prints one JSON line:
-//   {status, firstFrameMs, framesDecoded: [..], audioEnergy: [..],
+//   {status, firstFrameMs, framesDecoded: [..], audioEnergy: [..] (getStats'
+//    totalAudioEnergy, 0 where nothing plays out), audioRMS: [..] (WebAudio),
 //    audioPackets, latencyMs, errors}
 // Exit 0 when frames were decoded and kept growing, 1 otherwise, 2 on a
 // harness failure.
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 const url = process.argv[2];
 const seconds = Number(process.argv[3] || 6);
 const dir = mkdtempSync(join(tmpdir(), 'kast-whep-'));
-const out = { status: null, firstFrameMs: null, framesDecoded: [], audioEnergy: [], audioPackets: 0, latencyMs: null, errors: [] };
+const out = { status: null, firstFrameMs: null, framesDecoded: [], audioEnergy: [], audioRMS: [], audioPackets: 0, latencyMs: null, errors: [] };
 let code = 1;
 let context;
 try {
@@ -30,7 +31,7 @@ try {
   await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 15000 });
   const stats = () => page.evaluate(async () => {
     const k = window.kast;
-    const s = { status: k.status, state: k.state, errors: k.errors, firstFrameMs: k.firstFrameMs ?? null };
+    const s = { status: k.status, state: k.state, errors: k.errors, firstFrameMs: k.firstFrameMs ?? null, rms: k.audioRMS ? k.audioRMS() : 0 };
     if (!k.pc) return s;
     (await k.pc.getStats()).forEach((r) => {
       if (r.type === 'inbound-rtp' && r.kind === 'video') {
@@ -53,6 +54,7 @@ try {
     s = await stats();
     out.framesDecoded.push(s.frames || 0);
     out.audioEnergy.push(Number((s.audioEnergy || 0).toFixed(6)));
+    out.audioRMS.push(Number((s.rms || 0).toFixed(4)));
     if (s.state === 'error') break;
     await new Promise((r) => setTimeout(r, 250));
   }
