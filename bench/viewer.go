@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
@@ -37,6 +38,10 @@ type viewerEnv struct {
 	sink      *sink
 	hlsURL    string
 	playlists *playlistCache
+
+	whepURL    string
+	whepSample int // viewers that decrypt (the first N); the rest count packets
+	whepJoined atomic.Int64
 }
 
 // newViewer returns a viewer of the given kind.
@@ -44,8 +49,14 @@ func newViewer(kind string, env *viewerEnv) (viewer, error) {
 	switch kind {
 	case clientHLSJS, clientApple, clientClassic:
 		return &hlsViewer{env: env, kind: kind}, nil
+	case clientWHEP:
+		v := &whepViewer{env: env}
+		if env != nil {
+			v.sampled = int(env.whepJoined.Add(1)) <= env.whepSample
+		}
+		return v, nil
 	}
-	return nil, fmt.Errorf("unknown client kind %q (want hlsjs, apple or classic)", kind)
+	return nil, fmt.Errorf("unknown client kind %q (want hlsjs, apple, classic or whep)", kind)
 }
 
 // errCanceled is returned for requests cut short by the end of the run.

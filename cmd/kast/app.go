@@ -156,6 +156,7 @@ func (a *app) startWebRTC() error {
 		TCPAddr:     cfg.WebRTCTCPAddr,
 		PublicAddrs: public,
 		ICEServers:  ice,
+		BatchSize:   cfg.WebRTCBatch,
 		Logger:      a.log.With("component", "webrtc"),
 	}
 	if err := a.rtc.Initialize(); err != nil {

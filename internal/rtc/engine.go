@@ -166,7 +166,8 @@ func (e *Engine) Initialize() error {
 		e.Close()
 		return err
 	}
-	e.viewer = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
+	// An empty registry: without one pion installs its defaults.
+	e.viewer = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 
 	// Publishers (WHIP) get what a receiver needs: NACKs for lost packets
 	// and receiver reports.
