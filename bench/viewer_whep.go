@@ -40,7 +40,7 @@ type whepViewer struct {
 
 	track     frameTracker
 	started   time.Time
-	firstAt   int64 // unix ns the first frame arrived
+	firstAt   int64         // unix ns the first frame arrived
 	audioPT   atomic.Uint32 // payload type of the audio, from the answer (the rest is video)
 	lastSeq   [2]uint16     // video, audio
 	haveSeq   [2]bool
