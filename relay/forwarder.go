@@ -324,8 +324,9 @@ func (f *forwarder) send(t *trackState, video bool, payloads [][]byte, pts time.
 		pkts[0].key = true
 		t.gopSeq, t.haveGOP = pkts[0].seq, true
 	}
+	at := time.Now().UnixNano()
 	for sh := range f.perShard {
-		m := shardMsg{op: opPackets, fwd: f, video: video, pkts: pkts, resync: f.lost[sh]}
+		m := shardMsg{op: opPackets, fwd: f, video: video, pkts: pkts, resync: f.lost[sh], at: at}
 		select {
 		case sh.ch <- m:
 			delete(f.lost, sh)
@@ -334,6 +335,9 @@ func (f *forwarder) send(t *trackState, video bool, payloads [][]byte, pts time.
 			// packets and resume at the next keyframe.
 			f.lost[sh] = true
 			f.relay.stats.dropShard.Add(uint64(len(pkts)))
+			if video {
+				f.stream.RequestKeyframe()
+			}
 		}
 	}
 }

@@ -34,7 +34,14 @@ type shardMsg struct {
 	video  bool
 	resync bool      // the shard lost packets of this stream before these
 	pkts   []*packet // opPackets; opAdd: the current GOP so far
+	at     int64     // opPackets: unix ns when queued
 }
+
+// maxShardLag is how late a shard may write an access unit: past it (the
+// machine is overloaded) the unit is dropped and the shard's viewers of
+// the stream resume at the next keyframe, so that latency stays bounded
+// instead of growing with the queue.
+const maxShardLag = 400 * time.Millisecond
 
 func newShard(r *Relay, queue int) *shard {
 	s := &shard{relay: r, ch: make(chan shardMsg, queue), done: make(chan struct{}), viewers: map[*forwarder][]*Viewer{}}
@@ -53,6 +60,7 @@ func (s *shard) run() {
 					s.writeTo(m.v, m.v.video, m.pkts, true)
 				} else {
 					m.v.video.waitKey = true
+					m.fwd.stream.RequestKeyframe()
 				}
 			}
 		case opRemove:
@@ -72,6 +80,10 @@ func (s *shard) run() {
 			close(m.v.detached)
 		case opPackets:
 			now := time.Now()
+			if now.UnixNano()-m.at > int64(maxShardLag) {
+				s.drop(m)
+				continue
+			}
 			for _, v := range s.viewers[m.fwd] {
 				dt := v.audio
 				if m.video {
@@ -89,6 +101,23 @@ func (s *shard) run() {
 				}
 			}
 		}
+	}
+}
+
+// drop discards a late access unit for every viewer of its stream here.
+func (s *shard) drop(m shardMsg) {
+	n := 0
+	for _, v := range s.viewers[m.fwd] {
+		if m.video && v.video != nil {
+			v.video.waitKey = true
+			n++
+		} else if !m.video && v.audio != nil {
+			n++
+		}
+	}
+	s.relay.stats.dropShard.Add(uint64(n * len(m.pkts)))
+	if m.video && n > 0 {
+		m.fwd.stream.RequestKeyframe() // a WHIP publisher sends one at once
 	}
 }
 
