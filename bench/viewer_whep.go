@@ -38,16 +38,15 @@ type whepViewer struct {
 	env     *viewerEnv
 	sampled bool
 
-	track     frameTracker
-	started   time.Time
-	firstAt   int64         // unix ns the first frame arrived
-	audioPT   atomic.Uint32 // payload type of the audio, from the answer (the rest is video)
-	lastSeq   [2]uint16     // video, audio
-	haveSeq   [2]bool
-	seiBuf    []byte
-	au        []byte
-	h264      codecs.H264Packet
-	frameOpen bool
+	track   frameTracker
+	started time.Time
+	firstAt int64         // unix ns the first frame arrived
+	audioPT atomic.Uint32 // payload type of the audio, from the answer (the rest is video)
+	lastSeq [2]uint16     // video, audio
+	haveSeq [2]bool
+	seiBuf  []byte
+	au      []byte
+	h264    codecs.H264Packet
 }
 
 func (v *whepViewer) run(ctx context.Context) {

@@ -27,7 +27,6 @@ type forwarder struct {
 
 	mu       sync.Mutex
 	pending  []shardMsg // adds and removes, applied by the forwarder goroutine
-	viewers  int        // attached or pending
 	kick     chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
@@ -123,14 +122,6 @@ func newForwarder(r *Relay, s *ingest.Stream) *forwarder {
 func (f *forwarder) attach(v *Viewer) {
 	f.mu.Lock()
 	f.pending = append(f.pending, shardMsg{op: opAdd, fwd: f, v: v})
-	f.mu.Unlock()
-	f.poke()
-}
-
-// detach removes v; v.detached is closed once its shard forgot it.
-func (f *forwarder) detach(v *Viewer) {
-	f.mu.Lock()
-	f.pending = append(f.pending, shardMsg{op: opRemove, fwd: f, v: v})
 	f.mu.Unlock()
 	f.poke()
 }
