@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/kastlive/kast/conference"
@@ -77,7 +78,7 @@ func (s *Server) Initialize() error {
 	hls := hlsHandler{p: s.Packager}
 	routes := Routes(Handlers{
 		HLS:     hls,
-		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger},
+		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger, WHEPURL: s.whepURL()},
 		Metrics: s.protectedMetrics(),
 		Health:  s.health,
 		WebRTC:  s.WebRTC,
@@ -87,3 +88,11 @@ func (s *Server) Initialize() error {
 
 // Addr returns the cleartext listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// whepURL gives the watch page the WHEP endpoint of a track when WebRTC is on.
+func (s *Server) whepURL() func(string) string {
+	if s.WebRTC == nil {
+		return nil
+	}
+	return func(slug string) string { return "/whep/" + url.PathEscape(slug) }
+}

@@ -165,3 +165,37 @@ func orQ(p *int) any {
 	}
 	return *p
 }
+
+// TestWatchPagePlaysWebRTC opens /watch/main in Chromium: it starts on
+// WebRTC by itself and shows the measured latency.
+func TestWatchPagePlaysWebRTC(t *testing.T) {
+	testutil.RequireBrowser(t)
+	a, _ := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey})
+	testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Duration: 60 * time.Second})
+	waitWHEPLive(t, a).PC.Close()
+	root := testutil.RepoRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(root, "web", "webrtc", "testdata", "whep-play.mjs"), a.testURL("/watch/main"), "6")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var res struct {
+		whepPlayResult
+		Mode        string   `json:"mode"`
+		PageLatency *float64 `json:"pageLatency"`
+		LatencyText string   `json:"latencyText"`
+		Fallback    string   `json:"fallback"`
+	}
+	if jerr := json.Unmarshal(bytes.TrimSpace(out), &res); jerr != nil || err != nil {
+		t.Fatalf("watch page over WebRTC: %v %v\n%s\n%s", err, jerr, out, stderr.String())
+	}
+	f := res.FramesDecoded
+	if res.Mode != "webrtc" || res.Fallback != "" || len(f) == 0 || f[len(f)-1]-f[0] < 100 {
+		t.Fatalf("watch page: %+v", res)
+	}
+	if res.PageLatency == nil || !strings.HasPrefix(res.LatencyText, "WebRTC latency ") {
+		t.Fatalf("watch page shows no WebRTC latency: %q (%v)", res.LatencyText, res.PageLatency)
+	}
+	t.Logf("watch page over WebRTC: %s, frames %d..%d", res.LatencyText, f[0], f[len(f)-1])
+}

@@ -1,6 +1,7 @@
 // whep-play.mjs PAGE_URL [SECONDS]
 //
-// Opens the WHEP test player in headless Chromium and samples getStats()
+// Opens the WHEP test player (or kast's watch page, which exposes its
+// session as window.kast.rtc) in headless Chromium and samples getStats()
 // for SECONDS (default 6). Prints one JSON line:
 //   {status, firstFrameMs, framesDecoded: [..], audioEnergy: [..] (getStats'
 //    totalAudioEnergy, 0 where nothing plays out), audioRMS: [..] (WebAudio),
@@ -31,9 +32,12 @@ try {
   await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 15000 });
   const stats = () => page.evaluate(async () => {
     const k = window.kast;
-    const s = { status: k.status, state: k.state, errors: k.errors, firstFrameMs: k.firstFrameMs ?? null, rms: k.audioRMS ? k.audioRMS() : 0 };
-    if (!k.pc) return s;
-    (await k.pc.getStats()).forEach((r) => {
+    const s = { status: k.status, state: k.state, errors: k.errors || [], firstFrameMs: k.firstFrameMs ?? null, rms: k.audioRMS ? k.audioRMS() : 0,
+      mode: k.mode || null, latency: typeof k.latency === 'number' ? k.latency : null, fallback: k.fallback || null,
+      latencyText: (document.getElementById('latency') || {}).textContent || null };
+    const pc = k.pc || (k.rtc && k.rtc.pc);
+    if (!pc) return s;
+    (await pc.getStats()).forEach((r) => {
       if (r.type === 'inbound-rtp' && r.kind === 'video') {
         s.frames = r.framesDecoded || 0;
         if (r.jitterBufferEmittedCount) s.jitterMs = 1000 * r.jitterBufferDelay / r.jitterBufferEmittedCount;
@@ -59,6 +63,10 @@ try {
     await new Promise((r) => setTimeout(r, 250));
   }
   out.status = s.status;
+  out.mode = s.mode;
+  out.pageLatency = s.latency;
+  out.latencyText = s.latencyText;
+  out.fallback = s.fallback;
   out.firstFrameMs = s.firstFrameMs !== null ? Math.round(s.firstFrameMs) : null;
   out.audioPackets = s.audioPackets || 0;
   // What the browser adds to the network: its jitter buffer, plus half the RTT.
