@@ -176,10 +176,10 @@ func (f *forwarder) run() {
 		f.mu.Unlock()
 		for _, m := range msgs {
 			if m.op == opRemove {
-				m.v.shard.ch <- m
+				m.v.shard.ctrl <- m
 			} else {
 				// Attached after the stream ended: nothing will come.
-				m.v.shard.ch <- shardMsg{op: opAdd, fwd: f, v: m.v}
+				m.v.shard.ctrl <- shardMsg{op: opAdd, fwd: f, v: m.v}
 			}
 		}
 	}()
@@ -234,7 +234,7 @@ func (f *forwarder) applyPending() {
 				delete(f.lost, sh)
 			}
 		}
-		sh.ch <- m // adds and removes are never dropped
+		sh.ctrl <- m // adds and removes are never dropped
 	}
 }
 

@@ -319,7 +319,7 @@ func (r *Relay) detach(v *Viewer, f *forwarder) {
 	if f.exited {
 		f.mu.Unlock()
 		// The forwarder is gone (its stream ended): tell the shard.
-		v.shard.ch <- shardMsg{op: opRemove, fwd: f, v: v}
+		v.shard.ctrl <- shardMsg{op: opRemove, fwd: f, v: v}
 	} else {
 		f.pending = append(f.pending, shardMsg{op: opRemove, fwd: f, v: v})
 		f.mu.Unlock()
@@ -379,7 +379,7 @@ func (r *Relay) Close() {
 	}
 	wg.Wait()
 	for _, sh := range r.shards {
-		close(sh.ch)
+		close(sh.stop)
 		<-sh.done
 	}
 }
