@@ -180,6 +180,7 @@ func (a *app) startWebRTC() error {
 		Logger:          a.log.With("component", "relay"),
 		Transcoder:      tc,
 		NoTranscoderWhy: why,
+		Shards:          cfg.WebRTCSenders,
 	}
 	if err := a.relay.Initialize(); err != nil {
 		return fmt.Errorf("relay: %w", err)

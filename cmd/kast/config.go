@@ -32,6 +32,7 @@ type config struct {
 	WebRTCPublicIPs string
 	ICEServers      string
 	WebRTCBatch     int
+	WebRTCSenders   int
 	DataDir         string
 	PublicHost      string
 
@@ -87,7 +88,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.WebRTCUDPAddr, "webrtc-udp-addr", ":8189", "the one UDP address of every WebRTC session (WHEP viewers); empty disables WebRTC")
 	fs.StringVar(&c.WebRTCTCPAddr, "webrtc-tcp-addr", "", "also accept WebRTC over TCP (ICE-TCP) on this address, e.g. :8189, for networks that block UDP")
 	fs.StringVar(&c.WebRTCPublicIPs, "webrtc-public-ips", "", "comma-separated public IPs or host names to advertise to WebRTC peers (a VM behind 1:1 NAT)")
-	fs.IntVar(&c.WebRTCBatch, "webrtc-write-batch", 0, "datagrams per sendmmsg on the WebRTC socket (0: default, -1: one sendto per packet)")
+	fs.IntVar(&c.WebRTCSenders, "webrtc-senders", 0, "sender goroutines WebRTC viewers are spread over (0: one per core)")
+	fs.IntVar(&c.WebRTCBatch, "webrtc-write-batch", 0, "batch WebRTC writes: up to this many datagrams per sendmmsg (0: one sendto per packet, the default)")
 	fs.StringVar(&c.ICEServers, "ice-servers", "", "comma-separated STUN/TURN URLs handed to WebRTC clients, e.g. stun:stun.example.org:3478,turn:user:pass@turn.example.org:3478?transport=udp")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the database")
 	fs.StringVar(&c.PublicHost, "public-host", "", "host name printed in the OBS and watch URLs (default: this machine's address)")

@@ -32,8 +32,11 @@ type Engine struct {
 	PublicAddrs []string
 	// ICEServers are handed to clients; kast does not use them itself.
 	ICEServers []ICEServer
-	// BatchSize is how many datagrams one sendmmsg may carry (0: 64;
-	// negative: no batching, one sendto per packet).
+	// BatchSize, when positive, batches writes: up to BatchSize datagrams
+	// per sendmmsg, written by one flusher goroutine. 0 (the default)
+	// writes each datagram with its own sendto from the sender's goroutine:
+	// on the bench (docs/benchmarks.md) batching cost as much CPU per packet
+	// and its single flusher became the bottleneck.
 	BatchSize int
 	// BatchInterval bounds how long a datagram may wait for its batch
 	// (0: 1 ms).
@@ -91,11 +94,8 @@ func (e *Engine) Initialize() error {
 		_ = uc.SetReadBuffer(4 << 20)
 	}
 	var pc net.PacketConn = conn
-	if e.BatchSize >= 0 {
+	if e.BatchSize > 0 {
 		size, ivl := e.BatchSize, e.BatchInterval
-		if size == 0 {
-			size = 64
-		}
 		if ivl <= 0 {
 			ivl = time.Millisecond
 		}
