@@ -38,8 +38,8 @@ const (
 	lineKindEnd     = "end"
 )
 
-func initName(id int) string   { return fmt.Sprintf("init-%d.mp4", id) }
-func segName(msn int) string   { return fmt.Sprintf("seg-%d.m4s", msn) }
+func initName(id int) string    { return fmt.Sprintf("init-%d.mp4", id) }
+func segName(msn int) string    { return fmt.Sprintf("seg-%d.m4s", msn) }
 func posterName(msn int) string { return fmt.Sprintf("poster-%d.jpg", msn) }
 
 func segLine(s *Segment) indexLine {

@@ -12,6 +12,7 @@ type Metrics struct {
 	evicted     atomic.Uint64
 	expired     atomic.Uint64
 	writeNanos  atomic.Uint64
+	ends        atomic.Uint64 // publishes ended, for tests
 }
 
 // Stats is a snapshot of the recorder's state and counters.

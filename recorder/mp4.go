@@ -422,4 +422,3 @@ func durationToTicks(d time.Duration, timescale int64) int64 {
 func ticksToDuration(ticks, timescale int64) time.Duration {
 	return time.Duration(ticks/timescale)*time.Second + time.Duration(ticks%timescale)*time.Second/time.Duration(timescale)
 }
-

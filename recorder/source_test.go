@@ -64,6 +64,8 @@ type rig struct {
 	feed *conference.Feed
 	dir  string
 	clip *clip
+
+	published uint64
 }
 
 func newRig(t testing.TB, dir string, configure func(*Recorder)) *rig {
@@ -121,6 +123,7 @@ func (g *rig) publish(t testing.TB, track string, at time.Time, d time.Duration)
 		}
 	}
 	p.Close(nil)
+	g.published++
 }
 
 // waitSegments waits until the recorder has written n segments in all.
@@ -135,22 +138,13 @@ func (g *rig) waitSegments(t testing.TB, n uint64) {
 	}
 }
 
-// waitEnded waits until no publish is live.
+// waitEnded waits until every publish so far has ended in the recorder.
 func (g *rig) waitEnded(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		live := 0
-		for _, p := range g.rec.List().Publishes {
-			if p.Live {
-				live++
-			}
-		}
-		if live == 0 {
-			return
-		}
+	for g.rec.metrics.ends.Load() < g.published {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d publishes still live", live)
+			t.Fatalf("%d publishes ended, want %d", g.rec.metrics.ends.Load(), g.published)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -257,7 +257,9 @@ func (w *trackWriter) end() {
 	r.mu.Unlock()
 	if err := w.appendLine(p, indexLine{Kind: lineKindEnd, At: at.UTC()}, 0, func(pub *Publish) {
 		pub.Ended = at
+		r.metrics.ends.Add(1)
 	}); err != nil {
+		r.metrics.ends.Add(1)
 		r.Logger.Warn("recording: cannot write the end of the index", "track", w.track, "publish", p.pub.ID, "err", err)
 		r.mu.Lock()
 		p.pub.Ended = at
