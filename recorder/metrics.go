@@ -17,24 +17,24 @@ type Metrics struct {
 
 // Stats is a snapshot of the recorder's state and counters.
 type Stats struct {
-	Segments uint64 // written
-	Bytes    uint64 // of segments written
+	Segments uint64 `json:"segments"` // written
+	Bytes    uint64 `json:"bytes"`    // of segments written
 	// Dropped counts segments not recorded: a queue that was full, no
 	// room, or a write error.
-	Dropped     uint64
-	WriteErrors uint64
+	Dropped     uint64 `json:"dropped"`
+	WriteErrors uint64 `json:"write_errors"`
 	// Full is true while recording is stopped for want of space; Stops
 	// counts how often that began.
-	Full  bool
-	Stops uint64
+	Full  bool   `json:"full"`
+	Stops uint64 `json:"stops"`
 	// Evicted and Expired count publishes deleted for the budget and for
 	// the retention.
-	Evicted uint64
-	Expired uint64
+	Evicted uint64 `json:"evicted"`
+	Expired uint64 `json:"expired"`
 	// UsageBytes is what the recordings take on disk now.
-	UsageBytes int64
+	UsageBytes int64 `json:"usage_bytes"`
 	// WriteSeconds is the time the writers spent writing segments.
-	WriteSeconds float64
+	WriteSeconds float64 `json:"write_seconds"`
 }
 
 // Stats returns the current state.

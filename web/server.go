@@ -10,8 +10,10 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/pages"
+	"github.com/kastlive/kast/web/vod"
 )
 
 // Server is kast's HTTP server.
@@ -21,7 +23,12 @@ type Server struct {
 	Store    conference.Store
 	Hub      *ingest.Hub
 	Packager *packager.Server
-	Logger   *slog.Logger
+	// Recorder, when set, has its recordings served under /vod/ and its
+	// admin API under /api/admin/recordings; RecordingGate gates them
+	// (nil: open).
+	Recorder      *recorder.Recorder
+	RecordingGate func(r *http.Request, track string) error
+	Logger        *slog.Logger
 
 	fast *fastpath.Server
 	ln   net.Listener
@@ -48,12 +55,17 @@ func (s *Server) Initialize() error {
 	}
 	s.ln = ln
 	hls := hlsHandler{p: s.Packager}
-	routes := Routes(Handlers{
+	h := Handlers{
 		HLS:     hls,
 		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger},
 		Metrics: s.metricsHandler(),
 		Health:  s.health,
-	})
+	}
+	if s.Recorder != nil {
+		h.VOD = &vod.Handler{Recorder: s.Recorder, Gate: s.RecordingGate, Log: s.Logger}
+		h.RecordingsAdmin = &vod.Admin{Recorder: s.Recorder, CheckToken: s.Store.CheckAdminToken, Log: s.Logger}
+	}
+	routes := Routes(h)
 	s.fast = &fastpath.Server{
 		Listener:          ln,
 		Prefix:            hlsPrefix,

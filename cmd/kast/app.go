@@ -15,6 +15,7 @@ import (
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
 )
@@ -29,6 +30,8 @@ type app struct {
 	store  conference.Store
 	hub    *ingest.Hub
 	hls    *packager.Server
+	feed   *conference.Feed
+	rec    *recorder.Recorder
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
 	web    *web.Server
@@ -71,6 +74,7 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.hub = &ingest.Hub{}
+	a.feed = &conference.Feed{}
 	a.hls = &packager.Server{
 		Hub:    a.hub,
 		Logger: a.log.With("component", "hls"),
@@ -83,6 +87,24 @@ func (a *app) start(ctx context.Context) error {
 			StreamInterval: cfg.HLSStreamIvl,
 		},
 	}
+	if cfg.Record {
+		a.rec = &recorder.Recorder{
+			Dir:       filepath.Join(cfg.DataDir, "recordings"),
+			Retention: cfg.RecordRetention,
+			Budget:    cfg.RecordBudget,
+			MinFree:   cfg.RecordMinFree,
+			Feed:      a.feed,
+			Logger:    a.log.With("component", "recorder"),
+		}
+		if cfg.RecordMinFree == 0 {
+			a.rec.MinFree = -1 // 0 is "until the disk is full"; the recorder's 0 means its default
+		}
+		if err := a.rec.Initialize(); err != nil {
+			a.rec = nil
+			return fmt.Errorf("recordings: %w", err)
+		}
+		a.hls.Sink = a.rec
+	}
 	if err := a.hls.Initialize(); err != nil {
 		return fmt.Errorf("hls: %w", err)
 	}
@@ -92,6 +114,7 @@ func (a *app) start(ctx context.Context) error {
 		Store:    a.store,
 		Hub:      a.hub,
 		Packager: a.hls,
+		Recorder: a.rec,
 		Logger:   a.log.With("component", "http"),
 	}
 	if err := ws.Initialize(); err != nil {
@@ -167,6 +190,9 @@ func (a *app) stop() {
 	}
 	if a.hls != nil {
 		a.hls.Close()
+	}
+	if a.rec != nil {
+		a.rec.Close() // after the packager: its last segments are queued
 	}
 	if a.web != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
