@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +149,184 @@ func TestRecordingThreeTalks(t *testing.T) {
 	t.Logf("Chromium: started %v after %v ms, frames %v, errors %v", res.Started, deref(res.StartMs), res.FramesSeries, res.Errors)
 	if !res.Started || res.FramesEnd <= res.FramesStart || exit == 2 {
 		t.Fatalf("Chromium did not play the MP4: exit %d %+v\n%s", exit, res, logs)
+	}
+}
+
+// TestRecordingAcrossReconnect: the publisher drops and comes back within
+// a talk; the talk has one recording that plays across the
+// discontinuity, as HLS and as MP4.
+func TestRecordingAcrossReconnect(t *testing.T) {
+	a, _ := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey, "KAST_ADMIN_TOKEN": testAdminToken})
+	onAir(a.feed, &conference.Talk{ID: 21, Title: "Reconnecting"})
+	p1 := testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Size: "640x360", Bitrate: "1000k", Duration: 6 * time.Second})
+	waitHTTP(t, a.testURL("/hls/main/index.m3u8"), 15*time.Second)
+	if err := p1.Wait(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	p2 := testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Size: "640x360", Bitrate: "1000k", Duration: 6 * time.Second})
+	if err := p2.Wait(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	onAir(a.feed, nil)
+	pl := waitEndlist(t, a.testURL("/vod/21/index.m3u8"), 20*time.Second)
+	if n := strings.Count(pl, "#EXT-X-DISCONTINUITY\n"); n != 1 {
+		t.Fatalf("%d discontinuities, want 1:\n%s", n, pl)
+	}
+	if n := len(listRecordings(t, a.testURL("")).Talks); n != 1 {
+		t.Fatalf("%d talk recordings, want 1", n)
+	}
+	for _, url := range []string{a.testURL("/vod/21/index.m3u8"), a.testURL("/vod/21/talk.mp4")} {
+		got, problems := decodeAll(t, url)
+		if len(problems) > 0 {
+			t.Errorf("%s: ffmpeg reported:\n%s", url, strings.Join(problems, "\n"))
+		}
+		if got < 10.5 || got > 12.5 {
+			t.Errorf("%s: %.2f s decoded, want both publishes (12 s)", url, got)
+		}
+	}
+}
+
+// scrapeMetric reads one sample from /metrics ("" when absent).
+func scrapeMetric(t *testing.T, url, name string) string {
+	t.Helper()
+	_, _, b := getBody(t, url)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// watchLive has ffmpeg read the live stream for d and fails the test if
+// it missed frames: a viewer must see no gap.
+func watchLive(t *testing.T, url string, d time.Duration) {
+	t.Helper()
+	out := testutil.FrameCRC(t, url, d)
+	video, audio, problems := testutil.CountFrames(out)
+	if len(problems) > 0 {
+		t.Errorf("live viewer: ffmpeg reported:\n%s", strings.Join(problems, "\n"))
+	}
+	// framecrc numbers video frames in 1/30 s: consecutive frames differ by 1.
+	var last, gaps int64 = -1, 0
+	for _, l := range strings.Split(out, "\n") {
+		var stream, dts int64
+		if n, _ := fmt.Sscanf(strings.ReplaceAll(l, ",", " "), "%d %d", &stream, &dts); n == 2 && stream == 0 {
+			if last >= 0 && dts-last > 1 {
+				gaps++
+			}
+			last = dts
+		}
+	}
+	t.Logf("live viewer: %d video, %d audio frames in %v, %d gaps", video, audio, d, gaps)
+	if want := int(d.Seconds()-1) * 30; video < want || gaps > 0 {
+		t.Errorf("live viewer saw %d video frames (want %d) and %d gaps", video, want, gaps)
+	}
+}
+
+// TestRecordingBudgetFillsMidTalk: a budget spent during a talk stops the
+// recording (the metric says so) while a live viewer keeps playing.
+func TestRecordingBudgetFillsMidTalk(t *testing.T) {
+	a, logs := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey, "KAST_ADMIN_TOKEN": testAdminToken,
+		"KAST_RECORD_BUDGET": "2M"})
+	onAir(a.feed, &conference.Talk{ID: 31, Title: "Long talk"})
+	testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Duration: 40 * time.Second})
+	waitHTTP(t, a.testURL("/hls/main/index.m3u8"), 15*time.Second)
+	watchLive(t, a.testURL("/hls/main/index.m3u8"), 14*time.Second)
+	metrics := a.testURL("/metrics")
+	if v := scrapeMetric(t, metrics, "kast_recording_stopped"); v != "1" {
+		t.Fatalf("kast_recording_stopped %q, want 1\n%s", v, logs)
+	}
+	if v := scrapeMetric(t, metrics, "kast_recording_dropped_segments_total"); v == "" || v == "0" {
+		t.Fatalf("kast_recording_dropped_segments_total %q", v)
+	}
+	if !strings.Contains(logs.String(), "recording stopped") {
+		t.Fatalf("no log line:\n%s", logs)
+	}
+	// What was recorded before the budget ran out still plays.
+	l := listRecordings(t, a.testURL(""))
+	if len(l.Talks) != 1 || l.Talks[0].Bytes > 2<<20 || l.Talks[0].Segments < 2 {
+		t.Fatalf("talks %+v", l.Talks)
+	}
+	t.Logf("recorded %d segments (%d bytes) before the budget ran out", l.Talks[0].Segments, l.Talks[0].Bytes)
+}
+
+// TestRecordingDiskFull runs kast with its recordings on a 3 MiB tmpfs
+// (a mount namespace: no root needed) and nothing kept free: the disk
+// fills during the talk, writes fail with ENOSPC, recording stops with
+// the metric set and the live stream goes on.
+func TestRecordingDiskFull(t *testing.T) {
+	unshare := testutil.RequireTool(t, "unshare")
+	if out, err := exec.Command(unshare, "-rm", "true").CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("unshare -rm: %v %s", err, out)
+		}
+		t.Skipf("no user and mount namespaces here: %v %s", err, out)
+	}
+	dir := t.TempDir()
+	p := startKastProcess(t, dir, map[string]string{"KAST_RECORD_MIN_FREE": "0"},
+		unshare, "-rm", "sh", "-c", `mkdir -p "$KAST_DATA_DIR/recordings" && mount -t tmpfs -o size=3m tmpfs "$KAST_DATA_DIR/recordings" && exec "$0"`)
+	testutil.StartPublish(t, testutil.Publish{URL: p.publishURL(), Duration: 40 * time.Second})
+	waitHTTP(t, p.url("/hls/main/index.m3u8"), 15*time.Second)
+	watchLive(t, p.url("/hls/main/index.m3u8"), 14*time.Second)
+	metrics := p.url("/metrics")
+	if v := scrapeMetric(t, metrics, "kast_recording_stopped"); v != "1" {
+		t.Fatalf("kast_recording_stopped %q, want 1\n%s", v, p.logs)
+	}
+	if v := scrapeMetric(t, metrics, "kast_recording_write_errors_total"); v == "" || v == "0" {
+		t.Fatalf("kast_recording_write_errors_total %q\n%s", v, p.logs)
+	}
+	if !strings.Contains(p.logs.String(), "no space left on device") {
+		t.Fatalf("no ENOSPC in the log:\n%s", p.logs)
+	}
+}
+
+// TestRecordingSurvivesKill9 kills kast (SIGKILL) in the middle of a
+// recording and starts it again on the same data dir: the recording is
+// repaired and plays up to the last complete segment.
+func TestRecordingSurvivesKill9(t *testing.T) {
+	dir := t.TempDir()
+	p := startKastProcess(t, dir, nil)
+	pub := testutil.StartPublish(t, testutil.Publish{URL: p.publishURL(), Duration: 60 * time.Second})
+	waitHTTP(t, p.url("/hls/main/index.m3u8"), 15*time.Second)
+	var before vod.PublishListing
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if l := listRecordings(t, p.url("")); len(l.Publishes) == 1 && l.Publishes[0].Segments >= 6 {
+			before = l.Publishes[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recording after 30 s:\n%s", p.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Let the writer get into the middle of the next segment, then kill.
+	time.Sleep(500 * time.Millisecond)
+	p.kill()
+	pub.Stop()
+
+	a, logs := startAppIn(t, dir)
+	l := listRecordings(t, a.testURL(""))
+	if len(l.Publishes) != 1 {
+		t.Fatalf("publishes after restart: %+v", l.Publishes)
+	}
+	after := l.Publishes[0]
+	t.Logf("before the kill %d segments listed; after the restart %d (%.2f s)", before.Segments, after.Segments, after.DurationS)
+	if after.Live || after.Segments < before.Segments {
+		t.Fatalf("after restart %+v, before %+v\n%s", after, before, logs)
+	}
+	pl := waitEndlist(t, a.testURL(after.Playlist), 5*time.Second)
+	got, problems := decodeAll(t, a.testURL(after.Playlist))
+	if len(problems) > 0 {
+		t.Errorf("ffmpeg reported:\n%s\n%s", strings.Join(problems, "\n"), pl)
+	}
+	if got < after.DurationS-0.1 || got > after.DurationS+0.1 {
+		t.Errorf("decoded %.2f s of %.2f s recorded", got, after.DurationS)
+	}
+	if !strings.Contains(logs.String(), "recording repair") {
+		t.Errorf("no repair logged:\n%s", logs)
 	}
 }
