@@ -50,7 +50,7 @@ func (r *Recorder) List() Listing {
 	now := time.Now()
 	l := Listing{Talks: []TalkSummary{}, Publishes: []PublishSummary{}}
 	for _, t := range r.talks {
-		rec := r.talkRecordingLocked(t, now)
+		rec := r.talkRecordingLocked(t, now, true)
 		s := TalkSummary{ID: t.ID, Title: t.Title, Track: t.Track, Spans: rec.Spans, OnAir: t.onAir(), Live: rec.Live,
 			Segments: len(rec.Entries), DurationS: rec.Duration.Seconds(), Bytes: rec.Size,
 			CutStartS: rec.CutStart.Seconds(), CutEndS: rec.CutEnd.Seconds()}
@@ -93,7 +93,7 @@ func (r *Recorder) DeleteTalk(id int64) error {
 		return ErrNotFound
 	}
 	now := time.Now()
-	rec := r.talkRecordingLocked(t, now)
+	rec := r.talkRecordingLocked(t, now, false)
 	if rec.Live {
 		r.mu.Unlock()
 		return ErrLive
@@ -104,7 +104,7 @@ func (r *Recorder) DeleteTalk(id int64) error {
 		if oid == id {
 			continue
 		}
-		for _, e := range r.talkRecordingLocked(o, now).Entries {
+		for _, e := range r.talkRecordingLocked(o, now, true).Entries {
 			used[key(e.Track, e.Publish)+"/"+segName(e.MSN)] = true
 		}
 	}

@@ -86,7 +86,7 @@ func (r *Recorder) Talk(id int64) (*Recording, error) {
 	if t == nil {
 		return nil, ErrNotFound
 	}
-	return r.talkRecordingLocked(t, time.Now()), nil
+	return r.talkRecordingLocked(t, time.Now(), true), nil
 }
 
 // Publish returns the recording of one publish.
@@ -105,7 +105,9 @@ func (r *Recorder) Publish(track, id string) (*Recording, error) {
 	return rec, nil
 }
 
-func (r *Recorder) talkRecordingLocked(t *talk, now time.Time) *Recording {
+// talkRecordingLocked cuts a talk's recording; trim false ignores its
+// trim (what deleting it deletes). r.mu is held.
+func (r *Recorder) talkRecordingLocked(t *talk, now time.Time, trim bool) *Recording {
 	rec := &Recording{TalkID: t.ID, Title: t.Title, Track: t.Track, root: r.tracksDir(),
 		CutStart: time.Duration(t.CutStartMS) * time.Millisecond, CutEnd: time.Duration(t.CutEndMS) * time.Millisecond,
 		Live: t.onAir()}
@@ -137,7 +139,7 @@ func (r *Recorder) talkRecordingLocked(t *talk, now time.Time) *Recording {
 		}
 	}
 	sort.SliceStable(rec.Entries, func(i, j int) bool { return rec.Entries[i].PDT.Before(rec.Entries[j].PDT) })
-	if rec.CutStart > 0 || rec.CutEnd > 0 {
+	if trim && (rec.CutStart > 0 || rec.CutEnd > 0) {
 		var total time.Duration
 		for i := range rec.Entries {
 			total += rec.Entries[i].Duration

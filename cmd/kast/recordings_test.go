@@ -330,3 +330,49 @@ func TestRecordingSurvivesKill9(t *testing.T) {
 		t.Errorf("no repair logged:\n%s", logs)
 	}
 }
+
+// TestRecordingsCommand lists, trims and deletes a talk's recording with
+// `kast recordings` against a running kast.
+func TestRecordingsCommand(t *testing.T) {
+	a, _ := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey, "KAST_ADMIN_TOKEN": testAdminToken})
+	onAir(a.feed, &conference.Talk{ID: 41, Title: "Trimmed talk"})
+	pub := testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Size: "320x240", Bitrate: "300k", Duration: 6 * time.Second})
+	if err := pub.Wait(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	onAir(a.feed, nil)
+	waitEndlist(t, a.testURL("/vod/41/index.m3u8"), 40*time.Second)
+	env := map[string]string{"KAST_ADMIN_TOKEN": testAdminToken}
+	run := func(args ...string) string {
+		var out, errOut bytes.Buffer
+		if code := recordingsCommand(append(args, "-url", a.testURL("")), func(k string) string { return env[k] }, &out, &errOut); code != 0 {
+			t.Fatalf("kast recordings %v: exit %d: %s", args, code, errOut.String())
+		}
+		return out.String()
+	}
+	if out := run("list"); !strings.Contains(out, "Trimmed talk") || !strings.Contains(out, "MiB") && !strings.Contains(out, "KiB") {
+		t.Fatalf("list:\n%s", out)
+	}
+	full := listRecordings(t, a.testURL("")).Talks[0]
+	run("trim", "-talk", "41", "-start", "2s", "-end", "1s")
+	trimmed := listRecordings(t, a.testURL("")).Talks[0]
+	t.Logf("%.2f s, trimmed %.2f s", full.DurationS, trimmed.DurationS)
+	if d := full.DurationS - trimmed.DurationS; d < 2 || d > 4 {
+		t.Fatalf("trimmed %.2f s of %.2f s", trimmed.DurationS, full.DurationS)
+	}
+	got, problems := decodeAll(t, a.testURL("/vod/41/index.m3u8"))
+	if len(problems) > 0 || got < trimmed.DurationS-0.1 || got > trimmed.DurationS+0.1 {
+		t.Fatalf("trimmed recording decodes to %.2f s: %v", got, problems)
+	}
+	run("delete", "-talk", "41")
+	if code, _, _ := getBody(t, a.testURL("/vod/41/index.m3u8")); code != 404 {
+		t.Fatalf("deleted talk's playlist: %d", code)
+	}
+	if l := listRecordings(t, a.testURL("")); len(l.Talks) != 0 || len(l.Publishes) != 0 || l.Stats.UsageBytes != 0 {
+		t.Fatalf("after delete: %+v", l)
+	}
+	// Without the token: refused.
+	if code, _, _ := getBody(t, a.testURL("/api/admin/recordings"), "Authorization", "Bearer wrong-token-0123456789"); code != 401 {
+		t.Fatalf("wrong token: %d", code)
+	}
+}
