@@ -124,6 +124,7 @@ func (r *Recorder) DeleteTalk(id int64) error {
 		drop[k][e.MSN] = true
 	}
 	delete(r.talks, id)
+	r.rev++
 	r.mu.Unlock()
 	if err := os.Remove(r.talkPath(id)); err != nil && !os.IsNotExist(err) {
 		return err
@@ -201,6 +202,7 @@ func (r *Recorder) dropSegments(p *Publish, msns map[int]bool) error {
 	}
 	p.Size = size
 	p.Segments = keep // a new slice: readers holding the old one are unaffected
+	r.rev++
 	r.mu.Unlock()
 	for _, name := range gone {
 		os.Remove(filepath.Join(dir, name))

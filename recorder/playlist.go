@@ -10,8 +10,14 @@ import (
 // while it is still being recorded. An EXT-X-MAP starts each timeline and
 // an EXT-X-DISCONTINUITY separates publishes (and gaps). dir returns the
 // URI prefix of an entry's files (its publish's directory, relative to
-// the playlist).
+// the playlist); it is rendered once per Recording, so pass the same dir
+// on every call.
 func (rec *Recording) Playlist(dir func(e *Entry) string) []byte {
+	rec.plOnce.Do(func() { rec.playlist = rec.render(dir) })
+	return rec.playlist
+}
+
+func (rec *Recording) render(dir func(e *Entry) string) []byte {
 	target := 1
 	for i := range rec.Entries {
 		// EXTINF rounded to the nearest second must not exceed it.

@@ -51,6 +51,10 @@ type Recorder struct {
 	talks     map[int64]*talk
 	onAir     map[string]int64 // track -> talk on air
 	usage     int64            // bytes of every listed file
+	// rev counts changes to the catalog; cached recordings of an older
+	// revision are cut again.
+	rev   uint64
+	cache map[int64]*Recording // talk recordings of revision rev
 
 	// wmu guards the writers alone, so that the muxer goroutines handing
 	// over segments never wait for the catalog lock.
@@ -92,6 +96,7 @@ func (r *Recorder) Initialize() error {
 	}
 	r.publishes = map[string]*Publish{}
 	r.talks = map[int64]*talk{}
+	r.cache = map[int64]*Recording{}
 	r.onAir = map[string]int64{}
 	r.writers = map[string]*trackWriter{}
 	r.stop = make(chan struct{})

@@ -3,6 +3,7 @@ package recorder
 import (
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -27,6 +28,12 @@ type Recording struct {
 	CutEnd   time.Duration
 
 	root string
+	rev  uint64
+
+	filesOnce sync.Once
+	files     map[string]string // publish/name -> path
+	plOnce    sync.Once
+	playlist  []byte
 }
 
 // Entry is one segment of a recording.
@@ -63,22 +70,21 @@ func (rec *Recording) InitPath(e *Entry) string {
 // and file name (seg-N.m4s or init-N.mp4), and whether the recording has
 // it. Only files the recording lists are found.
 func (rec *Recording) File(publish, name string) (string, bool) {
-	for i := range rec.Entries {
-		e := &rec.Entries[i]
-		if e.Publish != publish {
-			continue
+	rec.filesOnce.Do(func() {
+		rec.files = make(map[string]string, len(rec.Entries)+4)
+		for i := range rec.Entries {
+			e := &rec.Entries[i]
+			rec.files[e.Publish+"/"+segName(e.MSN)] = rec.Path(e)
+			rec.files[e.Publish+"/"+initName(e.Init)] = rec.InitPath(e)
 		}
-		if name == segName(e.MSN) {
-			return rec.Path(e), true
-		}
-		if name == initName(e.Init) {
-			return rec.InitPath(e), true
-		}
-	}
-	return "", false
+	})
+	p, ok := rec.files[publish+"/"+name]
+	return p, ok
 }
 
-// Talk returns the recording of a talk.
+// Talk returns the recording of a talk. It is cut again only when the
+// catalog changed since the last call (a segment, a switch, a trim): a
+// viewer's segment requests reuse it. Treat it as read-only.
 func (r *Recorder) Talk(id int64) (*Recording, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -86,7 +92,16 @@ func (r *Recorder) Talk(id int64) (*Recording, error) {
 	if t == nil {
 		return nil, ErrNotFound
 	}
-	return r.talkRecordingLocked(t, time.Now(), true), nil
+	if rec := r.cache[id]; rec != nil && rec.rev == r.rev {
+		return rec, nil
+	}
+	rec := r.talkRecordingLocked(t, time.Now(), true)
+	rec.rev = r.rev
+	if len(r.cache) > 1000 {
+		clear(r.cache)
+	}
+	r.cache[id] = rec
+	return rec, nil
 }
 
 // Publish returns the recording of one publish.

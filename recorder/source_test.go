@@ -149,3 +149,14 @@ func (g *rig) waitEnded(t testing.TB) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// newCaptureHub is a hub and a packager handing segments to sink.
+func newCaptureHub(tb testing.TB, sink packager.SegmentSink) (*ingest.Hub, *packager.Server) {
+	tb.Helper()
+	hub := &ingest.Hub{}
+	hls := &packager.Server{Hub: hub, Logger: testLog, Sink: sink, Config: packager.Config{Linger: time.Second}}
+	if err := hls.Initialize(); err != nil {
+		tb.Fatal(err)
+	}
+	return hub, hls
+}

@@ -119,6 +119,7 @@ func (r *Recorder) removePublish(p *Publish) error {
 		return nil
 	}
 	p.removed = true
+	r.rev++
 	delete(r.publishes, key(p.Track, p.ID))
 	r.usage -= p.Size
 	r.mu.Unlock()

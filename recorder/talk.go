@@ -74,8 +74,9 @@ func (r *Recorder) loadTalks() error {
 	return nil
 }
 
-// saveTalk persists t; r.mu is held (the file is small).
+// saveTalkLocked persists t; r.mu is held (the file is small).
 func (r *Recorder) saveTalkLocked(t *talk) error {
+	r.rev++
 	b, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {
 		return err

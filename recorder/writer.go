@@ -180,6 +180,7 @@ func (w *trackWriter) open(tl packager.SinkTimeline) (*pubWriter, error) {
 	r.mu.Lock()
 	pub.Size = int64(len(line))
 	r.publishes[key(w.track, id)] = pub
+	r.rev++
 	r.usage += pub.Size
 	r.mu.Unlock()
 	r.Logger.Info("recording", "track", w.track, "publish", id, "dir", dir)
@@ -233,6 +234,7 @@ func (w *trackWriter) appendLine(p *pubWriter, l indexLine, size int64, update f
 	r := w.r
 	r.mu.Lock()
 	update(p.pub)
+	r.rev++
 	p.pub.Size += size + int64(len(b))
 	if !p.pub.removed {
 		r.usage += size + int64(len(b))
@@ -263,6 +265,7 @@ func (w *trackWriter) end() {
 		r.Logger.Warn("recording: cannot write the end of the index", "track", w.track, "publish", p.pub.ID, "err", err)
 		r.mu.Lock()
 		p.pub.Ended = at
+		r.rev++
 		r.mu.Unlock()
 	}
 }

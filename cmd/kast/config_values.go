@@ -49,6 +49,14 @@ func (f bytesFlag) String() string {
 	if f.n == nil || *f.n == 0 {
 		return "0"
 	}
+	for _, u := range []struct {
+		suffix string
+		size   int64
+	}{{"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
+		if *f.n%u.size == 0 {
+			return strconv.FormatInt(*f.n/u.size, 10) + u.suffix
+		}
+	}
 	return strconv.FormatInt(*f.n, 10)
 }
 
