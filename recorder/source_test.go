@@ -126,18 +126,6 @@ func (g *rig) publish(t testing.TB, track string, at time.Time, d time.Duration)
 	g.published++
 }
 
-// waitSegments waits until the recorder has written n segments in all.
-func (g *rig) waitSegments(t testing.TB, n uint64) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for g.rec.Stats().Segments+g.rec.Stats().Dropped < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d segments recorded, want %d: %+v", g.rec.Stats().Segments, n, g.rec.Stats())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // waitEnded waits until every publish so far has ended in the recorder.
 func (g *rig) waitEnded(t testing.TB) {
 	t.Helper()

@@ -20,6 +20,11 @@ import (
 // one-second segments of 330 kB (2.6 Mbit/s; sparse files, so the disk
 // holds next to nothing) and serves it.
 func oneHourTalk(tb testing.TB) (string, *recorder.Recorder) {
+	return talkFixture(tb, 3600, nil)
+}
+
+// talkFixture is oneHourTalk with n segments and a gate.
+func talkFixture(tb testing.TB, n int, gate func(*http.Request, string) error) (string, *recorder.Recorder) {
 	tb.Helper()
 	dir := tb.TempDir()
 	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
@@ -37,7 +42,7 @@ func oneHourTalk(tb testing.TB) (string, *recorder.Recorder) {
 	enc.Encode(map[string]any{"k": "publish", "track": "main", "id": "20261201T090000Z", "started": start, "epoch": "e"})
 	enc.Encode(map[string]any{"k": "init", "init": 1, "file": "init-1.mp4", "size": len(initBytes)})
 	const segSize = 330_000
-	for i := range 3600 {
+	for i := range n {
 		name := fmt.Sprintf("seg-%d.m4s", i)
 		f, err := os.Create(filepath.Join(pub, name))
 		if err != nil {
@@ -48,11 +53,11 @@ func oneHourTalk(tb testing.TB) (string, *recorder.Recorder) {
 		enc.Encode(map[string]any{"k": "seg", "msn": i, "init": 1, "file": name, "size": segSize,
 			"start_us": int64(i) * 1e6, "dur_us": 1e6, "pdt": start.Add(time.Duration(i) * time.Second)})
 	}
-	enc.Encode(map[string]any{"k": "end", "at": start.Add(time.Hour)})
+	enc.Encode(map[string]any{"k": "end", "at": start.Add(time.Duration(n) * time.Second)})
 	idx.Close()
 	os.MkdirAll(filepath.Join(dir, "talks"), 0o750)
 	talk, _ := json.Marshal(map[string]any{"id": 1, "track": "main", "title": "One hour",
-		"spans": []map[string]any{{"track": "main", "from": start, "to": start.Add(time.Hour)}}})
+		"spans": []map[string]any{{"track": "main", "from": start, "to": start.Add(time.Duration(n) * time.Second)}}})
 	os.WriteFile(filepath.Join(dir, "talks", "1.json"), talk, 0o640)
 
 	rec := &recorder.Recorder{Dir: dir, NoSync: true, MinFree: -1}
@@ -60,7 +65,7 @@ func oneHourTalk(tb testing.TB) (string, *recorder.Recorder) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(rec.Close)
-	srv := httptest.NewServer(web.Routes(web.Handlers{VOD: &vod.Handler{Recorder: rec}}))
+	srv := httptest.NewServer(web.Routes(web.Handlers{VOD: &vod.Handler{Recorder: rec, Gate: gate}}))
 	tb.Cleanup(srv.Close)
 	return srv.URL, rec
 }
