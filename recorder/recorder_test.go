@@ -194,3 +194,23 @@ func TestBudgetDeletesOldestFirst(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+func TestRetentionDeletesOldNeverLive(t *testing.T) {
+	g := newRig(t, "", func(r *Recorder) { r.Retention = 24 * time.Hour })
+	g.publish(t, "main", t0, 3*time.Second)
+	g.waitEnded(t)
+	g.rec.expire(t0.Add(23 * time.Hour))
+	if n := len(g.rec.List().Publishes); n != 1 {
+		t.Fatalf("%d publishes a day later", n)
+	}
+	// A publish still being recorded (no end) is never deleted.
+	g.rec.mu.Lock()
+	live := &Publish{Track: "other", ID: "x", Started: t0, Inits: map[int]int64{}}
+	g.rec.publishes[key("other", "x")] = live
+	g.rec.mu.Unlock()
+	g.rec.expire(t0.Add(25 * time.Hour))
+	l := g.rec.List()
+	if len(l.Publishes) != 1 || l.Publishes[0].ID != "x" || g.rec.Stats().Expired != 1 {
+		t.Fatalf("after the retention: %+v", l.Publishes)
+	}
+}

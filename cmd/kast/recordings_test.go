@@ -144,6 +144,13 @@ func TestRecordingThreeTalks(t *testing.T) {
 			t.Fatalf("Range %v: %d %q, %d bytes, equal %v", rg, code, hdr.Get("Content-Range"), len(b), bytes.Equal(b, whole[rg[0]:rg[1]+1]))
 		}
 	}
+	// A poster from a keyframe (ffmpeg child), made once and cached.
+	for range 2 {
+		code, hdr, img := getBody(t, a.testURL("/vod/12/poster.jpg"))
+		if code != 200 || hdr.Get("Content-Type") != "image/jpeg" || len(img) < 1000 || img[0] != 0xFF || img[1] != 0xD8 {
+			t.Fatalf("poster: %d %v, %d bytes", code, hdr, len(img))
+		}
+	}
 	testutil.RequireBrowser(t)
 	res, exit := testutil.Play(t, mp4URL, "20", "3")
 	t.Logf("Chromium: started %v after %v ms, frames %v, errors %v", res.Started, deref(res.StartMs), res.FramesSeries, res.Errors)
