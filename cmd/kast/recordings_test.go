@@ -195,10 +195,14 @@ func TestRecordingAcrossReconnect(t *testing.T) {
 	}
 }
 
+// testMetricsToken puts /metrics of a kast child process on its main
+// listener (its own metrics listener's port is not printed).
+const testMetricsToken = "test-metrics-token-0123456789"
+
 // scrapeMetric reads one sample from /metrics ("" when absent).
 func scrapeMetric(t *testing.T, url, name string) string {
 	t.Helper()
-	_, _, b := getBody(t, url)
+	_, _, b := getBody(t, url, "Authorization", "Bearer "+testMetricsToken)
 	for _, l := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, name+" "); ok {
 			return v
@@ -242,7 +246,7 @@ func TestRecordingBudgetFillsMidTalk(t *testing.T) {
 	testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Duration: 40 * time.Second})
 	waitHTTP(t, a.testURL("/hls/main/index.m3u8"), 15*time.Second)
 	watchLive(t, a.testURL("/hls/main/index.m3u8"), 14*time.Second)
-	metrics := a.testURL("/metrics")
+	metrics := "http://" + a.web.MetricsAddr().String() + "/metrics"
 	if v := scrapeMetric(t, metrics, "kast_recording_stopped"); v != "1" {
 		t.Fatalf("kast_recording_stopped %q, want 1\n%s", v, logs)
 	}
