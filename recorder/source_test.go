@@ -74,7 +74,9 @@ func newRig(t testing.TB, dir string, configure func(*Recorder)) *rig {
 		dir = t.TempDir()
 	}
 	g := &rig{hub: &ingest.Hub{}, feed: &conference.Feed{}, dir: dir, clip: loadClip(t)}
-	g.rec = &Recorder{Dir: dir, Feed: g.feed, NoSync: true, MinFree: -1, Logger: testLog}
+	// The rig feeds media faster than real time: a deep queue keeps every
+	// segment (TestBudget* and the benchmark check drops themselves).
+	g.rec = &Recorder{Dir: dir, Feed: g.feed, NoSync: true, MinFree: -1, Logger: testLog, Queue: 1024}
 	if configure != nil {
 		configure(g.rec)
 	}
@@ -103,6 +105,7 @@ func (g *rig) publish(t testing.TB, track string, at time.Time, d time.Duration)
 	st := p.Start(g.clip.media)
 	audioFrame := time.Second * 1024 / time.Duration(g.clip.media.Audio.SampleRate)
 	vi, ai := 0, 0
+	wall := time.Now()
 	for n := 0; ; n++ {
 		vt := time.Duration(vi) * time.Second / 30
 		atime := time.Duration(ai) * audioFrame
@@ -118,12 +121,19 @@ func (g *rig) publish(t testing.TB, track string, at time.Time, d time.Duration)
 			st.Write(&ingest.Unit{Kind: ingest.KindVideo, DTS: vt, PTS: vt, Received: at.Add(vt), Key: h264.IsRandomAccess(au), NALUs: au})
 			vi++
 		}
-		if n%200 == 199 {
-			time.Sleep(2 * time.Millisecond) // stay within the reader's buffer
+		if n%20 == 19 {
+			// 20 times real time: well within what the packager takes, so
+			// its reader never drops units, even under -race on a busy machine.
+			if d := time.Until(wall.Add(min(vt, atime) / 20)); d > 0 {
+				time.Sleep(d)
+			}
 		}
 	}
 	p.Close(nil)
 	g.published++
+	if d := g.hub.Stats().ReaderDrops; d > 0 {
+		t.Fatalf("the packager's reader dropped %d units: the test fed too fast", d)
+	}
 }
 
 // waitEnded waits until every publish so far has ended in the recorder.
