@@ -100,6 +100,9 @@ func (t Talk) Validate(ev Event) error {
 		if t.Start.Before(ev.Start) {
 			return fieldErr("start", "is before the event starts (%s)", ev.Start.In(ev.Location()).Format(time.RFC3339))
 		}
+		if !t.Start.Before(ev.End) {
+			return fieldErr("start", "is after the event ends (%s)", ev.End.In(ev.Location()).Format(time.RFC3339))
+		}
 		return fieldErr("end", "is after the event ends (%s)", ev.End.In(ev.Location()).Format(time.RFC3339))
 	}
 	return nil
