@@ -10,6 +10,7 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/pages"
 )
@@ -22,6 +23,8 @@ type Server struct {
 	Hub      *ingest.Hub
 	Packager *packager.Server
 	Logger   *slog.Logger
+	// API serves /api/v1; nil: one on Store and Hub with defaults.
+	API *api.Handler
 
 	fast *fastpath.Server
 	ln   net.Listener
@@ -48,11 +51,16 @@ func (s *Server) Initialize() error {
 	}
 	s.ln = ln
 	hls := hlsHandler{p: s.Packager}
+	if s.API == nil {
+		s.API = &api.Handler{Store: s.Store, Hub: s.Hub, Log: s.Logger}
+		s.API.Initialize()
+	}
 	routes := Routes(Handlers{
 		HLS:     hls,
 		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger},
 		Metrics: s.metricsHandler(),
 		Health:  s.health,
+		API:     s.API,
 	})
 	s.fast = &fastpath.Server{
 		Listener:          ln,

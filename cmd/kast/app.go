@@ -17,6 +17,7 @@ import (
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
+	apihttp "github.com/kastlive/kast/web/api"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -33,6 +34,12 @@ type app struct {
 	rtmps  *rtmp.Server
 	web    *web.Server
 	banner banner
+
+	// feed carries conference changes (on-air, events, tracks) to the
+	// in-process listeners; sched moves on-air by the timetable.
+	feed      *conference.Feed
+	sched     *conference.Scheduler
+	stopSched context.CancelFunc
 }
 
 // run starts kast, prints where to publish and watch, and serves until ctx
@@ -87,12 +94,29 @@ func (a *app) start(ctx context.Context) error {
 		return fmt.Errorf("hls: %w", err)
 	}
 
+	a.feed = &conference.Feed{}
+	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
+	api := &apihttp.Handler{
+		Store:         a.store,
+		Hub:           a.hub,
+		Feed:          a.feed,
+		Scheduler:     a.sched,
+		SecureCookies: cfg.SecureCookies,
+		Log:           a.log.With("component", "api"),
+	}
+	api.Initialize()
+	schedCtx, stopSched := context.WithCancel(context.Background())
+	a.stopSched = stopSched
+	go a.sched.Run(schedCtx)
+	go a.expireSessions(schedCtx)
+
 	ws := &web.Server{
 		Address:  cfg.HTTPAddr,
 		Store:    a.store,
 		Hub:      a.hub,
 		Packager: a.hls,
 		Logger:   a.log.With("component", "http"),
+		API:      api,
 	}
 	if err := ws.Initialize(); err != nil {
 		return fmt.Errorf("http: %w", err)
@@ -149,6 +173,24 @@ func (a *app) authorize(ctx context.Context, key string) (string, error) {
 	return t.Slug, nil
 }
 
+// expireSessions deletes expired login sessions once an hour.
+func (a *app) expireSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := a.store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+				a.log.Warn("expire sessions", "err", err)
+			} else if n > 0 {
+				a.log.Info("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}
+
 func (a *app) rtmpAddr() string {
 	if a.rtmp == nil {
 		return ""
@@ -159,6 +201,9 @@ func (a *app) rtmpAddr() string {
 // stop shuts down in dependency order: no new publishers, then the
 // packager (which releases blocked requests), then HTTP, then the store.
 func (a *app) stop() {
+	if a.stopSched != nil {
+		a.stopSched()
+	}
 	if a.rtmp != nil {
 		a.rtmp.Close()
 	}
