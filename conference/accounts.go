@@ -68,6 +68,23 @@ func (a *Accounts) Login(ctx context.Context, email, password string) (Account, 
 	return acct, nil
 }
 
+// seatsLeft fails early with ErrVenueFull when no offline seat is left,
+// before the password is hashed for nothing. The store's transaction
+// still decides: this is only a shortcut.
+func (a *Accounts) seatsLeft(ctx context.Context, ev Event, reg Registration) error {
+	if reg.Participation != ParticipationOffline {
+		return nil
+	}
+	n, err := a.Store.OfflineCount(ctx, ev.ID)
+	if err != nil {
+		return err
+	}
+	if n >= ev.OfflineCapacity {
+		return ErrVenueFull
+	}
+	return nil
+}
+
 // Register registers an attendee for ev. With current set (a logged-in
 // account) the email and password of in are not needed. Otherwise the
 // account of in.Email is created when new, or must have in.Password.
@@ -113,6 +130,9 @@ func (a *Accounts) Register(ctx context.Context, ev Event, in RegistrationInput,
 			}
 			acct = found
 		case errors.Is(err, ErrNotFound):
+			if err := a.seatsLeft(ctx, ev, reg); err != nil {
+				return Account{}, Registration{}, false, err
+			}
 			if err := CheckAccountName(in.Name); err != nil {
 				return Account{}, Registration{}, false, err
 			}

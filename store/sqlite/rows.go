@@ -74,8 +74,17 @@ type conflictError struct{ what string }
 func (e *conflictError) Error() string { return e.what + " is already in use" }
 func (e *conflictError) Unwrap() error { return conference.ErrConflict }
 
-// inTx runs f in one transaction, committed when f returns nil.
+// inTx runs f in one transaction, committed when f returns nil. Write
+// transactions queue on a mutex first: SQLite has one writer at a time
+// anyway, and a burst of them (200 registrations at once) would otherwise
+// poll the file lock and some would outwait the busy timeout.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.writer }()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -25,6 +25,8 @@ const busyTimeout = 5 * time.Second
 type Store struct {
 	db   *sql.DB
 	path string
+	// writer is a one-slot semaphore held by write transactions (inTx).
+	writer chan struct{}
 }
 
 var _ conference.Store = (*Store)(nil)
@@ -60,7 +62,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, writer: make(chan struct{}, 1)}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.init(ctx); err != nil {
