@@ -73,7 +73,7 @@ func apiRoutes(a *api.Handler) http.Handler {
 	mux.HandleFunc(v("POST /session"), a.Browser(a.Limited("login", a.Login)))
 	mux.HandleFunc(v("DELETE /session"), a.Browser(a.Logout))
 	mux.HandleFunc(v("GET /me"), a.Me)
-	mux.HandleFunc("/api/", api.NotFound)
+	// Unknown paths and wrong methods get the mux's 404 and 405, as JSON.
 	return api.JSONErrors(mux)
 }
 

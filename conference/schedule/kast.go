@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -119,13 +120,27 @@ func Marshal(tt conference.Timetable, loc *time.Location) ([]byte, error) {
 	return json.MarshalIndent(doc, "", "  ")
 }
 
+func kindName(k reflect.Kind) string {
+	switch k {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	}
+	return "a number"
+}
+
 // jsonError words a decoding error for an organizer.
 func jsonError(err error) error {
 	switch e := err.(type) {
 	case *json.SyntaxError:
 		return fieldErr("", "malformed JSON at byte %d: %v", e.Offset, e)
 	case *json.UnmarshalTypeError:
-		return fieldErr(e.Field, "wrong type: %s where %s was expected", e.Value, e.Type)
+		return fieldErr(e.Field, "must be %s, not %s", kindName(e.Type.Kind()), e.Value)
 	}
 	if err == io.EOF {
 		return fieldErr("", "empty document")

@@ -212,8 +212,3 @@ func (w *jsonErrorWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *jsonErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// NotFound answers API paths that match no route.
-func NotFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, "", "no such API endpoint: %s %s (see docs/api.md)", r.Method, r.URL.Path)
-}

@@ -335,3 +335,18 @@ func TestTimetableSync(t *testing.T) {
 		t.Fatalf("oversized upload: %d %s", r.status, r.body)
 	}
 }
+
+func checkVerbatimICS(t *testing.T, body []byte, v string) {
+	t.Helper()
+	cal, err := ics.ParseCalendar(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("golang-ical: %v\n%s", err, body)
+	}
+	e := cal.Events()[0]
+	if got := unescape(e.GetProperty(ics.ComponentPropertySummary).Value); got != v {
+		t.Fatalf("SUMMARY %q, want %q", got, v)
+	}
+	if e.Id() != v { // golang-ical unescapes the UID
+		t.Fatalf("UID %q", e.Id())
+	}
+}
