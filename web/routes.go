@@ -101,3 +101,10 @@ func Routes(h Handlers) *http.ServeMux {
 	}
 	return mux
 }
+
+// MetricsRoutes returns the mux of the separate metrics listener.
+func MetricsRoutes(metrics http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	return mux
+}

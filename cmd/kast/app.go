@@ -14,6 +14,7 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
+	"github.com/kastlive/kast/internal/certs"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
@@ -33,6 +34,7 @@ type app struct {
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
 	web    *web.Server
+	acme   *certs.ACME
 	banner banner
 
 	// feed carries conference changes (on-air, events, tracks) to the
@@ -110,18 +112,31 @@ func (a *app) start(ctx context.Context) error {
 	go a.sched.Run(schedCtx)
 	go a.expireSessions(schedCtx)
 
+	tlsConfig, wrapHTTP, err := a.tlsSetup()
+	if err != nil {
+		return err
+	}
 	ws := &web.Server{
-		Address:  cfg.HTTPAddr,
-		Store:    a.store,
-		Hub:      a.hub,
-		Packager: a.hls,
-		Logger:   a.log.With("component", "http"),
-		API:      api,
+		Address:        cfg.HTTPAddr,
+		MetricsAddress: cfg.MetricsAddr,
+		MetricsToken:   cfg.MetricsToken,
+		Store:          a.store,
+		Hub:            a.hub,
+		Packager:       a.hls,
+		Logger:         a.log.With("component", "http"),
+		API:            api,
+	}
+	if tlsConfig != nil {
+		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
+		ws.RedirectHTTP, ws.WrapHTTP, ws.HSTSMaxAge = cfg.HTTPRedirect, wrapHTTP, cfg.HSTS
 	}
 	if err := ws.Initialize(); err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
 	a.web = ws
+	if a.acme != nil {
+		a.acme.Prefetch()
+	}
 
 	if cfg.RTMPAddr != "" {
 		a.rtmp = a.newRTMP(cfg.RTMPAddr, nil)
@@ -130,19 +145,15 @@ func (a *app) start(ctx context.Context) error {
 			return fmt.Errorf("rtmp: %w", err)
 		}
 	}
-	if cfg.RTMPSAddr != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return fmt.Errorf("rtmps: %w", err)
-		}
-		a.rtmps = a.newRTMP(cfg.RTMPSAddr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if cfg.RTMPSAddr != "" && tlsConfig != nil {
+		a.rtmps = a.newRTMP(cfg.RTMPSAddr, &tls.Config{GetCertificate: tlsConfig.GetCertificate, MinVersion: tls.VersionTLS12})
 		if err := a.rtmps.Initialize(); err != nil {
 			a.rtmps = nil
 			return fmt.Errorf("rtmps: %w", err)
 		}
 	}
 
-	a.banner = newBanner(cfg, boot, a.web.Addr().String(), a.rtmpAddr())
+	a.banner = newBanner(cfg, boot, a.watchAddr(), a.rtmpAddr(), a.rtmpsAddr())
 	return nil
 }
 
@@ -189,6 +200,21 @@ func (a *app) expireSessions(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// watchAddr is the address viewers should use: HTTPS when it is on.
+func (a *app) watchAddr() string {
+	if t := a.web.TLSAddr(); t != nil {
+		return t.String()
+	}
+	return a.web.Addr().String()
+}
+
+func (a *app) rtmpsAddr() string {
+	if a.rtmps == nil {
+		return ""
+	}
+	return a.rtmps.Addr().String()
 }
 
 func (a *app) rtmpAddr() string {
