@@ -25,11 +25,12 @@ func scanEvent(r scanner) (conference.Event, error) {
 // CreateEvent implements conference.EventStore.
 func (s *Store) CreateEvent(ctx context.Context, ev conference.Event) (conference.Event, error) {
 	ev.CreatedAt = millisTime(nowMillis())
-	err := s.db.QueryRowContext(ctx, `INSERT INTO events
+	var err error
+	ev.ID, err = s.insertID(ctx, `INSERT INTO events
 		(slug, title, start_at, end_at, time_zone, access, offline_capacity, status, auto_on_air, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		ev.Slug, ev.Title, millis(ev.Start), millis(ev.End), ev.TimeZone, ev.Access, ev.OfflineCapacity, ev.Status,
-		boolInt(ev.AutoOnAir), ev.CreatedAt.UnixMilli()).Scan(&ev.ID)
+		boolInt(ev.AutoOnAir), ev.CreatedAt.UnixMilli())
 	if err != nil {
 		return conference.Event{}, conflict(err, "event slug "+ev.Slug)
 	}
@@ -38,7 +39,7 @@ func (s *Store) CreateEvent(ctx context.Context, ev conference.Event) (conferenc
 
 // UpdateEvent implements conference.EventStore.
 func (s *Store) UpdateEvent(ctx context.Context, ev conference.Event) (conference.Event, error) {
-	err := affected(s.db.ExecContext(ctx, `UPDATE events SET slug = ?, title = ?, start_at = ?, end_at = ?, time_zone = ?,
+	err := affected(s.exec(ctx, `UPDATE events SET slug = ?, title = ?, start_at = ?, end_at = ?, time_zone = ?,
 		access = ?, offline_capacity = ?, status = ?, auto_on_air = ? WHERE id = ?`,
 		ev.Slug, ev.Title, millis(ev.Start), millis(ev.End), ev.TimeZone, ev.Access, ev.OfflineCapacity, ev.Status,
 		boolInt(ev.AutoOnAir), ev.ID))
@@ -50,7 +51,7 @@ func (s *Store) UpdateEvent(ctx context.Context, ev conference.Event) (conferenc
 
 // DeleteEvent implements conference.EventStore.
 func (s *Store) DeleteEvent(ctx context.Context, id int64) error {
-	return affected(s.db.ExecContext(ctx, `DELETE FROM events WHERE id = ?`, id))
+	return affected(s.exec(ctx, `DELETE FROM events WHERE id = ?`, id))
 }
 
 // EventByID implements conference.EventStore.

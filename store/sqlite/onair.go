@@ -39,7 +39,7 @@ func (s *Store) SetOnAir(ctx context.Context, o conference.OnAir) error {
 	if o.TalkID != 0 {
 		talk = o.TalkID
 	}
-	return affected(s.db.ExecContext(ctx, `INSERT INTO on_air (track_id, talk_id, manual, manual_until, changed_at)
+	return affected(s.exec(ctx, `INSERT INTO on_air (track_id, talk_id, manual, manual_until, changed_at)
 		SELECT t.id, ?, ?, ?, ? FROM tracks t WHERE t.id = ?
 			AND (? IS NULL OR EXISTS (SELECT 1 FROM talks k WHERE k.id = ? AND k.track_id = t.id))
 		ON CONFLICT (track_id) DO UPDATE SET talk_id = excluded.talk_id, manual = excluded.manual,

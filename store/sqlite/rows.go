@@ -96,6 +96,24 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// exec runs one writing statement as a write transaction (see inTx).
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var r sql.Result
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		r, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return r, err
+}
+
+// insertID runs one INSERT ... RETURNING id as a write transaction.
+func (s *Store) insertID(ctx context.Context, query string, args ...any) (int64, error) {
+	var id int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return tx.QueryRowContext(ctx, query, args...).Scan(&id) })
+	return id, err
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1

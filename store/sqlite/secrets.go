@@ -37,23 +37,21 @@ func (s *Store) TrackByStreamKey(ctx context.Context, key string) (conference.Tr
 
 // RotateStreamKey implements conference.TrackStore.
 func (s *Store) RotateStreamKey(ctx context.Context, trackID int64) (string, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	key := conference.NewSecret()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tracks WHERE id = ?`, trackID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return conference.ErrNotFound
+		}
+		return setStreamKey(ctx, tx, trackID, key)
+	})
 	if err != nil {
 		return "", err
 	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tracks WHERE id = ?`, trackID).Scan(&n); err != nil {
-		return "", err
-	}
-	if n == 0 {
-		return "", conference.ErrNotFound
-	}
-	key := conference.NewSecret()
-	if err := setStreamKey(ctx, tx, trackID, key); err != nil {
-		return "", err
-	}
-	return key, tx.Commit()
+	return key, nil
 }
 
 // CheckAdminToken implements conference.AdminStore.

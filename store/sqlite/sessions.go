@@ -9,8 +9,9 @@ import (
 
 // CreateSession implements conference.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, sess conference.Session) (conference.Session, error) {
-	err := s.db.QueryRowContext(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
-		VALUES (?, ?, ?, ?) RETURNING id`, sess.TokenHash, sess.AccountID, sess.CreatedAt.UnixMilli(), sess.ExpiresAt.UnixMilli()).Scan(&sess.ID)
+	var err error
+	sess.ID, err = s.insertID(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
+		VALUES (?, ?, ?, ?) RETURNING id`, sess.TokenHash, sess.AccountID, sess.CreatedAt.UnixMilli(), sess.ExpiresAt.UnixMilli())
 	if err != nil {
 		return conference.Session{}, conflict(notFound(err), "session")
 	}
@@ -35,13 +36,13 @@ func (s *Store) SessionByTokenHash(ctx context.Context, hash []byte) (conference
 
 // DeleteSession implements conference.SessionStore.
 func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hash)
+	_, err := s.exec(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hash)
 	return err
 }
 
 // DeleteExpiredSessions implements conference.SessionStore.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
-	r, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, now.UnixMilli())
+	r, err := s.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, now.UnixMilli())
 	if err != nil {
 		return 0, err
 	}

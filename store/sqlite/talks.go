@@ -137,7 +137,7 @@ func (s *Store) UpdateTalk(ctx context.Context, t conference.Talk) (conference.T
 
 // DeleteTalk implements conference.TalkStore.
 func (s *Store) DeleteTalk(ctx context.Context, id int64) error {
-	return affected(s.db.ExecContext(ctx, `DELETE FROM talks WHERE id = ?`, id))
+	return affected(s.exec(ctx, `DELETE FROM talks WHERE id = ?`, id))
 }
 
 // TalkByID implements conference.TalkStore.

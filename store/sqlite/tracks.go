@@ -68,7 +68,7 @@ func updateTrack(ctx context.Context, q querier, t conference.Track) error {
 
 // UpdateTrack implements conference.TrackStore.
 func (s *Store) UpdateTrack(ctx context.Context, t conference.Track) (conference.Track, error) {
-	if err := updateTrack(ctx, s.db, t); err != nil {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return updateTrack(ctx, tx, t) }); err != nil {
 		return conference.Track{}, err
 	}
 	return s.TrackByID(ctx, t.ID)
@@ -76,7 +76,7 @@ func (s *Store) UpdateTrack(ctx context.Context, t conference.Track) (conference
 
 // DeleteTrack implements conference.TrackStore.
 func (s *Store) DeleteTrack(ctx context.Context, id int64) error {
-	return affected(s.db.ExecContext(ctx, `DELETE FROM tracks WHERE id = ?`, id))
+	return affected(s.exec(ctx, `DELETE FROM tracks WHERE id = ?`, id))
 }
 
 // TrackByID implements conference.TrackStore.
