@@ -1,6 +1,7 @@
 package conference
 
 import (
+	"sync"
 	"time"
 	_ "time/tzdata" // time zones validate the same on every machine
 )
@@ -54,11 +55,23 @@ type Event struct {
 
 // Location returns the event's time zone (UTC when unset or unknown).
 func (e Event) Location() *time.Location {
-	if loc, err := time.LoadLocation(e.TimeZone); err == nil && e.TimeZone != "" {
-		return loc
+	if e.TimeZone == "" {
+		return time.UTC
 	}
-	return time.UTC
+	if loc, ok := locations.Load(e.TimeZone); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(e.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	locations.Store(e.TimeZone, loc)
+	return loc
 }
+
+// locations caches loaded time zones: LoadLocation parses zone data on
+// every call, and answers render every talk's times.
+var locations sync.Map
 
 // HasDates reports whether the event has a start and an end.
 func (e Event) HasDates() bool { return !e.Start.IsZero() && !e.End.IsZero() }

@@ -140,6 +140,43 @@ func testImportKeepsOnAir(t *testing.T, s conference.Store) {
 	}
 }
 
+// testImportRenamesAndMoves: a room renamed in pretalx (same guid) stays
+// the same track; a talk moved to a room that is new keeps its id.
+func testImportRenamesAndMoves(t *testing.T, s conference.Store) {
+	ev := mustEvent(t, s, DemoCon())
+	tt := Sample(t, "pretalx-schedule.json")
+	if _, err := s.ImportTimetable(ctx, ev.ID, tt, false); err != nil {
+		t.Fatal(err)
+	}
+	saal1, _ := s.TrackBySlug(ctx, "saal-1")
+	moved := tt.Talks[0]
+	before, _ := s.Talks(ctx, conference.TalkFilter{TrackID: saal1.ID})
+	tt.Rooms[0].Name = "Großer Saal"
+	tt.Rooms = append(tt.Rooms, conference.Room{Key: "new-room", Name: "Foyer"})
+	for i := range tt.Talks {
+		if tt.Talks[i].GUID == moved.GUID {
+			tt.Talks[i].Room = "new-room"
+		}
+	}
+	r, err := s.ImportTimetable(ctx, ev.ID, tt, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(r.Tracks.Added, r.Tracks.Updated, r.Tracks.Removed) != "[foyer] [saal-1] []" ||
+		len(r.Talks.Updated) != 1 || r.Talks.Updated[0].GUID != moved.GUID {
+		t.Fatalf("report = %+v", r)
+	}
+	renamed, _ := s.TrackByID(ctx, saal1.ID)
+	if renamed.Title != "Großer Saal" || renamed.Slug != "saal-1" {
+		t.Fatalf("renamed track = %+v", renamed)
+	}
+	foyer, _ := s.TrackBySlug(ctx, "foyer")
+	k, err := s.TalkByID(ctx, before[0].ID)
+	if err != nil || k.GUID != moved.GUID || k.TrackID != foyer.ID {
+		t.Fatalf("moved talk = %+v, %v (want id %d on track %d)", k, err, before[0].ID, foyer.ID)
+	}
+}
+
 func newAccount(email string) conference.Account {
 	return conference.Account{Email: email, Name: "N " + email, PasswordHash: "$argon2id$test", CreatedAt: time.Now().Truncate(time.Millisecond)}
 }

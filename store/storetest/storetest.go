@@ -30,6 +30,7 @@ func Run(t *testing.T, open Open) {
 		{"OnAir", testOnAir},
 		{"Import", testImport},
 		{"ImportKeepsOnAir", testImportKeepsOnAir},
+		{"ImportRenamesAndMoves", testImportRenamesAndMoves},
 		{"Registrations", testRegistrations},
 		{"CapacityUnderConcurrency", testCapacityUnderConcurrency},
 		{"CheckIn", testCheckIn},
