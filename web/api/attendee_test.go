@@ -166,7 +166,9 @@ func TestLoginLogout(t *testing.T) {
 		t.Fatalf("answers differ: %s vs %s", bodyUnknown, bodyWrong)
 	}
 	t.Logf("unknown email %v, wrong password %v (3 tries each)", unknown, wrong)
-	if ratio := float64(unknown) / float64(wrong); ratio < 0.5 || ratio > 2 {
+	// Skipping argon2 for unknown emails would make them ~100x faster; the
+	// loose bound catches that without flaking on a busy machine.
+	if ratio := float64(unknown) / float64(wrong); ratio < 0.25 || ratio > 4 {
 		t.Errorf("unknown email takes %.2fx the time of a wrong password", ratio)
 	}
 	// An existing account with a wrong password cannot register.
