@@ -85,8 +85,8 @@ type AACToOpus struct {
 	haveOut   bool
 	lastOutAt atomic.Int64 // unix ns of the last packet out, or of the child's start
 
-	framesIn, framesOut, droppedIn, droppedOut, invalid atomic.Uint64
-	latency                                             atomic.Int64 // EWMA, ns
+	framesIn, framesOut, droppedIn, droppedOut, invalid, lost atomic.Uint64
+	latency                                                   atomic.Int64 // EWMA, ns
 }
 
 type queued struct {
@@ -247,6 +247,7 @@ func (t *AACToOpus) Stats() Stats {
 		DroppedIn:  t.droppedIn.Load(),
 		DroppedOut: t.droppedOut.Load(),
 		Invalid:    t.invalid.Load(),
+		Lost:       t.lost.Load(),
 		Latency:    time.Duration(t.latency.Load()),
 	}
 	switch {
@@ -291,6 +292,10 @@ func (t *AACToOpus) serve(stdin io.WriteCloser, stdout io.Reader) {
 	close(stop)
 	stdin.Close() // wakes a write blocked on a full pipe
 	<-fed
+	if !t.closed.Load() {
+		// The Ogg muxer holds the last page: one frame or two always wait.
+		t.lost.Add(uint64(max(clk.pending()-2, 0)))
+	}
 }
 
 // feed writes queued frames to the child as ADTS until stop or a write

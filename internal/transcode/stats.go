@@ -54,6 +54,9 @@ type Stats struct {
 	DroppedIn  uint64
 	DroppedOut uint64
 	Invalid    uint64
+	// Lost counts units written to ffmpeg that never came out: a child
+	// died with them, or ffmpeg could not decode them.
+	Lost uint64
 
 	// Restarts counts ffmpeg children started after the first.
 	Restarts uint64
