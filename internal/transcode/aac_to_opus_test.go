@@ -168,3 +168,56 @@ func TestAACToOpusBadInput(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// Frames missing from the input (the publisher's audio paused, a reader
+// lost some) leave the same gap in the Opus timeline, and what follows is
+// still heard at its time.
+func TestAACToOpusInputGap(t *testing.T) {
+	src := "aevalsrc=exprs='if(between(t\\,2\\,2.3)\\,0.5*sin(2*PI*1000*t)\\,0)':s=48000"
+	clip := makeAAC(t, src, 48000, 2, 3*time.Second)
+	tr := newAACToOpus(t, clip.audio)
+	all := clip.units(0)
+	var in []*ingest.Unit
+	for _, u := range all {
+		if u.PTS < 800*time.Millisecond || u.PTS >= 1300*time.Millisecond {
+			in = append(in, u)
+		}
+	}
+	res := collect(tr.Units())
+	feedPaced(tr, in, 1, nil)
+	time.Sleep(200 * time.Millisecond)
+	tr.Close()
+	out := <-res
+	gap := checkTimeline(t, out)
+	if gap < 450*time.Millisecond || gap > 520*time.Millisecond {
+		t.Fatalf("largest gap %v, want about the 500 ms missing", gap)
+	}
+	// The burst, 2 s into the input, in the packets after the gap.
+	var after []*ingest.Unit
+	for _, u := range out {
+		if u.PTS >= 1300*time.Millisecond {
+			after = append(after, u)
+		}
+	}
+	got := decodeMono(t, writeOgg(t, after, 2), 48000)
+	at := after[0].PTS + oggPreSkip*time.Second/48000 + time.Duration(onset(got))*time.Second/48000
+	ref := decodeMono(t, clip.path, 48000)
+	want := time.Duration(onset(ref)) * time.Second / 48000
+	t.Logf("gap %v; burst at %v, sent at %v", gap, at, want)
+	if d := at - want; d < -20*time.Millisecond || d > 20*time.Millisecond {
+		t.Fatalf("after the gap the burst is %v off", d)
+	}
+}
+
+// A consumer that stops reading loses packets, counted; the transcoder
+// never waits for it.
+func TestAACToOpusSlowConsumer(t *testing.T) {
+	clip := makeAAC(t, "sine=frequency=440:sample_rate=48000", 48000, 2, 3*time.Second)
+	tr := newAACToOpus(t, clip.audio)
+	feedPaced(tr, clip.units(0), 2, nil)
+	time.Sleep(300 * time.Millisecond)
+	st := tr.Stats()
+	if st.FramesOut != DefaultAudioQueue || st.DroppedOut == 0 || st.DroppedIn != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
