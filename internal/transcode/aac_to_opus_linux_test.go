@@ -15,7 +15,7 @@ func TestAACToOpusRestart(t *testing.T) {
 	clip := makeAAC(t, "sine=frequency=440:sample_rate=48000", 48000, 2, 4*time.Second)
 	tr := newAACToOpus(t, clip.audio)
 	in := clip.units(0)
-	res := collect(tr.Units())
+	res := collect(tr.Output())
 	stop := make(chan struct{})
 	fed := make(chan struct{})
 	go func() {
@@ -57,7 +57,7 @@ func TestAACToOpusRestart(t *testing.T) {
 }
 
 // Close returns while the writer is blocked on a child that stopped
-// reading, kills the child and closes Units().
+// reading, kills the child and closes Output().
 func TestAACToOpusCloseWhileBlocked(t *testing.T) {
 	clip := makeAAC(t, "sine=frequency=440:sample_rate=48000", 48000, 2, 10*time.Second)
 	tr := newAACToOpus(t, clip.audio)
@@ -90,9 +90,9 @@ func TestAACToOpusCloseWhileBlocked(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close blocked")
 	}
-	if _, ok := <-tr.Units(); ok {
+	if _, ok := <-tr.Output(); ok {
 		// Units sent before Close may still be queued; drain them.
-		for range tr.Units() {
+		for range tr.Output() {
 		}
 	}
 	if _, err := os.Stat("/proc/" + itoa(pid)); err == nil {
@@ -109,7 +109,7 @@ func TestAACToOpusStallWatchdog(t *testing.T) {
 	clip := makeAAC(t, "sine=frequency=440:sample_rate=48000", 48000, 2, 8*time.Second)
 	tr := newAACToOpus(t, clip.audio)
 	pid := tr.sup.PID()
-	res := collect(tr.Units())
+	res := collect(tr.Output())
 	stop := make(chan struct{})
 	defer close(stop)
 	go feedPaced(tr, clip.units(0), 1, stop)

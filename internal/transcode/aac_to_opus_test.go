@@ -57,12 +57,12 @@ func TestAACToOpusTone(t *testing.T) {
 				itoa(tc.rate)
 			clip := makeAAC(t, src, tc.rate, tc.channels, 3*time.Second)
 			tr := newAACToOpus(t, clip.audio)
-			if got := tr.Output(); got.Codec != ingest.CodecOpus || got.Channels != tc.channels || got.SampleRate != 48000 {
+			if got := tr.Opus(); got.Codec != ingest.CodecOpus || got.Channels != tc.channels || got.SampleRate != 48000 {
 				t.Fatalf("output parameters %+v", got)
 			}
 			base := 7 * time.Second
 			in := clip.units(base)
-			res := collect(tr.Units())
+			res := collect(tr.Output())
 			feedPaced(tr, in, 1, nil)
 			time.Sleep(200 * time.Millisecond)
 			st := tr.Stats()
@@ -137,10 +137,12 @@ func TestAACToOpusWithoutFFmpeg(t *testing.T) {
 	if st := tr.Stats(); st.State != StateUnavailable {
 		t.Fatalf("state %v", st.State)
 	}
-	if _, ok := <-tr.Units(); ok {
-		t.Fatal("Units() open")
+	if _, ok := <-tr.Output(); ok {
+		t.Fatal("Output() open")
 	}
-	tr.Write(&ingest.Unit{Kind: ingest.KindAudio, Frame: []byte{1}})
+	if err := tr.Write(&ingest.Unit{Kind: ingest.KindAudio, Frame: []byte{1}}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Write without ffmpeg: %v", err)
+	}
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -160,12 +162,22 @@ func TestAACToOpusBadInput(t *testing.T) {
 	}
 	a, _ := ingest.NewAAC(&mpegASC)
 	tr := newAACToOpus(t, a)
-	tr.Write(nil)
-	tr.Write(&ingest.Unit{Kind: ingest.KindVideo, NALUs: [][]byte{{5}}})
-	tr.Write(&ingest.Unit{Kind: ingest.KindAudio})
-	tr.Write(&ingest.Unit{Kind: ingest.KindAudio, Frame: make([]byte, 9000)})
+	for _, u := range []*ingest.Unit{
+		nil,
+		{Kind: ingest.KindVideo, NALUs: [][]byte{{5}}},
+		{Kind: ingest.KindAudio},
+		{Kind: ingest.KindAudio, Frame: make([]byte, 9000)},
+	} {
+		if err := tr.Write(u); err == nil || !strings.Contains(err.Error(), "not an AAC frame") {
+			t.Fatalf("Write(%+v): %v", u, err)
+		}
+	}
 	if st := tr.Stats(); st.Invalid != 4 || st.FramesIn != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+	tr.Close()
+	if err := tr.Write(&ingest.Unit{Kind: ingest.KindAudio, Frame: []byte{1}}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Write after Close: %v", err)
 	}
 }
 
@@ -183,7 +195,7 @@ func TestAACToOpusInputGap(t *testing.T) {
 			in = append(in, u)
 		}
 	}
-	res := collect(tr.Units())
+	res := collect(tr.Output())
 	feedPaced(tr, in, 1, nil)
 	time.Sleep(200 * time.Millisecond)
 	tr.Close()
@@ -221,3 +233,12 @@ func TestAACToOpusSlowConsumer(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// The relay's consumer-side interfaces (relay.AudioTranscoder, CPUReporter)
+// as of this writing: *AACToOpus satisfies them without an adapter.
+var _ interface {
+	Write(*ingest.Unit) error
+	Output() <-chan *ingest.Unit
+	Close() error
+	CPUSeconds() float64
+} = (*AACToOpus)(nil)

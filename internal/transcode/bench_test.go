@@ -14,7 +14,7 @@ import (
 //
 // complete-ms: from Write of the AAC frame that completes an Opus packet
 // (its last sample plus the encoder's 2.5 ms look-ahead) to the packet on
-// Units(); first-ms: from Write of the frame holding the packet's first
+// Output(); first-ms: from Write of the frame holding the packet's first
 // sample. cpu-%: ffmpeg's CPU time over the run's wall time, in percent of
 // one core.
 func BenchmarkAACToOpusRealtime(b *testing.B) {
@@ -29,7 +29,7 @@ func BenchmarkAACToOpusRealtime(b *testing.B) {
 		}
 		in := clip.units(base)
 		written := make([]time.Time, len(in))
-		res := collect(tr.Units())
+		res := collect(tr.Output())
 		start := time.Now()
 		for i, u := range in {
 			time.Sleep(time.Until(start.Add(time.Duration(i) * clip.frame)))
@@ -75,7 +75,7 @@ func percentile(v []float64, p float64) float64 {
 // BenchmarkVideoReencoder720p30 re-encodes 10 s of 720p30 H.264 at
 // 2.5 Mbit/s with B-frames (OBS's x264 default, bframes=2) in real time and
 // reports the latency per picture (Write of an input picture to its
-// re-encoded picture on Units()) and ffmpeg's CPU in percent of one core.
+// re-encoded picture on Output()) and ffmpeg's CPU in percent of one core.
 // The bitrate is given, so nothing is measured before ffmpeg starts.
 //
 //	go test -run XXX -bench VideoReencoder -benchtime 1x ./internal/transcode/
@@ -92,7 +92,7 @@ func BenchmarkVideoReencoder720p30(b *testing.B) {
 					b.Fatal(err)
 				}
 				written := map[time.Duration]time.Time{}
-				res := collect(v.Units())
+				res := collect(v.Output())
 				start := time.Now()
 				for _, u := range clip.units {
 					time.Sleep(time.Until(start.Add(u.DTS - clip.units[0].DTS)))

@@ -26,7 +26,7 @@
 //
 // Measured on the project's 2-vCPU machine (docs/benchmarks.md): from
 // Write of the AAC frame that completes an Opus packet to that packet on
-// Units(), 22 ms (p50 and p99 alike when ffmpeg gets the CPU); from the
+// Output(), 22 ms (p50 and p99 alike when ffmpeg gets the CPU); from the
 // frame holding the packet's first sample, 43 ms; ffmpeg uses 2.4-2.9 % of
 // one core per stream. Nearly all of the 22 ms is ffmpeg's Ogg muxer, which
 // writes a stream's page only once the next one exists (oggenc.c), so one

@@ -139,13 +139,13 @@ func (v *VideoReencoder) initialize() error {
 	return nil
 }
 
-// Output returns the parameters of the re-encoded video, nil until ffmpeg
+// H264 returns the parameters of the re-encoded video, nil until ffmpeg
 // has written them. Every output keyframe also carries its SPS and PPS.
-func (v *VideoReencoder) Output() *ingest.Video { return v.out.Load() }
+func (v *VideoReencoder) H264() *ingest.Video { return v.out.Load() }
 
-// Units returns the channel the re-encoded pictures arrive on; it is closed
-// after Close or when the re-encoder gives up.
-func (v *VideoReencoder) Units() <-chan *ingest.Unit { return v.units }
+// Output returns the channel the re-encoded pictures arrive on; it is
+// closed after Close or when the re-encoder gives up.
+func (v *VideoReencoder) Output() <-chan *ingest.Unit { return v.units }
 
 // Err returns why the re-encoder stopped by itself, nil otherwise.
 func (v *VideoReencoder) Err() error {
@@ -164,19 +164,21 @@ func (v *VideoReencoder) setErr(err error) {
 }
 
 // Write queues one picture. It never blocks: when the queue is full the
-// picture is dropped, and so is every picture up to the next keyframe.
-func (v *VideoReencoder) Write(u *ingest.Unit) {
+// picture is dropped, and so is every picture up to the next keyframe
+// (counted in Stats; Write returns nil). It returns an error for a unit
+// that is not a video picture and after Close.
+func (v *VideoReencoder) Write(u *ingest.Unit) error {
 	if v.closed.Load() {
-		return
+		return ErrClosed
 	}
 	if u == nil || u.Kind != ingest.KindVideo || len(u.NALUs) == 0 {
 		v.invalid.Add(1)
-		return
+		return errNotPicture
 	}
 	if v.wantKey.Load() {
 		if !u.Key {
 			v.droppedIn.Add(1)
-			return
+			return nil
 		}
 		v.wantKey.Store(false)
 	}
@@ -187,9 +189,15 @@ func (v *VideoReencoder) Write(u *ingest.Unit) {
 		v.droppedIn.Add(1)
 		v.wantKey.Store(true)
 	}
+	return nil
 }
 
-// Close stops ffmpeg and closes Units().
+var errNotPicture = errors.New("not a video picture")
+
+// CPUSeconds returns the CPU time ffmpeg used, in seconds (Stats().CPU).
+func (v *VideoReencoder) CPUSeconds() float64 { return v.Stats().CPU.Seconds() }
+
+// Close stops ffmpeg and closes Output().
 func (v *VideoReencoder) Close() error {
 	if v.closing == nil {
 		return nil

@@ -19,7 +19,7 @@ func TestVideoReencoderRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	res := collect(v.Units())
+	res := collect(v.Output())
 	stop := make(chan struct{})
 	fed := make(chan struct{})
 	go func() {

@@ -25,7 +25,7 @@ func newReencoder(t *testing.T, in *ingest.Video) *VideoReencoder {
 }
 
 // feedVideo writes units at speed x real time (paced by their DTS).
-func feedVideo(w interface{ Write(*ingest.Unit) }, us []*ingest.Unit, speed float64, stop <-chan struct{}) {
+func feedVideo(w interface{ Write(*ingest.Unit) error }, us []*ingest.Unit, speed float64, stop <-chan struct{}) {
 	start := time.Now()
 	for _, u := range us {
 		due := start.Add(time.Duration(float64(u.DTS-us[0].DTS) / speed))
@@ -49,7 +49,7 @@ func TestVideoReencoderRemovesBFrames(t *testing.T) {
 		t.Fatalf("the input has no B-frames: %s", types)
 	}
 	v := newReencoder(t, clip.video)
-	res := collect(v.Units())
+	res := collect(v.Output())
 	feedVideo(v, clip.units, 1, nil)
 	time.Sleep(300 * time.Millisecond)
 	st := v.Stats()
@@ -60,7 +60,7 @@ func TestVideoReencoderRemovesBFrames(t *testing.T) {
 	if st.DroppedIn+st.DroppedOut+st.Invalid+st.Lost != 0 || st.State != StateRunning {
 		t.Fatalf("stats %+v", st)
 	}
-	p := v.Output()
+	p := v.H264()
 	if p == nil || p.Width != 640 || p.Height != 360 {
 		t.Fatalf("output parameters %+v", p)
 	}
@@ -147,8 +147,8 @@ func TestVideoReencoderCloseBeforeStart(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close blocked")
 	}
-	if _, ok := <-v.Units(); ok {
-		t.Fatal("Units() open after Close")
+	if _, ok := <-v.Output(); ok {
+		t.Fatal("Output() open after Close")
 	}
 	if st := v.Stats(); st.State != StateStopped || st.DroppedIn != 4 {
 		t.Fatalf("stats %+v", st)
