@@ -11,6 +11,7 @@ import (
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/recorder"
+	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/pages"
 	"github.com/kastlive/kast/web/vod"
@@ -51,6 +52,8 @@ type Server struct {
 	Recorder      *recorder.Recorder
 	RecordingGate func(r *http.Request, track string) error
 	Logger        *slog.Logger
+	// API serves /api/v1; nil: one on Store and Hub with defaults.
+	API *api.Handler
 
 	fast    *fastpath.Server // cleartext; nil when it only redirects
 	plain   *http.Server     // cleartext when it only redirects
@@ -77,11 +80,16 @@ func (s *Server) Initialize() error {
 		s.Logger = slog.Default()
 	}
 	hls := hlsHandler{p: s.Packager}
+	if s.API == nil {
+		s.API = &api.Handler{Store: s.Store, Hub: s.Hub, Log: s.Logger}
+		s.API.Initialize()
+	}
 	h := Handlers{
 		HLS:     hls,
 		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger},
 		Metrics: s.protectedMetrics(),
 		Health:  s.health,
+		API:     s.API,
 	}
 	if s.Recorder != nil {
 		h.VOD = &vod.Handler{Recorder: s.Recorder, Gate: s.RecordingGate, Log: s.Logger}

@@ -19,6 +19,7 @@ import (
 	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
+	apihttp "github.com/kastlive/kast/web/api"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -31,13 +32,18 @@ type app struct {
 	store  conference.Store
 	hub    *ingest.Hub
 	hls    *packager.Server
-	feed   *conference.Feed
 	rec    *recorder.Recorder
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
 	web    *web.Server
 	acme   *certs.ACME
 	banner banner
+
+	// feed carries conference changes (on-air, events, tracks) to the
+	// in-process listeners; sched moves on-air by the timetable.
+	feed      *conference.Feed
+	sched     *conference.Scheduler
+	stopSched context.CancelFunc
 }
 
 // run starts kast, prints where to publish and watch, and serves until ctx
@@ -76,6 +82,7 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.hub = &ingest.Hub{}
+	// Before the recorder, which cuts talks at the on-air changes on it.
 	a.feed = &conference.Feed{}
 	a.hls = &packager.Server{
 		Hub:    a.hub,
@@ -111,6 +118,21 @@ func (a *app) start(ctx context.Context) error {
 		return fmt.Errorf("hls: %w", err)
 	}
 
+	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
+	api := &apihttp.Handler{
+		Store:         a.store,
+		Hub:           a.hub,
+		Feed:          a.feed,
+		Scheduler:     a.sched,
+		SecureCookies: cfg.SecureCookies,
+		Log:           a.log.With("component", "api"),
+	}
+	api.Initialize()
+	schedCtx, stopSched := context.WithCancel(context.Background())
+	a.stopSched = stopSched
+	go a.sched.Run(schedCtx)
+	go a.expireSessions(schedCtx)
+
 	tlsConfig, wrapHTTP, err := a.tlsSetup()
 	if err != nil {
 		return err
@@ -124,6 +146,7 @@ func (a *app) start(ctx context.Context) error {
 		Packager:       a.hls,
 		Recorder:       a.rec,
 		Logger:         a.log.With("component", "http"),
+		API:            api,
 	}
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
@@ -183,6 +206,24 @@ func (a *app) authorize(ctx context.Context, key string) (string, error) {
 	return t.Slug, nil
 }
 
+// expireSessions deletes expired login sessions once an hour.
+func (a *app) expireSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := a.store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+				a.log.Warn("expire sessions", "err", err)
+			} else if n > 0 {
+				a.log.Info("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}
+
 // watchAddr is the address viewers should use: HTTPS when it is on.
 func (a *app) watchAddr() string {
 	if t := a.web.TLSAddr(); t != nil {
@@ -208,6 +249,9 @@ func (a *app) rtmpAddr() string {
 // stop shuts down in dependency order: no new publishers, then the
 // packager (which releases blocked requests), then HTTP, then the store.
 func (a *app) stop() {
+	if a.stopSched != nil {
+		a.stopSched()
+	}
 	if a.rtmp != nil {
 		a.rtmp.Close()
 	}

@@ -1,101 +1,142 @@
 package main
 
 import (
-	"bytes"
-	"context"
+	"bufio"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"regexp"
-	"sync"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// kastProcess is kast running as a child process (the test binary
-// re-executed, see TestMain).
+// TestMain lets a test run kast as a real process: the test binary
+// started with KAST_TEST_MAIN=1 is kast.
+func TestMain(m *testing.M) {
+	if os.Getenv("KAST_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// kastProcess is kast running in a process of its own.
 type kastProcess struct {
 	cmd  *exec.Cmd
-	logs *lockedBuffer
+	addr string
 	done chan struct{}
-	http string // host:port
-	rtmp string
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+var startedRE = regexp.MustCompile(`kast started.* http=(\S+)`)
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-var startedLine = regexp.MustCompile(`msg="kast started" http=(\S+) rtmp=(\S+)`)
-
-// startKastProcess runs kast on dataDir with loopback ports and the test
-// secrets. wrap, if given, is a command line the binary is appended to
-// (a mount namespace, say). The process is killed when the test ends.
-func startKastProcess(t *testing.T, dataDir string, env map[string]string, wrap ...string) *kastProcess {
+func startProcess(t *testing.T, dataDir string) *kastProcess {
 	t.Helper()
-	self, err := os.Executable()
+	cmd := exec.Command(os.Args[0], "-http-addr=127.0.0.1:0", "-rtmp-addr=", "-metrics-addr=127.0.0.1:0", "-data-dir="+dataDir)
+	cmd.Env = append(os.Environ(), "KAST_TEST_MAIN=1", "KAST_ADMIN_TOKEN="+testAdminToken)
+	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append(append([]string{}, wrap...), self)
-	p := &kastProcess{logs: &lockedBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(args[0], args[1:]...)
-	p.cmd.Env = append(os.Environ(), "KAST_TEST_MAIN=1", "KAST_DATA_DIR="+dataDir,
-		"KAST_HTTP_ADDR=127.0.0.1:0", "KAST_RTMP_ADDR=127.0.0.1:0",
-		"KAST_STREAM_KEY="+testStreamKey, "KAST_ADMIN_TOKEN="+testAdminToken,
-		"KAST_METRICS_ADDR=127.0.0.1:0", "KAST_METRICS_TOKEN="+testMetricsToken)
-	for k, v := range env {
-		p.cmd.Env = append(p.cmd.Env, k+"="+v)
-	}
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	p := &kastProcess{cmd: cmd, done: make(chan struct{})}
+	found := make(chan string, 1)
 	go func() {
-		p.cmd.Wait()
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := startedRE.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+		cmd.Wait()
 		close(p.done)
 	}()
-	t.Cleanup(p.kill)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for {
-		if m := startedLine.FindStringSubmatch(p.logs.String()); m != nil {
-			p.http, p.rtmp = m[1], m[2]
-			return p
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("kast exited at start:\n%s", p.logs)
-		case <-ctx.Done():
-			t.Fatalf("kast did not start:\n%s", p.logs)
-		case <-time.After(20 * time.Millisecond):
-		}
+	t.Cleanup(p.stop)
+	select {
+	case p.addr = <-found:
+	case <-p.done:
+		t.Fatal("kast exited before it started")
+	case <-time.After(30 * time.Second):
+		t.Fatal("kast did not start in 30 s")
 	}
+	return p
 }
 
-// kill sends SIGKILL and waits for the process.
-func (p *kastProcess) kill() {
+// stop ends kast with SIGTERM, as a service manager would.
+func (p *kastProcess) stop() {
 	select {
 	case <-p.done:
 		return
 	default:
 	}
-	p.cmd.Process.Kill()
-	<-p.done
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
 }
 
-func (p *kastProcess) url(path string) string { return "http://" + p.http + path }
+// TestLoginSurvivesProcessRestart: a login made with one kast process
+// still works after that process is stopped and another one starts on
+// the same data directory; logging out then ends it.
+func TestLoginSurvivesProcessRestart(t *testing.T) {
+	dir := t.TempDir()
+	p := startProcess(t, dir)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	res, err := c.Post("http://"+p.addr+"/api/v1/events/meetup/registrations", "application/json",
+		strings.NewReader(`{"name": "Ada", "email": "ada@example.org", "password": "analytical engine"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+	var session *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "kast_session" {
+			session = ck
+		}
+	}
+	if session == nil {
+		t.Fatal("no session cookie")
+	}
+	p.stop()
 
-func (p *kastProcess) publishURL() string { return "rtmp://" + p.rtmp + "/live/" + testStreamKey }
+	p = startProcess(t, dir)
+	me := func() int {
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/api/v1/me", nil)
+		req.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if st := me(); st != 200 {
+		t.Fatalf("me after the restart: %d", st)
+	}
+	req, _ := http.NewRequest("DELETE", "http://"+p.addr+"/api/v1/session", nil)
+	req.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
+	res, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 204 {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	if st := me(); st != 401 {
+		t.Fatalf("me after logout: %d", st)
+	}
+}

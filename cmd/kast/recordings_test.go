@@ -17,8 +17,6 @@ import (
 	"github.com/kastlive/kast/web/vod"
 )
 
-const testAdminToken = "test-admin-token-0123456789"
-
 // onAir switches a talk on air on the main track, as the conference API
 // will, and returns when.
 func onAir(feed *conference.Feed, talk *conference.Talk) time.Time {
@@ -277,7 +275,7 @@ func TestRecordingDiskFull(t *testing.T) {
 		t.Skipf("no user and mount namespaces here: %v %s", err, out)
 	}
 	dir := t.TempDir()
-	p := startKastProcess(t, dir, map[string]string{"KAST_RECORD_MIN_FREE": "0"},
+	p := startRecProcess(t, dir, map[string]string{"KAST_RECORD_MIN_FREE": "0"},
 		unshare, "-rm", "sh", "-c", `mkdir -p "$KAST_DATA_DIR/recordings" && mount -t tmpfs -o size=3m tmpfs "$KAST_DATA_DIR/recordings" && exec "$0"`)
 	testutil.StartPublish(t, testutil.Publish{URL: p.publishURL(), Duration: 40 * time.Second})
 	waitHTTP(t, p.url("/hls/main/index.m3u8"), 15*time.Second)
@@ -299,7 +297,7 @@ func TestRecordingDiskFull(t *testing.T) {
 // repaired and plays up to the last complete segment.
 func TestRecordingSurvivesKill9(t *testing.T) {
 	dir := t.TempDir()
-	p := startKastProcess(t, dir, nil)
+	p := startRecProcess(t, dir, nil)
 	pub := testutil.StartPublish(t, testutil.Publish{URL: p.publishURL(), Duration: 60 * time.Second})
 	waitHTTP(t, p.url("/hls/main/index.m3u8"), 15*time.Second)
 	var before vod.PublishListing
@@ -385,5 +383,36 @@ func TestRecordingsCommand(t *testing.T) {
 	// Without the token: refused.
 	if code, _, _ := getBody(t, a.testURL("/api/admin/recordings"), "Authorization", "Bearer wrong-token-0123456789"); code != 401 {
 		t.Fatalf("wrong token: %d", code)
+	}
+}
+
+// TestRecordingFromAPIOnAir: a talk created and switched on air through
+// the conference API (PUT /api/v1/tracks/main/on-air) gets its recording.
+func TestRecordingFromAPIOnAir(t *testing.T) {
+	a, logs := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey, "KAST_ADMIN_TOKEN": testAdminToken})
+	now := time.Now().Truncate(time.Minute)
+	st, b := apiDo(t, http.DefaultClient, a, "POST", "/api/v1/events/meetup/talks", map[string]any{
+		"track": "main", "title": "Recorded through the API",
+		"start": now.Format(time.RFC3339), "end": now.Add(time.Hour).Format(time.RFC3339)}, true)
+	if st != 201 {
+		t.Fatalf("create talk: %d %s", st, b)
+	}
+	var talk struct{ ID int64 }
+	json.Unmarshal(b, &talk)
+	pub := testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Size: "320x240", Bitrate: "300k", Duration: 8 * time.Second})
+	waitHTTP(t, a.testURL("/hls/main/index.m3u8"), 15*time.Second)
+	if st, b := apiDo(t, http.DefaultClient, a, "PUT", "/api/v1/tracks/main/on-air", map[string]any{"talk_id": talk.ID}, true); st != 200 {
+		t.Fatalf("on air: %d %s", st, b)
+	}
+	time.Sleep(4 * time.Second)
+	if st, b := apiDo(t, http.DefaultClient, a, "PUT", "/api/v1/tracks/main/on-air", map[string]any{"talk_id": nil}, true); st != 200 {
+		t.Fatalf("off air: %d %s", st, b)
+	}
+	pub.Wait(20 * time.Second)
+	url := a.testURL(fmt.Sprintf("/vod/%d/index.m3u8", talk.ID))
+	waitEndlist(t, url, 20*time.Second)
+	got, problems := decodeAll(t, url)
+	if len(problems) > 0 || got < 3 || got > 5.1 {
+		t.Fatalf("%.2f s decoded (on air 4 s): %v\n%s", got, problems, logs)
 	}
 }
