@@ -11,9 +11,12 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/relay"
+	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/pages"
+	"github.com/kastlive/kast/web/vod"
 	"github.com/kastlive/kast/web/webrtc"
 )
 
@@ -49,7 +52,14 @@ type Server struct {
 	// WebRTC serves WHEP; Relay is read for the metrics. Both optional.
 	WebRTC *webrtc.Handler
 	Relay  *relay.Relay
-	Logger *slog.Logger
+	// Recorder, when set, has its recordings served under /vod/ and its
+	// admin API under /api/admin/recordings; RecordingGate gates them
+	// (nil: open).
+	Recorder      *recorder.Recorder
+	RecordingGate func(r *http.Request, track string) error
+	Logger        *slog.Logger
+	// API serves /api/v1; nil: one on Store and Hub with defaults.
+	API *api.Handler
 
 	fast    *fastpath.Server // cleartext; nil when it only redirects
 	plain   *http.Server     // cleartext when it only redirects
@@ -76,14 +86,23 @@ func (s *Server) Initialize() error {
 		s.Logger = slog.Default()
 	}
 	hls := hlsHandler{p: s.Packager}
-	routes := Routes(Handlers{
+	if s.API == nil {
+		s.API = &api.Handler{Store: s.Store, Hub: s.Hub, Log: s.Logger}
+		s.API.Initialize()
+	}
+	h := Handlers{
 		HLS:     hls,
 		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger, WHEPURL: s.whepURL()},
 		Metrics: s.protectedMetrics(),
 		Health:  s.health,
 		WebRTC:  s.WebRTC,
-	})
-	return s.listen(hls, routes)
+		API:     s.API,
+	}
+	if s.Recorder != nil {
+		h.VOD = &vod.Handler{Recorder: s.Recorder, Gate: s.RecordingGate, Log: s.Logger}
+		h.RecordingsAdmin = &vod.Admin{Recorder: s.Recorder, CheckToken: s.Store.CheckAdminToken, Log: s.Logger}
+	}
+	return s.listen(hls, Routes(h))
 }
 
 // Addr returns the cleartext listening address.

@@ -161,7 +161,7 @@ func feed(s *ingest.Stream, video, audio *webrtc.TrackLocalStaticRTP, log *slog.
 	}
 	var opus <-chan *ingest.Unit
 	if tc != nil {
-		opus = tc.Units()
+		opus = tc.Output()
 	}
 	var lastV, lastA time.Duration
 	haveV, haveA := false, false

@@ -20,14 +20,6 @@ func newTranscoder(log *slog.Logger) (relay.NewTranscoder, string) {
 		if err := t.Initialize(); err != nil {
 			return nil, err
 		}
-		return opusTranscoder{t}, nil
+		return t, nil
 	}, ""
 }
-
-// opusTranscoder adapts transcode.AACToOpus to the relay's interface.
-type opusTranscoder struct{ t *transcode.AACToOpus }
-
-func (o opusTranscoder) Write(u *ingest.Unit) error  { o.t.Write(u); return nil }
-func (o opusTranscoder) Output() <-chan *ingest.Unit { return o.t.Units() }
-func (o opusTranscoder) Close() error                { return o.t.Close() }
-func (o opusTranscoder) CPUSeconds() float64         { return o.t.Stats().CPU.Seconds() }

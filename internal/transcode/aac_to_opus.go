@@ -48,9 +48,9 @@ const (
 //
 // Write never blocks: frames go through a bounded queue and are dropped
 // (counted in Stats) when ffmpeg falls behind. Opus packets come out on
-// Units() with DTS = PTS on the input's clock, so they stay in sync with
+// Output() with DTS = PTS on the input's clock, so they stay in sync with
 // the stream's video. When ffmpeg dies it is restarted and the timeline
-// continues; after too many exits the transcoder gives up, closes Units()
+// continues; after too many exits the transcoder gives up, closes Output()
 // and Err says why.
 type AACToOpus struct {
 	// Input is the AAC stream's parameters (ingest.NewAAC).
@@ -85,9 +85,15 @@ type AACToOpus struct {
 	haveOut   bool
 	lastOutAt atomic.Int64 // unix ns of the last packet out, or of the child's start
 
-	framesIn, framesOut, droppedIn, droppedOut, invalid atomic.Uint64
-	latency                                             atomic.Int64 // EWMA, ns
+	framesIn, framesOut, droppedIn, droppedOut, invalid, lost atomic.Uint64
+	latency                                                   atomic.Int64 // EWMA, ns
 }
+
+// ErrClosed is returned by Write after Close, or after the transcoder gave
+// up (its Err says why).
+var ErrClosed = errors.New("transcoder closed")
+
+var errNotAAC = errors.New("not an AAC frame (an audio unit of 1 to 8184 bytes)")
 
 type queued struct {
 	u  *ingest.Unit
@@ -184,12 +190,12 @@ func (t *AACToOpus) args() []string {
 	}
 }
 
-// Output returns the parameters of the Opus units (48 kHz, 1 or 2 channels).
-func (t *AACToOpus) Output() *ingest.Audio { return t.out }
+// Opus returns the parameters of the Opus units (48 kHz, 1 or 2 channels).
+func (t *AACToOpus) Opus() *ingest.Audio { return t.out }
 
-// Units returns the channel the Opus packets arrive on; it is closed after
+// Output returns the channel the Opus packets arrive on; it is closed after
 // Close or when the transcoder gives up.
-func (t *AACToOpus) Units() <-chan *ingest.Unit { return t.units }
+func (t *AACToOpus) Output() <-chan *ingest.Unit { return t.units }
 
 // Err returns why the transcoder stopped by itself (ffmpeg kept failing,
 // or Initialize's error); nil while it runs and after Close.
@@ -204,14 +210,16 @@ func (t *AACToOpus) Err() error {
 }
 
 // Write queues one AAC unit (an audio unit holding a raw_data_block). It
-// never blocks: when the queue is full the unit is dropped and counted.
-func (t *AACToOpus) Write(u *ingest.Unit) {
+// never blocks: when the queue is full the unit is dropped and counted in
+// Stats, and Write returns nil. It returns an error for a unit that is not
+// an AAC frame (counted as Invalid) and after Close.
+func (t *AACToOpus) Write(u *ingest.Unit) error {
 	if t.closed.Load() {
-		return
+		return ErrClosed
 	}
 	if u == nil || u.Kind != ingest.KindAudio || len(u.Frame) == 0 || len(u.Frame) > 8191-7 {
 		t.invalid.Add(1)
-		return
+		return errNotAAC
 	}
 	select {
 	case t.queue <- queued{u: u, at: time.Now()}:
@@ -219,9 +227,13 @@ func (t *AACToOpus) Write(u *ingest.Unit) {
 	default:
 		t.droppedIn.Add(1)
 	}
+	return nil
 }
 
-// Close stops ffmpeg and closes Units(). It does not block on the consumer.
+// CPUSeconds returns the CPU time ffmpeg used, in seconds (Stats().CPU).
+func (t *AACToOpus) CPUSeconds() float64 { return t.Stats().CPU.Seconds() }
+
+// Close stops ffmpeg and closes Output(). It does not block on the consumer.
 func (t *AACToOpus) Close() error {
 	if t.queue == nil {
 		return nil
@@ -247,6 +259,7 @@ func (t *AACToOpus) Stats() Stats {
 		DroppedIn:  t.droppedIn.Load(),
 		DroppedOut: t.droppedOut.Load(),
 		Invalid:    t.invalid.Load(),
+		Lost:       t.lost.Load(),
 		Latency:    time.Duration(t.latency.Load()),
 	}
 	switch {
@@ -291,6 +304,10 @@ func (t *AACToOpus) serve(stdin io.WriteCloser, stdout io.Reader) {
 	close(stop)
 	stdin.Close() // wakes a write blocked on a full pipe
 	<-fed
+	if !t.closed.Load() {
+		// The Ogg muxer holds the last page: one frame or two always wait.
+		t.lost.Add(uint64(max(clk.pending()-2, 0)))
+	}
 }
 
 // feed writes queued frames to the child as ADTS until stop or a write

@@ -3,9 +3,7 @@ package transcode
 import (
 	"errors"
 	"math"
-	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -59,12 +57,12 @@ func TestAACToOpusTone(t *testing.T) {
 				itoa(tc.rate)
 			clip := makeAAC(t, src, tc.rate, tc.channels, 3*time.Second)
 			tr := newAACToOpus(t, clip.audio)
-			if got := tr.Output(); got.Codec != ingest.CodecOpus || got.Channels != tc.channels || got.SampleRate != 48000 {
+			if got := tr.Opus(); got.Codec != ingest.CodecOpus || got.Channels != tc.channels || got.SampleRate != 48000 {
 				t.Fatalf("output parameters %+v", got)
 			}
 			base := 7 * time.Second
 			in := clip.units(base)
-			res := collect(tr.Units())
+			res := collect(tr.Output())
 			feedPaced(tr, in, 1, nil)
 			time.Sleep(200 * time.Millisecond)
 			st := tr.Stats()
@@ -120,128 +118,6 @@ func TestAACToOpusTone(t *testing.T) {
 	}
 }
 
-// A killed ffmpeg is restarted and the Opus timeline continues where the
-// input is.
-func TestAACToOpusRestart(t *testing.T) {
-	clip := makeAAC(t, "sine=frequency=440:sample_rate=48000", 48000, 2, 4*time.Second)
-	tr := newAACToOpus(t, clip.audio)
-	in := clip.units(0)
-	res := collect(tr.Units())
-	stop := make(chan struct{})
-	fed := make(chan struct{})
-	go func() {
-		defer close(fed)
-		feedPaced(tr, in, 1, stop)
-	}()
-	defer close(stop)
-
-	time.Sleep(1500 * time.Millisecond)
-	pid := tr.sup.PID()
-	if pid == 0 {
-		t.Fatal("no ffmpeg running")
-	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-fed
-	time.Sleep(200 * time.Millisecond)
-	st := tr.Stats()
-	tr.Close()
-	out := <-res
-
-	if st.Restarts != 1 || st.State != StateRunning {
-		t.Fatalf("after a kill: %+v", st)
-	}
-	if tr.sup.PID() == pid {
-		t.Fatal("same child")
-	}
-	gap := checkTimeline(t, out)
-	last := out[len(out)-1].PTS
-	end := in[len(in)-1].PTS
-	t.Logf("%d packets; largest gap %v (the restart); last packet at %v, input ends at %v; stats %+v", len(out), gap, last, end, st)
-	if gap == 0 || gap > time.Second {
-		t.Fatalf("gap at the restart %v, want between 0 and 1 s", gap)
-	}
-	if end-last > 100*time.Millisecond {
-		t.Fatalf("output stops at %v, input at %v: the restarted child's output is missing", last, end)
-	}
-}
-
-// Close returns while the writer is blocked on a child that stopped
-// reading, kills the child and closes Units().
-func TestAACToOpusCloseWhileBlocked(t *testing.T) {
-	clip := makeAAC(t, "sine=frequency=440:sample_rate=48000", 48000, 2, 10*time.Second)
-	tr := newAACToOpus(t, clip.audio)
-	pid := tr.sup.PID()
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	// Far more than the queue and the pipe hold: Write must never block.
-	start := time.Now()
-	for _, u := range clip.units(0) {
-		tr.Write(u)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Fatalf("writing %d units took %v", len(clip.aus), d)
-	}
-	time.Sleep(100 * time.Millisecond)
-	for _, u := range clip.units(20 * time.Second) {
-		tr.Write(u)
-	}
-	if st := tr.Stats(); st.DroppedIn == 0 {
-		t.Fatalf("nothing dropped with a stopped child: %+v", st)
-	}
-	done := make(chan struct{})
-	go func() {
-		tr.Close()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close blocked")
-	}
-	if _, ok := <-tr.Units(); ok {
-		// Units sent before Close may still be queued; drain them.
-		for range tr.Units() {
-		}
-	}
-	if _, err := os.Stat("/proc/" + itoa(pid)); err == nil {
-		t.Fatalf("ffmpeg %d still exists after Close", pid)
-	}
-	if st := tr.Stats(); st.State != StateStopped {
-		t.Fatalf("state after Close: %v", st.State)
-	}
-	tr.Write(clip.units(0)[0]) // after Close: ignored, no panic
-}
-
-// A child that stops producing output is killed and replaced.
-func TestAACToOpusStallWatchdog(t *testing.T) {
-	clip := makeAAC(t, "sine=frequency=440:sample_rate=48000", 48000, 2, 8*time.Second)
-	tr := newAACToOpus(t, clip.audio)
-	pid := tr.sup.PID()
-	res := collect(tr.Units())
-	stop := make(chan struct{})
-	defer close(stop)
-	go feedPaced(tr, clip.units(0), 1, stop)
-	time.Sleep(500 * time.Millisecond)
-	syscall.Kill(pid, syscall.SIGSTOP)
-	deadline := time.Now().Add(stallAfter + 3*time.Second)
-	for tr.Stats().Restarts == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if st := tr.Stats(); st.Restarts != 1 {
-		t.Fatalf("a stopped child was not replaced: %+v", st)
-	}
-	before := tr.Stats().FramesOut
-	time.Sleep(time.Second)
-	if after := tr.Stats().FramesOut; after < before+30 {
-		t.Fatalf("output did not resume: %d -> %d packets", before, after)
-	}
-	tr.Close()
-	<-res
-}
-
 // Without ffmpeg, Available says so and the transcoder refuses to start
 // with an error that says what is missing.
 func TestAACToOpusWithoutFFmpeg(t *testing.T) {
@@ -261,10 +137,12 @@ func TestAACToOpusWithoutFFmpeg(t *testing.T) {
 	if st := tr.Stats(); st.State != StateUnavailable {
 		t.Fatalf("state %v", st.State)
 	}
-	if _, ok := <-tr.Units(); ok {
-		t.Fatal("Units() open")
+	if _, ok := <-tr.Output(); ok {
+		t.Fatal("Output() open")
 	}
-	tr.Write(&ingest.Unit{Kind: ingest.KindAudio, Frame: []byte{1}})
+	if err := tr.Write(&ingest.Unit{Kind: ingest.KindAudio, Frame: []byte{1}}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Write without ffmpeg: %v", err)
+	}
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -284,11 +162,83 @@ func TestAACToOpusBadInput(t *testing.T) {
 	}
 	a, _ := ingest.NewAAC(&mpegASC)
 	tr := newAACToOpus(t, a)
-	tr.Write(nil)
-	tr.Write(&ingest.Unit{Kind: ingest.KindVideo, NALUs: [][]byte{{5}}})
-	tr.Write(&ingest.Unit{Kind: ingest.KindAudio})
-	tr.Write(&ingest.Unit{Kind: ingest.KindAudio, Frame: make([]byte, 9000)})
+	for _, u := range []*ingest.Unit{
+		nil,
+		{Kind: ingest.KindVideo, NALUs: [][]byte{{5}}},
+		{Kind: ingest.KindAudio},
+		{Kind: ingest.KindAudio, Frame: make([]byte, 9000)},
+	} {
+		if err := tr.Write(u); err == nil || !strings.Contains(err.Error(), "not an AAC frame") {
+			t.Fatalf("Write(%+v): %v", u, err)
+		}
+	}
 	if st := tr.Stats(); st.Invalid != 4 || st.FramesIn != 0 {
 		t.Fatalf("stats %+v", st)
 	}
+	tr.Close()
+	if err := tr.Write(&ingest.Unit{Kind: ingest.KindAudio, Frame: []byte{1}}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Write after Close: %v", err)
+	}
 }
+
+// Frames missing from the input (the publisher's audio paused, a reader
+// lost some) leave the same gap in the Opus timeline, and what follows is
+// still heard at its time.
+func TestAACToOpusInputGap(t *testing.T) {
+	src := "aevalsrc=exprs='if(between(t\\,2\\,2.3)\\,0.5*sin(2*PI*1000*t)\\,0)':s=48000"
+	clip := makeAAC(t, src, 48000, 2, 3*time.Second)
+	tr := newAACToOpus(t, clip.audio)
+	all := clip.units(0)
+	var in []*ingest.Unit
+	for _, u := range all {
+		if u.PTS < 800*time.Millisecond || u.PTS >= 1300*time.Millisecond {
+			in = append(in, u)
+		}
+	}
+	res := collect(tr.Output())
+	feedPaced(tr, in, 1, nil)
+	time.Sleep(200 * time.Millisecond)
+	tr.Close()
+	out := <-res
+	gap := checkTimeline(t, out)
+	if gap < 450*time.Millisecond || gap > 520*time.Millisecond {
+		t.Fatalf("largest gap %v, want about the 500 ms missing", gap)
+	}
+	// The burst, 2 s into the input, in the packets after the gap.
+	var after []*ingest.Unit
+	for _, u := range out {
+		if u.PTS >= 1300*time.Millisecond {
+			after = append(after, u)
+		}
+	}
+	got := decodeMono(t, writeOgg(t, after, 2), 48000)
+	at := after[0].PTS + oggPreSkip*time.Second/48000 + time.Duration(onset(got))*time.Second/48000
+	ref := decodeMono(t, clip.path, 48000)
+	want := time.Duration(onset(ref)) * time.Second / 48000
+	t.Logf("gap %v; burst at %v, sent at %v", gap, at, want)
+	if d := at - want; d < -20*time.Millisecond || d > 20*time.Millisecond {
+		t.Fatalf("after the gap the burst is %v off", d)
+	}
+}
+
+// A consumer that stops reading loses packets, counted; the transcoder
+// never waits for it.
+func TestAACToOpusSlowConsumer(t *testing.T) {
+	clip := makeAAC(t, "sine=frequency=440:sample_rate=48000", 48000, 2, 3*time.Second)
+	tr := newAACToOpus(t, clip.audio)
+	feedPaced(tr, clip.units(0), 2, nil)
+	time.Sleep(300 * time.Millisecond)
+	st := tr.Stats()
+	if st.FramesOut != DefaultAudioQueue || st.DroppedOut == 0 || st.DroppedIn != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// The relay's consumer-side interfaces (relay.AudioTranscoder, CPUReporter)
+// as of this writing: *AACToOpus satisfies them without an adapter.
+var _ interface {
+	Write(*ingest.Unit) error
+	Output() <-chan *ingest.Unit
+	Close() error
+	CPUSeconds() float64
+} = (*AACToOpus)(nil)

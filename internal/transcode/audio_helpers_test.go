@@ -71,7 +71,7 @@ func (c aacClip) units(base time.Duration) []*ingest.Unit {
 
 // feedPaced writes units at speed x real time (their PTS spacing). It
 // returns when all are written or stop is closed.
-func feedPaced(w interface{ Write(*ingest.Unit) }, us []*ingest.Unit, speed float64, stop <-chan struct{}) {
+func feedPaced(w interface{ Write(*ingest.Unit) error }, us []*ingest.Unit, speed float64, stop <-chan struct{}) {
 	if len(us) == 0 {
 		return
 	}

@@ -14,7 +14,7 @@ import (
 //
 // complete-ms: from Write of the AAC frame that completes an Opus packet
 // (its last sample plus the encoder's 2.5 ms look-ahead) to the packet on
-// Units(); first-ms: from Write of the frame holding the packet's first
+// Output(); first-ms: from Write of the frame holding the packet's first
 // sample. cpu-%: ffmpeg's CPU time over the run's wall time, in percent of
 // one core.
 func BenchmarkAACToOpusRealtime(b *testing.B) {
@@ -29,7 +29,7 @@ func BenchmarkAACToOpusRealtime(b *testing.B) {
 		}
 		in := clip.units(base)
 		written := make([]time.Time, len(in))
-		res := collect(tr.Units())
+		res := collect(tr.Output())
 		start := time.Now()
 		for i, u := range in {
 			time.Sleep(time.Until(start.Add(time.Duration(i) * clip.frame)))
@@ -70,4 +70,57 @@ func percentile(v []float64, p float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	return s[min(int(float64(len(s))*p/100), len(s)-1)]
+}
+
+// BenchmarkVideoReencoder720p30 re-encodes 10 s of 720p30 H.264 at
+// 2.5 Mbit/s with B-frames (OBS's x264 default, bframes=2) in real time and
+// reports the latency per picture (Write of an input picture to its
+// re-encoded picture on Output()) and ffmpeg's CPU in percent of one core.
+// The bitrate is given, so nothing is measured before ffmpeg starts.
+//
+//	go test -run XXX -bench VideoReencoder -benchtime 1x ./internal/transcode/
+func BenchmarkVideoReencoder720p30(b *testing.B) {
+	for _, bf := range []int{2, 0} {
+		b.Run("bframes="+itoa(bf), func(b *testing.B) {
+			clip := makeH264(b, "1280x720", 30, bf, "2500k", 10*time.Second)
+			var lat []float64
+			var cpu, wall time.Duration
+			var outBytes, inBytes int
+			for b.Loop() {
+				v := &VideoReencoder{Input: clip.video, Bitrate: 2_500_000}
+				if err := v.Initialize(); err != nil {
+					b.Fatal(err)
+				}
+				written := map[time.Duration]time.Time{}
+				res := collect(v.Output())
+				start := time.Now()
+				for _, u := range clip.units {
+					time.Sleep(time.Until(start.Add(u.DTS - clip.units[0].DTS)))
+					written[u.PTS] = time.Now()
+					v.Write(u)
+				}
+				time.Sleep(300 * time.Millisecond)
+				st := v.Stats()
+				wall += time.Since(start)
+				cpu += st.CPU
+				v.Close()
+				out := <-res
+				if st.DroppedIn+st.DroppedOut+st.Invalid+st.Lost != 0 {
+					b.Fatalf("stats %+v", st)
+				}
+				for _, u := range out[30:] { // past ffmpeg's start
+					lat = append(lat, ms(u.Received.Sub(written[u.PTS])))
+				}
+				for _, u := range out {
+					outBytes += u.Size()
+				}
+				inBytes += clip.bytes
+			}
+			b.ReportMetric(percentile(lat, 50), "latency-ms-p50")
+			b.ReportMetric(percentile(lat, 99), "latency-ms-p99")
+			b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "cpu-%")
+			b.ReportMetric(float64(outBytes)/float64(inBytes), "out/in-bytes")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
 }

@@ -42,18 +42,21 @@ type Stats struct {
 	State State
 
 	// FramesIn counts units accepted by Write; FramesOut units delivered
-	// on Units().
+	// on Output().
 	FramesIn  uint64
 	FramesOut uint64
 
 	// DroppedIn counts units Write refused because the queue to ffmpeg was
 	// full (ffmpeg too slow or restarting); DroppedOut units lost because
-	// the consumer did not read Units() fast enough; Invalid units that
+	// the consumer did not read Output() fast enough; Invalid units that
 	// were not of the transcoder's codec, empty, too large or not later
 	// than the previous one.
 	DroppedIn  uint64
 	DroppedOut uint64
 	Invalid    uint64
+	// Lost counts units written to ffmpeg that never came out: a child
+	// died with them, or ffmpeg could not decode them.
+	Lost uint64
 
 	// Restarts counts ffmpeg children started after the first.
 	Restarts uint64

@@ -18,8 +18,9 @@ import (
 // logs, restarts it with a growing backoff when it exits, gives up with an
 // error after MaxRestarts exits within a minute, and kills it on Close.
 //
-// On Linux the child runs in its own process group and receives SIGKILL
-// when kast dies, so a killed server leaves no ffmpeg behind.
+// On Linux the child runs in its own process group (a Ctrl-C meant for kast
+// does not reach it) and receives SIGKILL when kast dies, so a killed server
+// leaves no ffmpeg behind.
 type Supervisor struct {
 	// Path of the ffmpeg binary; empty means "ffmpeg" looked up on PATH.
 	Path string
@@ -168,7 +169,7 @@ func (s *Supervisor) run(stdin io.WriteCloser, stdout *os.File) {
 		s.mu.Lock()
 		cmd, closed := s.cmd, s.closed
 		s.mu.Unlock()
-		killGroup(cmd)
+		killChild(cmd)
 		waitErr := cmd.Wait()
 		s.running.Store(false)
 
@@ -241,7 +242,7 @@ func (s *Supervisor) Close() error {
 	}
 	cmd := s.cmd
 	s.mu.Unlock()
-	killGroup(cmd)
+	killChild(cmd)
 	<-s.done
 	return nil
 }
@@ -252,7 +253,7 @@ func (s *Supervisor) Kill() {
 	s.mu.Lock()
 	cmd := s.cmd
 	s.mu.Unlock()
-	killGroup(cmd)
+	killChild(cmd)
 }
 
 // Done is closed when supervision ends: after Close, or after giving up.
@@ -381,4 +382,13 @@ func (r *ring) String() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return string(r.buf)
+}
+
+// killChild sends SIGKILL to the child. os.Process tracks the child through
+// a pidfd, so a kill racing with its reaping cannot reach another process
+// that got the same pid (which a kill(2) of its process group could).
+func killChild(cmd *exec.Cmd) {
+	if cmd != nil && cmd.Process != nil {
+		cmd.Process.Kill()
+	}
 }

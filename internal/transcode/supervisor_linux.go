@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// setProcAttr puts the child in its own process group (so a kill reaches
-// anything it forks) and asks the kernel to SIGKILL it when its parent
-// dies, so a crashed or killed kast leaves no ffmpeg running.
+// setProcAttr puts the child in its own process group, so the Ctrl-C that
+// a terminal sends to kast's group does not kill ffmpeg before kast shuts
+// down in order, and asks the kernel to SIGKILL it when its parent dies, so
+// a crashed or killed kast leaves no ffmpeg running.
 func setProcAttr(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
@@ -43,16 +44,6 @@ func startCmd(cmd *exec.Cmd) error {
 	c := spawnCall{cmd: cmd, done: make(chan error, 1)}
 	spawnReq <- c
 	return <-c.done
-}
-
-// killGroup kills the child's process group.
-func killGroup(cmd *exec.Cmd) {
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		cmd.Process.Kill()
-	}
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times: 100 on

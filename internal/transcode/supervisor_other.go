@@ -14,12 +14,6 @@ func setProcAttr(*exec.Cmd) {}
 
 func startCmd(cmd *exec.Cmd) error { return cmd.Start() }
 
-func killGroup(cmd *exec.Cmd) {
-	if cmd != nil && cmd.Process != nil {
-		cmd.Process.Kill()
-	}
-}
-
 // processCPU is unknown for a running child here; an exited child's time
 // still counts from its exit status.
 func processCPU(int) (time.Duration, bool) { return 0, false }
