@@ -32,11 +32,20 @@
 //	                   clip (600k or 2500k) and pads with filler NAL units above it
 //	-server-pid PID    sample the CPU time and RSS of the server (and its child processes,
 //	                   e.g. nginx workers) from /proc every second
+//	                   whep:    WebRTC (pion) viewers POSTing to the -whep endpoint; the first
+//	                            -whep-sample of them (default 20) decrypt their media and read
+//	                            the SEIs for delivery latency, the others complete ICE/DTLS and
+//	                            count packets from the clear RTP headers (loss, frames, stalls)
 //	-json              print a JSON object instead of the table
 //	-report FILE.html  write a self-contained HTML report (inline SVG charts)
 //	-wait D            how long to wait for the stream to appear (default 30s)
 //	-timeout D         per-request timeout (default 10s)
 //	-cpuprofile FILE   write the bench's own CPU profile (go tool pprof)
+//	-origin-metrics URL  the origin's Prometheus /metrics: report how many requests reach it
+//	                   per second once every viewer has joined (viewers behind a cache);
+//	                   -origin-counter names the counter (default kast_hls_requests_total)
+//	-insecure          https: accept any server certificate
+//	-http2             https: viewers speak HTTP/2 (one connection each) instead of HTTP/1.1
 //
 // Viewers start once the newest listed part or segment holds a frame of this
 // publish ("first playlist", measured from the publish start), so a stale
@@ -81,6 +90,12 @@ type config struct {
 	report    string
 	wait      time.Duration
 	timeout   time.Duration
+	origin    originCounter
+	insecure  bool // https: accept any certificate
+	http2     bool // https: HTTP/2 instead of HTTP/1.1
+
+	whepURL    string
+	whepSample int
 }
 
 func main() {
@@ -88,8 +103,10 @@ func main() {
 	var bitrate string
 	flag.StringVar(&cfg.rtmpURL, "rtmp", "", "RTMP URL to publish to (omit to only watch)")
 	flag.StringVar(&cfg.hlsURL, "hls", "", "multivariant or media playlist URL")
+	flag.StringVar(&cfg.whepURL, "whep", "", "WHEP endpoint URL (with -client whep), e.g. http://127.0.0.1:8080/whep/main")
+	flag.IntVar(&cfg.whepSample, "whep-sample", 20, "WHEP viewers that decrypt their media and measure latency; the others count packets")
 	flag.IntVar(&cfg.viewers, "viewers", 10, "number of viewers")
-	flag.StringVar(&cfg.client, "client", clientHLSJS, "viewer kind: hlsjs, apple or classic")
+	flag.StringVar(&cfg.client, "client", clientHLSJS, "viewer kind: hlsjs, apple, classic or whep")
 	flag.DurationVar(&cfg.ramp, "ramp", 0, "spread viewer joins over this time")
 	flag.DurationVar(&cfg.duration, "duration", 20*time.Second, "total measuring time (ramp included)")
 	flag.StringVar(&bitrate, "bitrate", "2500k", "source bitrate (e.g. 2500k, 2.5M)")
@@ -98,6 +115,10 @@ func main() {
 	flag.StringVar(&cfg.report, "report", "", "write an HTML report to this file")
 	flag.DurationVar(&cfg.wait, "wait", 30*time.Second, "how long to wait for the stream to appear")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "per-request timeout")
+	flag.StringVar(&cfg.origin.url, "origin-metrics", "", "the origin's /metrics URL: report the requests reaching it (viewers behind a cache)")
+	flag.StringVar(&cfg.origin.name, "origin-counter", "kast_hls_requests_total", "with -origin-metrics: the counter of requests served")
+	flag.BoolVar(&cfg.insecure, "insecure", false, "https: accept any server certificate (a test certificate)")
+	flag.BoolVar(&cfg.http2, "http2", false, "https: viewers speak HTTP/2 (one connection each, like browsers) instead of HTTP/1.1")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench's own CPU profile to this file")
 	flag.Parse()
 
@@ -114,7 +135,11 @@ func main() {
 	if cfg.bitrate, err = parseBitrate(bitrate); err != nil {
 		fatal(err)
 	}
-	if cfg.hlsURL == "" && cfg.viewers > 0 {
+	if cfg.client == clientWHEP {
+		if cfg.whepURL == "" && cfg.viewers > 0 {
+			fatal(errors.New("-whep is required with -client whep"))
+		}
+	} else if cfg.hlsURL == "" && cfg.viewers > 0 {
 		fatal(errors.New("-hls is required with viewers"))
 	}
 	if cfg.rtmpURL == "" && cfg.viewers == 0 {

@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -30,6 +32,7 @@ type result struct {
 	Stalls             uint64            `json:"stalls"`
 	Requests           uint64            `json:"requests"`
 	RequestsPerS       float64           `json:"requests_per_s"`
+	OriginRequestsPerS float64           `json:"origin_requests_per_s,omitempty"`
 	Frames             uint64            `json:"frames"`
 	DeliveryLatency    summary           `json:"delivery_latency_ms"`
 	TTFF               summary           `json:"ttff_ms"`
@@ -44,6 +47,13 @@ type result struct {
 	BenchCPUPct        float64           `json:"bench_cpu_pct"`
 	BenchRSSMB         float64           `json:"bench_rss_mb"`
 	Series             []second          `json:"series"`
+
+	// WHEP runs
+	WHEPURL     string  `json:"whep_url,omitempty"`
+	WHEPSampled int64   `json:"whep_sampled,omitempty"`
+	RTPPackets  uint64  `json:"rtp_packets,omitempty"`
+	RTPLost     uint64  `json:"rtp_lost,omitempty"`
+	RTPLossPct  float64 `json:"rtp_loss_pct,omitempty"`
 
 	latencyHist *histogram // for the report's distribution chart
 }
@@ -133,10 +143,20 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*result, error) {
 
 	s := newSink()
 	env := &viewerEnv{
-		timeout:   cfg.timeout,
-		sink:      s,
-		hlsURL:    cfg.hlsURL,
-		playlists: newPlaylistCache(),
+		timeout:    cfg.timeout,
+		sink:       s,
+		hlsURL:     cfg.hlsURL,
+		playlists:  newPlaylistCache(),
+		tls:        &tls.Config{InsecureSkipVerify: cfg.insecure},
+		http2:      cfg.http2,
+		whepURL:    cfg.whepURL,
+		whepSample: cfg.whepSample,
+	}
+	if cfg.client == clientWHEP {
+		res.WHEPURL, res.HLSURL = cfg.whepURL, cfg.whepURL
+	}
+	if cfg.http2 && !strings.HasPrefix(cfg.hlsURL, "https://") {
+		return nil, errors.New("-http2 needs an https:// -hls URL")
 	}
 
 	waitStart := time.Now()
@@ -144,7 +164,13 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*result, error) {
 	if pub != nil {
 		since = pub.started.UnixNano()
 	}
-	if err := waitForStream(ctx, env, cfg.wait, since); err != nil {
+	wait := func() error {
+		if cfg.client == clientWHEP {
+			return waitForWHEP(ctx, env, cfg.wait)
+		}
+		return waitForStream(ctx, env, cfg.wait, since)
+	}
+	if err := wait(); err != nil {
 		cancel()
 		if pub != nil {
 			if perr := <-pubErr; perr != nil {
@@ -178,6 +204,22 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*result, error) {
 		series, viewerS, srvFirst, srvLast, srvOK, rssMax = sample(vctx, s, cfg.serverPID, start)
 	}()
 
+	// With a cache in front, how many requests reach the origin once
+	// every viewer has joined.
+	originDone := make(chan struct{})
+	go func() {
+		defer close(originDone)
+		if cfg.origin.url == "" {
+			return
+		}
+		r, err := cfg.origin.rate(vctx, start.Add(cfg.ramp+time.Second))
+		if err != nil {
+			logf(logw, "origin requests not measured: %v", err)
+			return
+		}
+		res.OriginRequestsPerS = r
+	}()
+
 	var wg sync.WaitGroup
 	for i := 0; i < cfg.viewers; i++ {
 		if cfg.ramp > 0 && i > 0 {
@@ -201,6 +243,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*result, error) {
 	elapsed := time.Since(start)
 	wg.Wait()
 	<-samplerDone
+	<-originDone
 	self1, _ := readProc(os.Getpid())
 
 	res.DurationS = elapsed.Seconds()
@@ -213,6 +256,13 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*result, error) {
 	res.DeliveryLatency = s.latency.Summary()
 	res.TTFF = s.ttff.Summary()
 	res.FrameGap = s.gap.Summary()
+	if cfg.client == clientWHEP {
+		res.WHEPSampled = s.sampled.Load()
+		res.RTPPackets, res.RTPLost = s.rtpPackets.Load(), s.rtpLost.Load()
+		if res.RTPPackets > 0 {
+			res.RTPLossPct = 100 * float64(res.RTPLost) / float64(res.RTPPackets+res.RTPLost)
+		}
+	}
 	res.ViewerSeconds = viewerS
 	res.Series = series
 	res.latencyHist = &s.latency
@@ -314,7 +364,8 @@ func sample(ctx context.Context, s *sink, pid int, start time.Time) (series []se
 // frame sent at or after since (unix nanoseconds; 0 accepts any frame), so a
 // stale playlist left over from an earlier publish does not count.
 func waitForStream(ctx context.Context, env *viewerEnv, limit time.Duration, since int64) error {
-	v := &hlsViewer{env: env}
+	v := &hlsViewer{env: env, conn: env.newConn()}
+	defer v.conn.close()
 	v.br = bufio.NewReaderSize(nil, 16<<10)
 	var newest int64
 	v.onFrame = func(send int64, _ time.Time) { newest = max(newest, send) }

@@ -20,12 +20,13 @@ type forwarder struct {
 	audioTrack *trackState // nil without audio to send (AAC and no transcoder)
 
 	transcoder AudioTranscoder
+	tcReady    chan AudioTranscoder // the transcoder once started (nil when it failed); never reassigned
+	tcWG       sync.WaitGroup
 	opus       <-chan *ingest.Unit
 	aacWhy     string // why AAC is not sent, "" when it is
 
 	mu       sync.Mutex
 	pending  []shardMsg // adds and removes, applied by the forwarder goroutine
-	viewers  int        // attached or pending
 	kick     chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
@@ -100,16 +101,11 @@ func newForwarder(r *Relay, s *ingest.Stream) *forwarder {
 				f.aacWhy = r.noTranscoderWhy()
 				break
 			}
-			tc, err := r.Transcoder(a)
-			if err != nil {
-				f.aacWhy = "the AAC to Opus transcoder did not start: " + err.Error()
-				r.stats.transcoderFailures.Add(1)
-				break
-			}
-			r.stats.transcoders.Add(1)
-			r.stats.transcoderStarts.Add(1)
-			f.transcoder, f.opus = tc, tc.Output()
+			// Started aside, so that video does not wait for ffmpeg.
 			f.audioTrack = newTrackState(48000, audioHistory)
+			f.tcReady = make(chan AudioTranscoder, 1)
+			f.tcWG.Add(1)
+			go f.startTranscoder(a)
 		}
 	}
 	if f.aacWhy != "" {
@@ -130,18 +126,36 @@ func (f *forwarder) attach(v *Viewer) {
 	f.poke()
 }
 
-// detach removes v; v.detached is closed once its shard forgot it.
-func (f *forwarder) detach(v *Viewer) {
-	f.mu.Lock()
-	f.pending = append(f.pending, shardMsg{op: opRemove, fwd: f, v: v})
-	f.mu.Unlock()
-	f.poke()
-}
-
 func (f *forwarder) poke() {
 	select {
 	case f.kick <- struct{}{}:
 	default:
+	}
+}
+
+// startTranscoder starts the AAC to Opus transcoder and hands it to the
+// forwarder's goroutine, or closes it when the forwarder stopped meanwhile.
+func (f *forwarder) startTranscoder(a *ingest.Audio) {
+	defer f.tcWG.Done()
+	r := f.relay
+	tc, err := r.Transcoder(a)
+	if err != nil {
+		r.stats.transcoderFailures.Add(1)
+		r.noteAudioWithoutOpus(f.stream, "the AAC to Opus transcoder did not start: "+err.Error())
+		f.tcReady <- nil
+		return
+	}
+	r.stats.transcoders.Add(1)
+	r.stats.transcoderStarts.Add(1)
+	select {
+	case <-f.stop:
+		if c, ok := tc.(CPUReporter); ok {
+			r.stats.transcoderCPUPastE6.Add(uint64(c.CPUSeconds() * 1e6))
+		}
+		tc.Close()
+		r.stats.transcoders.Add(-1)
+	default:
+		f.tcReady <- tc
 	}
 }
 
@@ -162,14 +176,15 @@ func (f *forwarder) run() {
 		f.mu.Unlock()
 		for _, m := range msgs {
 			if m.op == opRemove {
-				m.v.shard.ch <- m
+				m.v.shard.ctrl <- m
 			} else {
 				// Attached after the stream ended: nothing will come.
-				m.v.shard.ch <- shardMsg{op: opAdd, fwd: f, v: m.v}
+				m.v.shard.ctrl <- shardMsg{op: opAdd, fwd: f, v: m.v}
 			}
 		}
 	}()
 	units := f.reader.Units()
+	ready := f.tcReady
 	for {
 		select {
 		case <-f.stop:
@@ -182,6 +197,13 @@ func (f *forwarder) run() {
 			}
 			f.applyPending()
 			f.unit(u)
+		case tc := <-ready:
+			ready = nil
+			if tc != nil {
+				f.tcMu.Lock()
+				f.transcoder, f.opus = tc, tc.Output()
+				f.tcMu.Unlock()
+			}
 		case u, ok := <-f.opus:
 			if !ok {
 				f.opus = nil
@@ -212,7 +234,7 @@ func (f *forwarder) applyPending() {
 				delete(f.lost, sh)
 			}
 		}
-		sh.ch <- m // adds and removes are never dropped
+		sh.ctrl <- m // adds and removes are never dropped
 	}
 }
 
@@ -293,8 +315,9 @@ func (f *forwarder) send(t *trackState, video bool, payloads [][]byte, pts time.
 		pkts[0].key = true
 		t.gopSeq, t.haveGOP = pkts[0].seq, true
 	}
+	at := time.Now().UnixNano()
 	for sh := range f.perShard {
-		m := shardMsg{op: opPackets, fwd: f, video: video, pkts: pkts, resync: f.lost[sh]}
+		m := shardMsg{op: opPackets, fwd: f, video: video, pkts: pkts, resync: f.lost[sh], at: at}
 		select {
 		case sh.ch <- m:
 			delete(f.lost, sh)
@@ -303,34 +326,27 @@ func (f *forwarder) send(t *trackState, video bool, payloads [][]byte, pts time.
 			// packets and resume at the next keyframe.
 			f.lost[sh] = true
 			f.relay.stats.dropShard.Add(uint64(len(pkts)))
+			if video {
+				f.stream.RequestKeyframe()
+			}
 		}
 	}
 }
 
-// transcoderStopped restarts a transcoder that died while viewers watch.
+// transcoderStopped notes a transcoder that gave up while viewers watch
+// (it restarts its own process; closing its output means it stopped
+// trying): the stream goes on as video only.
 func (f *forwarder) transcoderStopped() {
-	r := f.relay
-	if f.transcoder != nil {
-		f.closeTranscoder()
-	}
 	select {
 	case <-f.stop:
 		return
 	default:
 	}
+	r := f.relay
 	r.stats.transcoderFailures.Add(1)
-	r.Logger.Warn("AAC to Opus transcoder stopped; restarting", "track", f.stream.Track)
-	time.Sleep(200 * time.Millisecond) // don't spin on a transcoder that fails at once
-	tc, err := r.Transcoder(f.stream.Media.Audio)
-	if err != nil {
-		r.Logger.Warn("AAC to Opus transcoder did not restart: WebRTC viewers get video only", "track", f.stream.Track, "err", err)
-		return
-	}
-	r.stats.transcoders.Add(1)
-	r.stats.transcoderStarts.Add(1)
-	f.tcMu.Lock()
-	f.transcoder, f.opus = tc, tc.Output()
-	f.tcMu.Unlock()
+	why := "the AAC to Opus transcoder stopped"
+	r.noteAudioWithoutOpus(f.stream, why)
+	f.closeTranscoder()
 }
 
 func (f *forwarder) transcoderCPU() (float64, bool) {
@@ -366,4 +382,18 @@ func (f *forwarder) close() {
 	}
 	<-f.done
 	f.closeTranscoder()
+	// A transcoder that finished starting after the goroutine left.
+	f.tcWG.Wait()
+	if f.tcReady != nil {
+		select {
+		case tc := <-f.tcReady:
+			if tc != nil {
+				f.tcMu.Lock()
+				f.transcoder = tc
+				f.tcMu.Unlock()
+				f.closeTranscoder()
+			}
+		default:
+		}
+	}
 }

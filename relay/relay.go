@@ -32,7 +32,9 @@ type Relay struct {
 	// NoTranscoderWhy explains a nil Transcoder in logs and metrics, e.g.
 	// "ffmpeg not found".
 	NoTranscoderWhy string
-	// Shards is the number of sender goroutines (0: GOMAXPROCS).
+	// Shards is the number of sender goroutines (0: 4 per core). More
+	// than one per core keeps the sends going when the machine is shared
+	// (docs/benchmarks.md).
 	Shards int
 	// ShardQueue is how many access units a shard may fall behind by
 	// before it drops (0: 256, about 3 s of video and audio).
@@ -68,7 +70,7 @@ func (r *Relay) Initialize() error {
 		r.Logger = slog.Default()
 	}
 	if r.Shards <= 0 {
-		r.Shards = runtime.GOMAXPROCS(0)
+		r.Shards = 4 * runtime.GOMAXPROCS(0)
 	}
 	if r.ShardQueue <= 0 {
 		r.ShardQueue = 256
@@ -319,7 +321,7 @@ func (r *Relay) detach(v *Viewer, f *forwarder) {
 	if f.exited {
 		f.mu.Unlock()
 		// The forwarder is gone (its stream ended): tell the shard.
-		v.shard.ch <- shardMsg{op: opRemove, fwd: f, v: v}
+		v.shard.ctrl <- shardMsg{op: opRemove, fwd: f, v: v}
 	} else {
 		f.pending = append(f.pending, shardMsg{op: opRemove, fwd: f, v: v})
 		f.mu.Unlock()
@@ -379,7 +381,7 @@ func (r *Relay) Close() {
 	}
 	wg.Wait()
 	for _, sh := range r.shards {
-		close(sh.ch)
+		close(sh.stop)
 		<-sh.done
 	}
 }

@@ -15,11 +15,14 @@ import (
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/ingest/whip"
+	"github.com/kastlive/kast/internal/certs"
 	"github.com/kastlive/kast/internal/rtc"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/relay"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
+	apihttp "github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/webrtc"
 )
 
@@ -33,6 +36,7 @@ type app struct {
 	store  conference.Store
 	hub    *ingest.Hub
 	hls    *packager.Server
+	rec    *recorder.Recorder
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
 	rtc    *rtc.Engine
@@ -40,7 +44,14 @@ type app struct {
 	whip   *whip.Server
 	whep   *webrtc.Handler
 	web    *web.Server
+	acme   *certs.ACME
 	banner banner
+
+	// feed carries conference changes (on-air, events, tracks) to the
+	// in-process listeners; sched moves on-air by the timetable.
+	feed      *conference.Feed
+	sched     *conference.Scheduler
+	stopSched context.CancelFunc
 }
 
 // run starts kast, prints where to publish and watch, and serves until ctx
@@ -79,6 +90,8 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.hub = &ingest.Hub{}
+	// Before the recorder, which cuts talks at the on-air changes on it.
+	a.feed = &conference.Feed{}
 	a.hls = &packager.Server{
 		Hub:    a.hub,
 		Logger: a.log.With("component", "hls"),
@@ -91,6 +104,24 @@ func (a *app) start(ctx context.Context) error {
 			StreamInterval: cfg.HLSStreamIvl,
 		},
 	}
+	if cfg.Record {
+		a.rec = &recorder.Recorder{
+			Dir:       filepath.Join(cfg.DataDir, "recordings"),
+			Retention: cfg.RecordRetention,
+			Budget:    cfg.RecordBudget,
+			MinFree:   cfg.RecordMinFree,
+			Feed:      a.feed,
+			Logger:    a.log.With("component", "recorder"),
+		}
+		if cfg.RecordMinFree == 0 {
+			a.rec.MinFree = -1 // 0 is "until the disk is full"; the recorder's 0 means its default
+		}
+		if err := a.rec.Initialize(); err != nil {
+			a.rec = nil
+			return fmt.Errorf("recordings: %w", err)
+		}
+		a.hls.Sink = a.rec
+	}
 	if err := a.hls.Initialize(); err != nil {
 		return fmt.Errorf("hls: %w", err)
 	}
@@ -99,19 +130,49 @@ func (a *app) start(ctx context.Context) error {
 		return err
 	}
 
+	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
+	api := &apihttp.Handler{
+		Store:         a.store,
+		Hub:           a.hub,
+		Feed:          a.feed,
+		Scheduler:     a.sched,
+		SecureCookies: cfg.SecureCookies,
+		Log:           a.log.With("component", "api"),
+	}
+	api.Initialize()
+	schedCtx, stopSched := context.WithCancel(context.Background())
+	a.stopSched = stopSched
+	go a.sched.Run(schedCtx)
+	go a.expireSessions(schedCtx)
+
+	tlsConfig, wrapHTTP, err := a.tlsSetup()
+	if err != nil {
+		return err
+	}
 	ws := &web.Server{
-		Address:  cfg.HTTPAddr,
-		Store:    a.store,
-		Hub:      a.hub,
-		Packager: a.hls,
-		WebRTC:   a.whep,
-		Relay:    a.relay,
-		Logger:   a.log.With("component", "http"),
+		Address:        cfg.HTTPAddr,
+		MetricsAddress: cfg.MetricsAddr,
+		MetricsToken:   cfg.MetricsToken,
+		Store:          a.store,
+		Hub:            a.hub,
+		Packager:       a.hls,
+		WebRTC:         a.whep,
+		Relay:          a.relay,
+		Recorder:       a.rec,
+		Logger:         a.log.With("component", "http"),
+		API:            api,
+	}
+	if tlsConfig != nil {
+		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
+		ws.RedirectHTTP, ws.WrapHTTP, ws.HSTSMaxAge = cfg.HTTPRedirect, wrapHTTP, cfg.HSTS
 	}
 	if err := ws.Initialize(); err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
 	a.web = ws
+	if a.acme != nil {
+		a.acme.Prefetch()
+	}
 
 	if cfg.RTMPAddr != "" {
 		a.rtmp = a.newRTMP(cfg.RTMPAddr, nil)
@@ -120,19 +181,15 @@ func (a *app) start(ctx context.Context) error {
 			return fmt.Errorf("rtmp: %w", err)
 		}
 	}
-	if cfg.RTMPSAddr != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return fmt.Errorf("rtmps: %w", err)
-		}
-		a.rtmps = a.newRTMP(cfg.RTMPSAddr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if cfg.RTMPSAddr != "" && tlsConfig != nil {
+		a.rtmps = a.newRTMP(cfg.RTMPSAddr, &tls.Config{GetCertificate: tlsConfig.GetCertificate, MinVersion: tls.VersionTLS12})
 		if err := a.rtmps.Initialize(); err != nil {
 			a.rtmps = nil
 			return fmt.Errorf("rtmps: %w", err)
 		}
 	}
 
-	a.banner = newBanner(cfg, boot, a.web.Addr().String(), a.rtmpAddr(), a.whip != nil)
+	a.banner = newBanner(cfg, boot, a.watchAddr(), a.rtmpAddr(), a.rtmpsAddr(), a.whip != nil)
 	return nil
 }
 
@@ -158,6 +215,7 @@ func (a *app) startWebRTC() error {
 		TCPAddr:     cfg.WebRTCTCPAddr,
 		PublicAddrs: public,
 		ICEServers:  ice,
+		BatchSize:   cfg.WebRTCBatch,
 		Logger:      a.log.With("component", "webrtc"),
 	}
 	if err := a.rtc.Initialize(); err != nil {
@@ -170,6 +228,7 @@ func (a *app) startWebRTC() error {
 		Logger:          a.log.With("component", "relay"),
 		Transcoder:      tc,
 		NoTranscoderWhy: why,
+		Shards:          cfg.WebRTCSenders,
 	}
 	if err := a.relay.Initialize(); err != nil {
 		return fmt.Errorf("relay: %w", err)
@@ -238,6 +297,39 @@ func (a *app) authorize(ctx context.Context, key string) (string, error) {
 	return t.Slug, nil
 }
 
+// expireSessions deletes expired login sessions once an hour.
+func (a *app) expireSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := a.store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+				a.log.Warn("expire sessions", "err", err)
+			} else if n > 0 {
+				a.log.Info("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}
+
+// watchAddr is the address viewers should use: HTTPS when it is on.
+func (a *app) watchAddr() string {
+	if t := a.web.TLSAddr(); t != nil {
+		return t.String()
+	}
+	return a.web.Addr().String()
+}
+
+func (a *app) rtmpsAddr() string {
+	if a.rtmps == nil {
+		return ""
+	}
+	return a.rtmps.Addr().String()
+}
+
 func (a *app) rtmpAddr() string {
 	if a.rtmp == nil {
 		return ""
@@ -248,6 +340,9 @@ func (a *app) rtmpAddr() string {
 // stop shuts down in dependency order: no new publishers, then the
 // packager (which releases blocked requests), then HTTP, then the store.
 func (a *app) stop() {
+	if a.stopSched != nil {
+		a.stopSched()
+	}
 	if a.rtmp != nil {
 		a.rtmp.Close()
 	}
@@ -269,6 +364,9 @@ func (a *app) stop() {
 	}
 	if a.hls != nil {
 		a.hls.Close()
+	}
+	if a.rec != nil {
+		a.rec.Close() // after the packager: its last segments are queued
 	}
 	if a.web != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

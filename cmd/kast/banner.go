@@ -14,6 +14,7 @@ import (
 type banner struct {
 	created    bool
 	rtmpURL    string
+	rtmpsURL   string
 	streamKey  string
 	adminToken string
 	watchURL   string
@@ -23,10 +24,21 @@ type banner struct {
 	dataDir    string
 }
 
-func newBanner(cfg *config, boot conference.BootstrapResult, httpAddr, rtmpAddr string, whip bool) banner {
+func newBanner(cfg *config, boot conference.BootstrapResult, watchAddr, rtmpAddr, rtmpsAddr string, whip bool) banner {
 	host := cfg.PublicHost
+	if d := cfg.domainList(); host == "" && len(d) > 0 {
+		host = d[0]
+	}
 	if host == "" {
 		host = guessHost()
+	}
+	scheme, watchPort := "http", portOf(watchAddr)
+	if cfg.TLS() {
+		scheme = "https"
+	}
+	watchHost := net.JoinHostPort(host, watchPort)
+	if (scheme == "https" && watchPort == "443") || (scheme == "http" && watchPort == "80") {
+		watchHost = host
 	}
 	b := banner{
 		created:    boot.Created,
@@ -34,13 +46,18 @@ func newBanner(cfg *config, boot conference.BootstrapResult, httpAddr, rtmpAddr 
 		adminToken: boot.AdminToken,
 		track:      boot.Track.Slug,
 		dataDir:    cfg.DataDir,
-		watchURL:   "http://" + net.JoinHostPort(host, portOf(httpAddr)) + "/watch/" + boot.Track.Slug,
+		watchURL:   scheme + "://" + watchHost + "/watch/" + boot.Track.Slug,
 	}
 	if rtmpAddr != "" {
 		b.rtmpURL = "rtmp://" + net.JoinHostPort(host, portOf(rtmpAddr)) + "/live"
 	}
+	if rtmpsAddr != "" {
+		b.rtmpsURL = "rtmps://" + net.JoinHostPort(host, portOf(rtmpsAddr)) + "/live"
+	}
 	if whip {
-		base := "http://" + net.JoinHostPort(host, portOf(httpAddr))
+		// Where viewers watch: over HTTPS when TLS is on, which browsers
+		// require to share a camera.
+		base := scheme + "://" + watchHost
 		b.whipURL = base + "/whip/" + boot.Track.Slug
 		b.publishURL = base + "/publish/" + boot.Track.Slug
 	}
@@ -50,9 +67,16 @@ func newBanner(cfg *config, boot conference.BootstrapResult, httpAddr, rtmpAddr 
 func (b banner) print(w io.Writer) {
 	var s strings.Builder
 	s.WriteString("\nkast is running.\n\n")
-	if b.rtmpURL != "" {
+	if b.rtmpURL != "" || b.rtmpsURL != "" {
 		s.WriteString("  OBS: Settings > Stream > Service \"Custom...\"\n")
-		fmt.Fprintf(&s, "    Server      %s\n", b.rtmpURL)
+		switch {
+		case b.rtmpsURL != "" && b.rtmpURL != "":
+			fmt.Fprintf(&s, "    Server      %s  (or %s without TLS)\n", b.rtmpsURL, b.rtmpURL)
+		case b.rtmpsURL != "":
+			fmt.Fprintf(&s, "    Server      %s\n", b.rtmpsURL)
+		default:
+			fmt.Fprintf(&s, "    Server      %s\n", b.rtmpURL)
+		}
 		if b.created {
 			fmt.Fprintf(&s, "    Stream Key  %s\n", b.streamKey)
 		} else {

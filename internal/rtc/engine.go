@@ -32,8 +32,11 @@ type Engine struct {
 	PublicAddrs []string
 	// ICEServers are handed to clients; kast does not use them itself.
 	ICEServers []ICEServer
-	// BatchSize is how many datagrams one sendmmsg may carry (0: 64;
-	// negative: no batching, one sendto per packet).
+	// BatchSize, when positive, batches writes: up to BatchSize datagrams
+	// per sendmmsg, written by one flusher goroutine. 0 (the default)
+	// writes each datagram with its own sendto from the sender's goroutine:
+	// on the bench (docs/benchmarks.md) batching cost as much CPU per packet
+	// and its single flusher became the bottleneck.
 	BatchSize int
 	// BatchInterval bounds how long a datagram may wait for its batch
 	// (0: 1 ms).
@@ -91,11 +94,8 @@ func (e *Engine) Initialize() error {
 		_ = uc.SetReadBuffer(4 << 20)
 	}
 	var pc net.PacketConn = conn
-	if e.BatchSize >= 0 {
+	if e.BatchSize > 0 {
 		size, ivl := e.BatchSize, e.BatchInterval
-		if size == 0 {
-			size = 64
-		}
 		if ivl <= 0 {
 			ivl = time.Millisecond
 		}
@@ -137,6 +137,11 @@ func (e *Engine) Initialize() error {
 	se.SetNetworkTypes(networks)
 	se.DisableActiveTCP(true)
 	se.SetIncludeLoopbackCandidate(loopback)
+	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok && a.IP.IsLoopback() {
+		// A server bound to loopback talks to local peers over loopback
+		// only (tests: a browser's other addresses are never paired).
+		se.SetRemoteIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
 	// mDNS would open a multicast socket per session. Browsers that hide
 	// their address behind a .local name are found from their checks
 	// (peer-reflexive candidates) instead.
@@ -161,7 +166,8 @@ func (e *Engine) Initialize() error {
 		e.Close()
 		return err
 	}
-	e.viewer = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
+	// An empty registry: without one pion installs its defaults.
+	e.viewer = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 
 	// Publishers (WHIP) get what a receiver needs: NACKs for lost packets
 	// and receiver reports.

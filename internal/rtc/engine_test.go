@@ -9,9 +9,9 @@ import (
 )
 
 // newTestEngine starts an engine on an OS-chosen loopback port.
-func newTestEngine(t *testing.T) *Engine {
+func newTestEngine(t *testing.T, batch int) *Engine {
 	t.Helper()
-	e := &Engine{UDPAddr: "127.0.0.1:0"}
+	e := &Engine{UDPAddr: "127.0.0.1:0", BatchSize: batch}
 	if err := e.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -40,10 +40,17 @@ func newClient(t *testing.T) *webrtc.PeerConnection {
 }
 
 // TestEngineCarriesMediaOverTheSharedPort connects a stock pion client to
-// a session of the engine and sends RTP through the shared, batched UDP
-// socket; closing the session leaves no state in the mux.
+// a session of the engine and sends RTP through the shared UDP socket
+// (with and without batched writes); closing the session leaves no state
+// in the mux.
 func TestEngineCarriesMediaOverTheSharedPort(t *testing.T) {
-	e := newTestEngine(t)
+	for _, batch := range []int{0, 32} {
+		t.Run(map[int]string{0: "sendto", 32: "sendmmsg"}[batch], func(t *testing.T) { carriesMedia(t, batch) })
+	}
+}
+
+func carriesMedia(t *testing.T, batch int) {
+	e := newTestEngine(t, batch)
 	client := newClient(t)
 	if _, err := client.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {

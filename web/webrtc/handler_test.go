@@ -370,3 +370,24 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 }
 
 var _ = errors.New
+
+// TestSessionEndsWhenPeerGoes closes the player without a DELETE: the
+// session and its state go away by themselves.
+func TestSessionEndsWhenPeerGoes(t *testing.T) {
+	e := newEnv(t, nil)
+	e.publish(t)
+	p := testutil.NewPeer(t)
+	resp, body := p.WHEP(t, e.srv.URL+"/whep/main")
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST: %d %s", resp.StatusCode, body)
+	}
+	p.WaitFrames(t, 2, 10*time.Second)
+	p.PC.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for e.handler.Sessions() != 0 || e.relay.Viewers() != 0 || e.engine.MuxSessions() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("session still there: %d sessions, %d viewers, mux %d", e.handler.Sessions(), e.relay.Viewers(), e.engine.MuxSessions())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
