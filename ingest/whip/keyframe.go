@@ -23,11 +23,11 @@ type keyframeRequester struct {
 	useFIR  bool
 	firSeq  uint8
 	ask     chan struct{}
+	gotKey  chan struct{} // a keyframe arrived: a request waiting to go out is answered
 	done    chan struct{}
 	stopped chan struct{}
 
-	sent      *atomic.Uint64 // shared counter of requests sent
-	lastAsked atomic.Int64   // unix nanoseconds of the last request sent
+	sent *atomic.Uint64 // shared counter of requests sent
 }
 
 func newKeyframeRequester(ssrc uint32, useFIR bool, write func([]rtcp.Packet) error, sent *atomic.Uint64) *keyframeRequester {
@@ -37,6 +37,7 @@ func newKeyframeRequester(ssrc uint32, useFIR bool, write func([]rtcp.Packet) er
 		ssrc:    ssrc,
 		useFIR:  useFIR,
 		ask:     make(chan struct{}, 1),
+		gotKey:  make(chan struct{}, 1),
 		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
@@ -52,14 +53,17 @@ func (k *keyframeRequester) request() {
 	}
 }
 
-// since returns how long ago the last request went out (a large value
-// when none has).
-func (k *keyframeRequester) since(now time.Time) time.Duration {
-	last := k.lastAsked.Load()
-	if last == 0 {
-		return time.Duration(1<<62 - 1)
+// keyframe says a keyframe arrived: a request still waiting for
+// MinKeyframeInterval to pass is dropped, as the keyframe answers it.
+func (k *keyframeRequester) keyframe() {
+	select {
+	case <-k.ask:
+	default:
 	}
-	return now.Sub(time.Unix(0, last))
+	select {
+	case k.gotKey <- struct{}{}:
+	default:
+	}
 }
 
 // stop ends the goroutine and waits for it.
@@ -77,6 +81,8 @@ func (k *keyframeRequester) run() {
 		select {
 		case <-k.done:
 			return
+		case <-k.gotKey:
+			continue
 		case <-k.ask:
 		}
 		if wait := MinKeyframeInterval - time.Since(last); wait > 0 {
@@ -85,11 +91,18 @@ func (k *keyframeRequester) run() {
 			case <-k.done:
 				timer.Stop()
 				return
+			case <-k.gotKey:
+				timer.Stop()
+				continue
 			case <-timer.C:
+			}
+			// Requests made while waiting are answered by this one.
+			select {
+			case <-k.ask:
+			default:
 			}
 		}
 		last = time.Now()
-		k.lastAsked.Store(last.UnixNano())
 		k.sent.Add(1)
 		var p rtcp.Packet = &rtcp.PictureLossIndication{MediaSSRC: k.ssrc}
 		if k.useFIR {

@@ -191,9 +191,6 @@ func (s *Server) Publish(ctx context.Context, req Request) (*Session, error) {
 	go func() {
 		defer s.wg.Done()
 		sess.run()
-		s.mu.Lock()
-		delete(s.sessions, sess.id)
-		s.mu.Unlock()
 	}()
 	return sess, nil
 }
@@ -251,6 +248,13 @@ func (s *Server) makeRoom(track string) error {
 		<-x.Done()
 	}
 	return nil
+}
+
+// forget removes an ended session.
+func (s *Server) forget(x *Session) {
+	s.mu.Lock()
+	delete(s.sessions, x.id)
+	s.mu.Unlock()
 }
 
 // Session returns the session with the given ID, or nil.

@@ -264,6 +264,7 @@ func (s *Session) run() {
 		timer.Stop()
 	}
 	s.teardown()
+	s.srv.forget(s) // before Done: a session that is done is gone
 }
 
 // watchSilence returns when the session is closing, closing it first if

@@ -32,7 +32,8 @@ type videoReader struct {
 	now      time.Time
 	needKey  bool
 	lastKey  time.Time
-	sps, pps []byte // the latest in-band parameter sets
+	askedAt  time.Time // the last request this reader made
+	sps, pps []byte    // the latest in-band parameter sets
 	lastPTS  time.Duration
 	started  bool
 	warned   map[string]bool
@@ -47,9 +48,8 @@ func (s *Session) newVideoReader(tr *webrtc.TrackRemote, kf *keyframeRequester) 
 		v.codec = ingest.CodecH264
 		v.asm = newH264Assembler()
 	}
-	// The first picture must be a keyframe; ask at once rather than wait
-	// for the encoder's own (browsers send one first, others may not).
-	kf.request()
+	// The first picture must be a keyframe. Encoders start with one; a
+	// first picture that is not asks for one (frame).
 	return v
 }
 
@@ -99,7 +99,8 @@ func (v *videoReader) frame(f frame) {
 		}
 	}
 	if v.needKey && !key {
-		if v.kf.since(now) >= MinKeyframeInterval {
+		if now.Sub(v.askedAt) >= MinKeyframeInterval {
+			v.askedAt = now
 			v.kf.request()
 		}
 		return
@@ -112,6 +113,7 @@ func (v *videoReader) frame(f frame) {
 	if key {
 		v.needKey = false
 		v.lastKey = now
+		v.kf.keyframe()
 	}
 	u := &ingest.Unit{Kind: ingest.KindVideo, DTS: pts, PTS: pts, Received: now, Key: key}
 	if v.codec == ingest.CodecH264 {
@@ -120,7 +122,8 @@ func (v *videoReader) frame(f frame) {
 		u.Frame = f.data
 	}
 	s.writeVideo(u, params)
-	if v.interval > 0 && now.Sub(v.lastKey) >= v.interval && v.kf.since(now) >= MinKeyframeInterval {
+	if v.interval > 0 && now.Sub(v.lastKey) >= v.interval && now.Sub(v.askedAt) >= MinKeyframeInterval {
+		v.askedAt = now
 		v.kf.request()
 		if now.Sub(v.lastKey) >= ignoredAfter {
 			v.warnOnce("ignores-pli", "whip publisher ignores keyframe requests: set its keyframe interval to 1 s "+
