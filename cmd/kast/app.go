@@ -16,6 +16,7 @@ import (
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/internal/certs"
 	"github.com/kastlive/kast/internal/rtc"
+	"github.com/kastlive/kast/internal/transcode"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/relay"
@@ -227,6 +228,10 @@ func (a *app) startWebRTC() error {
 		Transcoder:      tc,
 		NoTranscoderWhy: why,
 		Shards:          cfg.WebRTCSenders,
+		BFrames: func(v *ingest.Video) bool {
+			d, ok := transcode.ReorderDepth(v)
+			return ok && d > 0
+		},
 	}
 	if err := a.relay.Initialize(); err != nil {
 		return fmt.Errorf("relay: %w", err)
