@@ -155,7 +155,15 @@
     lastProgress = Date.now();
     kast.rtc = window.kastWebRTC.play(video, whep, {
       onLive: function () {
-        if (gen === generation) play();
+        if (gen !== generation) return;
+        play();
+        // The server says when WebRTC viewers get no audio (no ffmpeg to
+        // turn the speaker's AAC into Opus).
+        var a = kast.rtc && kast.rtc.audio;
+        if (notice && a) {
+          notice.textContent = 'No audio over WebRTC (' + a.replace(/^none: /, '') + '): switch to HLS to hear it.';
+          notice.hidden = false;
+        }
       },
       onWaiting: function (ms) {
         if (gen === generation) scheduleRestart('waiting', ms);
