@@ -26,7 +26,10 @@
   var notice = document.getElementById('mode-notice');
   var MODE_KEY = 'kast.playback';
   var rtcOK = !!(whep && window.kastWebRTC && window.RTCPeerConnection);
-  var want = storedMode() || (rtcOK ? 'webrtc' : 'hls');
+  // ?playback=hls or ?playback=webrtc picks for this view (links, tests);
+  // otherwise the remembered choice, else WebRTC where the browser has it.
+  var asked = new URLSearchParams(location.search).get('playback');
+  var want = (asked === 'hls' || asked === 'webrtc') ? asked : (storedMode() || (rtcOK ? 'webrtc' : 'hls'));
   var fallback = null; // why WebRTC was given up for this page view
 
   var LABELS = {
