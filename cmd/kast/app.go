@@ -127,6 +127,9 @@ func (a *app) start(ctx context.Context) error {
 		SecureCookies: cfg.SecureCookies,
 		Log:           a.log.With("component", "api"),
 	}
+	if a.rec != nil {
+		api.Recordings = recordingLinks{a.rec}
+	}
 	api.Initialize()
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	a.stopSched = stopSched
