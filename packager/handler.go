@@ -80,13 +80,16 @@ func (h *handler) media() {
 		h.s.error(h.w, h.kind, http.StatusBadRequest, "_HLS_msn/_HLS_part too far ahead of the live edge")
 		return
 	}
+	h.m.viewers.waiting.Add(1)
 	snap, status := h.wait(snap, func(s *snapshot) bool { return s.playlist != nil && s.has(msn, part) })
+	h.m.viewers.waiting.Add(-1)
 	if status != http.StatusOK {
 		h.waitFailed(status)
 		return
 	}
 	body, length := pickPlaylist(snap, skip)
 	h.writePlaylist(headerBlocking, body, length)
+	h.m.viewers.playlist(h.r, snap)
 }
 
 // hlsQuery returns the delivery directives of a playlist request. Their
@@ -402,6 +405,7 @@ func (h *handler) writeSegment(seg *segment) {
 	if h.r.Method == http.MethodHead {
 		return
 	}
+	h.m.viewers.segment(h.r, seg.msn)
 	var bufs net.Buffers
 	for _, p := range seg.parts {
 		if p.data != nil {

@@ -21,6 +21,10 @@ type Handlers struct {
 	Pages   *pages.Handler
 	Metrics http.Handler
 	Health  http.HandlerFunc
+	// PlaybackToken issues viewer credentials for registered events
+	// (web/gate); Live is the websocket live channel (web/live).
+	PlaybackToken http.HandlerFunc
+	Live          http.Handler
 }
 
 // Routes returns the mux serving h.
@@ -34,6 +38,12 @@ func Routes(h Handlers) *http.ServeMux {
 	}
 	if h.Health != nil {
 		mux.HandleFunc("GET /healthz", h.Health)
+	}
+	if h.PlaybackToken != nil {
+		mux.HandleFunc("GET /api/v1/events/{event}/playback-token", h.PlaybackToken)
+	}
+	if h.Live != nil {
+		mux.Handle("GET /api/v1/events/{event}/live", h.Live)
 	}
 	if p := h.Pages; p != nil {
 		mux.HandleFunc("GET /{$}", p.Index)

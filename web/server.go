@@ -11,6 +11,7 @@ import (
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/web/fastpath"
+	"github.com/kastlive/kast/web/gate"
 	"github.com/kastlive/kast/web/pages"
 )
 
@@ -22,6 +23,12 @@ type Server struct {
 	Hub      *ingest.Hub
 	Packager *packager.Server
 	Logger   *slog.Logger
+	// Gate, when set, guards the HLS files of registered events (it wraps
+	// the one /hls/ handler the mux and the fast path share) and serves
+	// the playback-token endpoint.
+	Gate *gate.Gate
+	// Live, when set, serves the websocket live channel.
+	Live http.Handler
 
 	fast *fastpath.Server
 	ln   net.Listener
@@ -47,12 +54,19 @@ func (s *Server) Initialize() error {
 		return err
 	}
 	s.ln = ln
-	hls := hlsHandler{p: s.Packager}
+	var hls http.Handler = hlsHandler{p: s.Packager}
+	var token http.HandlerFunc
+	if s.Gate != nil {
+		s.Gate.Next, s.Gate.Prefix = hls, hlsPrefix
+		hls, token = s.Gate, s.Gate.ServeToken
+	}
 	routes := Routes(Handlers{
-		HLS:     hls,
-		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger},
-		Metrics: s.metricsHandler(),
-		Health:  s.health,
+		HLS:           hls,
+		Pages:         &pages.Handler{Tracks: s.Store, Log: s.Logger},
+		Metrics:       s.metricsHandler(),
+		Health:        s.health,
+		PlaybackToken: token,
+		Live:          s.Live,
 	})
 	s.fast = &fastpath.Server{
 		Listener:          ln,
