@@ -39,12 +39,18 @@ var (
 	descFastReqs    = prometheus.NewDesc("kast_http_fastpath_requests_total", "Requests served on the HLS fast path.", nil, nil)
 	descHandoffs    = prometheus.NewDesc("kast_http_handoffs_total", "Connections the fast path gave to net/http (other paths, unusual requests).", nil, nil)
 	descAdoptions   = prometheus.NewDesc("kast_http_adoptions_total", "Connections taken back onto the fast path from net/http.", nil, nil)
+	descViewers     = prometheus.NewDesc("kast_viewers", "Viewers per track, counted from their HLS requests (docs/api.md).", []string{"track", "protocol"}, nil)
+	descLiveConns   = prometheus.NewDesc("kast_live_connections", "Live channel websocket connections now.", nil, nil)
+	descLiveSent    = prometheus.NewDesc("kast_live_messages_total", "Messages queued to live channel connections.", nil, nil)
+	descLiveDropped = prometheus.NewDesc("kast_live_dropped_total", "Live channel connections closed by kast, by reason.", []string{"reason"}, nil)
+	descLiveRefused = prometheus.NewDesc("kast_live_refused_total", "Live channel connections refused, by reason.", []string{"reason"}, nil)
 )
 
 func (c *kastCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPublishers, descReaders, descIngestUnits, descIngestBytes, descDrops,
 		descFrames, descParts, descSegments, descBlocked, descRequests,
-		descFastConns, descFastReqs, descHandoffs, descAdoptions} {
+		descFastConns, descFastReqs, descHandoffs, descAdoptions,
+		descViewers, descLiveConns, descLiveSent, descLiveDropped, descLiveRefused} {
 		ch <- d
 	}
 }
@@ -63,6 +69,20 @@ func (c *kastCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descFastReqs, prometheus.CounterValue, float64(f.Requests))
 		ch <- prometheus.MustNewConstMetric(descHandoffs, prometheus.CounterValue, float64(f.Handoffs))
 		ch <- prometheus.MustNewConstMetric(descAdoptions, prometheus.CounterValue, float64(f.Adoptions))
+	}
+
+	for track, n := range c.s.Packager.ViewerCounts() {
+		ch <- prometheus.MustNewConstMetric(descViewers, prometheus.GaugeValue, float64(n), track, "hls")
+	}
+	if l := c.s.Live; l != nil {
+		st := l.Stats()
+		ch <- prometheus.MustNewConstMetric(descLiveConns, prometheus.GaugeValue, float64(st.Conns))
+		ch <- prometheus.MustNewConstMetric(descLiveSent, prometheus.CounterValue, float64(st.Sent))
+		ch <- prometheus.MustNewConstMetric(descLiveDropped, prometheus.CounterValue, float64(st.SlowDrops), "slow")
+		ch <- prometheus.MustNewConstMetric(descLiveDropped, prometheus.CounterValue, float64(st.ClientDrop), "client_limit")
+		for reason, n := range st.Refused {
+			ch <- prometheus.MustNewConstMetric(descLiveRefused, prometheus.CounterValue, float64(n), reason)
+		}
 	}
 
 	p := c.s.Packager.Metrics().Stats()

@@ -12,6 +12,7 @@ import (
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/gate"
+	"github.com/kastlive/kast/web/live"
 	"github.com/kastlive/kast/web/pages"
 )
 
@@ -28,7 +29,7 @@ type Server struct {
 	// the playback-token endpoint.
 	Gate *gate.Gate
 	// Live, when set, serves the websocket live channel.
-	Live http.Handler
+	Live *live.Hub
 
 	fast *fastpath.Server
 	ln   net.Listener
@@ -56,6 +57,10 @@ func (s *Server) Initialize() error {
 	s.ln = ln
 	var hls http.Handler = hlsHandler{p: s.Packager}
 	var token http.HandlerFunc
+	var liveHandler http.Handler // not a nil *live.Hub in an interface
+	if s.Live != nil {
+		liveHandler = s.Live
+	}
 	if s.Gate != nil {
 		s.Gate.Next, s.Gate.Prefix = hls, hlsPrefix
 		hls, token = s.Gate, s.Gate.ServeToken
@@ -66,7 +71,7 @@ func (s *Server) Initialize() error {
 		Metrics:       s.metricsHandler(),
 		Health:        s.health,
 		PlaybackToken: token,
-		Live:          s.Live,
+		Live:          liveHandler,
 	})
 	s.fast = &fastpath.Server{
 		Listener:          ln,

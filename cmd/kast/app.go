@@ -17,6 +17,8 @@ import (
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
+	"github.com/kastlive/kast/web/gate"
+	"github.com/kastlive/kast/web/live"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -33,6 +35,11 @@ type app struct {
 	rtmps  *rtmp.Server
 	web    *web.Server
 	banner banner
+
+	feed      *conference.Feed
+	directory *gate.Directory
+	gate      *gate.Gate
+	live      *live.Hub
 }
 
 // run starts kast, prints where to publish and watch, and serves until ctx
@@ -87,12 +94,19 @@ func (a *app) start(ctx context.Context) error {
 		return fmt.Errorf("hls: %w", err)
 	}
 
+	a.feed = &conference.Feed{}
+	if err := a.startPlayback(ctx, st, boot); err != nil {
+		return err
+	}
+
 	ws := &web.Server{
 		Address:  cfg.HTTPAddr,
 		Store:    a.store,
 		Hub:      a.hub,
 		Packager: a.hls,
 		Logger:   a.log.With("component", "http"),
+		Gate:     a.gate,
+		Live:     a.live,
 	}
 	if err := ws.Initialize(); err != nil {
 		return fmt.Errorf("http: %w", err)
@@ -167,6 +181,12 @@ func (a *app) stop() {
 	}
 	if a.hls != nil {
 		a.hls.Close()
+	}
+	if a.live != nil {
+		a.live.Close() // hijacked connections: http.Server.Shutdown does not see them
+	}
+	if a.directory != nil {
+		a.directory.Close()
 	}
 	if a.web != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
