@@ -80,16 +80,15 @@ func (h *handler) media() {
 		h.s.error(h.w, h.kind, http.StatusBadRequest, "_HLS_msn/_HLS_part too far ahead of the live edge")
 		return
 	}
-	h.m.viewers.waiting.Add(1)
+	h.m.viewers.waitingPlaylists.Add(1)
+	defer h.m.viewers.waitingPlaylists.Add(-1)
 	snap, status := h.wait(snap, func(s *snapshot) bool { return s.playlist != nil && s.has(msn, part) })
-	h.m.viewers.waiting.Add(-1)
 	if status != http.StatusOK {
 		h.waitFailed(status)
 		return
 	}
 	body, length := pickPlaylist(snap, skip)
 	h.writePlaylist(headerBlocking, body, length)
-	h.m.viewers.playlist(h.r, snap)
 }
 
 // hlsQuery returns the delivery directives of a playlist request. Their
@@ -144,6 +143,9 @@ func (h *handler) tooFarAhead(s *snapshot, msn, part int) bool {
 }
 
 func (h *handler) file(epoch string, n int64) {
+	if h.kind == filePart && h.m.viewers.partRequest(h.r, n) {
+		defer h.m.viewers.waitingParts.Add(-1)
+	}
 	snap := h.m.cur.Load()
 	if snap.gone || epoch != snap.epoch {
 		h.s.error(h.w, h.kind, http.StatusNotFound, "not found")

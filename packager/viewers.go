@@ -7,41 +7,45 @@ import (
 )
 
 // Viewer counting. kast sees every request a player makes, so it counts
-// players from their requests, not from anything they report:
+// players from the media they fetch, not from anything they report:
 //
-//   - An LL-HLS player (hls.js, Apple's, gohlslib) asks for the playlist
-//     once per part with _HLS_msn/_HLS_part and is answered when the part
-//     is out. Every answered blocking request adds one to the count of
-//     the snapshot (the part) it was answered with.
+//   - An LL-HLS player fetches every part once: hls.js the parts listed in
+//     the playlist (a few behind the edge), Apple's players and gohlslib
+//     the preload-hinted part, which they ask for before it exists. Every
+//     part request adds one to the count of that part number.
 //   - A classic player (ffmpeg, VLC, hls.js without low latency) fetches
 //     every segment once. Every segment response adds one to the count of
 //     that segment.
 //
-// A track's HLS viewers are the most requests any one recent part drew
-// (the parts of the last viewerWindow, not the newest, whose requests
-// are still coming in) plus the most fetches any recent segment drew
-// (segments completed one to three target durations ago: a classic player
-// fetches a new segment within a playlist reload). A player that stops
-// drops out when its last part or segment leaves that window, within about
-// two seconds (LL-HLS) or four target durations (classic). While no part
-// comes (the publisher reconnecting), the blocking requests waiting right
-// now count instead. HEAD requests and errors count for nothing.
+// When a request arrives does not matter, only which part or segment it
+// names, so players that lag a little still count for the right one. A
+// track's HLS viewers are the most requests any one part drew among the
+// parts started 1 to 3 s ago (younger ones are still being fetched by
+// players that play behind the edge), plus the most fetches any segment
+// drew among those completed one to three and a half target durations
+// ago (a classic player fetches a new segment within a playlist reload).
+// A player that stops drops out when its last part or segment leaves that
+// window: within 3 s (LL-HLS) or about four target durations (classic).
+// While the stream stalls and no part starts (the publisher reconnecting),
+// the players waiting now for a part or a blocking playlist count
+// instead. HEAD requests count for nothing.
 //
-// Each request costs one atomic load and one atomic add on a counter in
-// a fixed ring: no lock, no allocation.
+// Each request costs one atomic load and two atomic adds: no lock, no
+// allocation.
 
 const (
 	partSlots    = 64 // ring of recent parts (power of two)
 	segmentSlots = 16 // ring of recent segments (power of two)
-	// viewerWindow is how far back the parts counted reach.
-	viewerWindow = 2 * time.Second
+	// The parts counted started between partWindowEnd and partWindowStart ago.
+	partWindowStart = 3 * time.Second
+	partWindowEnd   = time.Second
 )
 
 // unitCount counts the requests one part or segment drew.
 type unitCount struct {
 	n     atomic.Int64 // part number or MSN the slot counts now; -1 while being reset
 	count atomic.Int64
-	at    atomic.Int64 // unix nanoseconds: when the part was published, the segment completed
+	at    atomic.Int64 // unix nanoseconds: when the part started (became the hint), the segment completed
 }
 
 // viewerCounter is a muxer's. The ring slots are (re)assigned by the
@@ -49,7 +53,8 @@ type unitCount struct {
 type viewerCounter struct {
 	parts    [partSlots]unitCount
 	segments [segmentSlots]unitCount
-	waiting  atomic.Int64 // blocking playlist requests waiting now
+	// requests waiting now: blocking playlists, parts not yet complete
+	waitingPlaylists, waitingParts atomic.Int64
 
 	// muxer goroutine only
 	lastPart    int64
@@ -70,8 +75,9 @@ func (c *unitCount) add(n int64) {
 	}
 }
 
-// published opens the slots of a new part and of a newly completed
-// segment. Called by the muxer after each snapshot swap.
+// published opens the slot of the part that has become the preload hint
+// and of a newly completed segment. Called by the muxer before each
+// snapshot swap.
 func (v *viewerCounter) published(s *snapshot) {
 	now := time.Now()
 	if !v.started || s.nextPart != v.lastPart {
@@ -90,11 +96,15 @@ func (v *viewerCounter) published(s *snapshot) {
 	v.started = true
 }
 
-// playlist counts a blocking playlist response with snapshot s.
-func (v *viewerCounter) playlist(r *http.Request, s *snapshot) {
-	if r.Method == http.MethodGet {
-		v.parts[s.nextPart&(partSlots-1)].add(s.nextPart)
+// partRequest counts a GET of part n and reports whether it did; the
+// handler then decrements waitingParts when the request ends.
+func (v *viewerCounter) partRequest(r *http.Request, n int64) bool {
+	if r.Method != http.MethodGet {
+		return false
 	}
+	v.parts[n&(partSlots-1)].add(n)
+	v.waitingParts.Add(1)
+	return true
 }
 
 // segment counts a segment response.
@@ -104,26 +114,36 @@ func (v *viewerCounter) segment(r *http.Request, msn int) {
 	}
 }
 
-// count returns the track's HLS viewers at now given its current
-// snapshot and target duration.
+// count returns the track's HLS viewers at now given its current snapshot.
 func (v *viewerCounter) count(cur *snapshot, now time.Time) int {
 	if cur == nil || cur.gone {
 		return 0
 	}
-	ll := 0
-	from := now.Add(-viewerWindow).UnixNano()
-	for n := cur.nextPart - 1; n >= 0 && n > cur.nextPart-partSlots/2; n-- {
+	var buf [partSlots]int
+	counts := buf[:0]
+	from, to := now.Add(-partWindowStart).UnixNano(), now.Add(-partWindowEnd).UnixNano()
+	recent := false
+	for n := cur.nextPart; n >= 0 && n > cur.nextPart-partSlots; n-- {
 		c := &v.parts[n&(partSlots-1)]
-		if c.n.Load() != n || c.at.Load() < from {
+		if c.n.Load() != n {
+			continue
+		}
+		at := c.at.Load()
+		if at < from {
 			break
 		}
-		ll = max(ll, int(c.count.Load()))
+		recent = true
+		if at <= to {
+			counts = append(counts, int(c.count.Load()))
+		}
 	}
-	// No part within the window: the stream stalls; the players still
-	// waiting for one are watching.
-	ll = max(ll, int(v.waiting.Load()))
+	ll := median(counts)
+	if !recent {
+		// No part started lately: the players waiting are watching.
+		ll = int(max(v.waitingPlaylists.Load(), v.waitingParts.Load()))
+	}
 
-	classic := 0
+	counts = buf[:0]
 	td := time.Duration(max(cur.targetDur, 1)) * time.Second
 	newest, oldest := now.Add(-td).UnixNano(), now.Add(-3*td-td/2).UnixNano()
 	for msn := int64(cur.msn); msn >= 0 && msn > int64(cur.msn)-segmentSlots; msn-- {
@@ -136,10 +156,24 @@ func (v *viewerCounter) count(cur *snapshot, now time.Time) int {
 			break
 		}
 		if at <= newest {
-			classic = max(classic, int(c.count.Load()))
+			counts = append(counts, int(c.count.Load()))
 		}
 	}
-	return ll + classic
+	return ll + median(counts)
+}
+
+// median returns the middle value of v (the upper one of an even
+// number), 0 for none. It sorts v.
+func median(v []int) int {
+	if len(v) == 0 {
+		return 0
+	}
+	for i := 1; i < len(v); i++ {
+		for j := i; j > 0 && v[j] < v[j-1]; j-- {
+			v[j], v[j-1] = v[j-1], v[j]
+		}
+	}
+	return v[len(v)/2]
 }
 
 // ViewerCount returns how many HLS players are watching track now
@@ -167,3 +201,4 @@ func (s *Server) ViewerCounts() map[string]int {
 	}
 	return out
 }
+

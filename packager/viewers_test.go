@@ -1,7 +1,6 @@
 package packager
 
 import (
-	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -16,28 +15,20 @@ func (k *kastTarget) pushPart() {
 	}
 }
 
-// blockingRound has players each ask for the next part's playlist, as
-// LL-HLS players do, and publishes that part.
-func blockingRound(t *testing.T, k *kastTarget, base string, players int) {
+// fetchParts has players each fetch the last n parts, as LL-HLS players
+// do, and a HEAD of one.
+func fetchParts(t *testing.T, k *kastTarget, base string, players, n int) {
 	t.Helper()
 	snap := k.m.cur.Load()
-	url := fmt.Sprintf("%s/b/media.m3u8?_HLS_msn=%d&_HLS_part=%d", base, snap.msn, snap.parts)
-	var wg sync.WaitGroup
-	for range players {
-		wg.Go(func() {
+	for p := snap.nextPart - int64(n); p < snap.nextPart; p++ {
+		url := base + "/b/" + string(appendPartName(nil, snap.epoch, p))
+		for range players {
 			if res := do(t, "GET", url); res.StatusCode != 200 {
-				t.Errorf("blocking request: %d", res.StatusCode)
+				t.Fatalf("part %d: %d", p, res.StatusCode)
 			}
-		})
-	}
-	for deadline := time.Now().Add(5 * time.Second); k.m.viewers.waiting.Load() < int64(players); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d requests waiting", k.m.viewers.waiting.Load(), players)
 		}
-		time.Sleep(time.Millisecond)
+		do(t, "HEAD", url)
 	}
-	k.pushPart()
-	wg.Wait()
 }
 
 func TestViewerCountLowLatencyPlayers(t *testing.T) {
@@ -45,31 +36,60 @@ func TestViewerCountLowLatencyPlayers(t *testing.T) {
 	if n := k.srv.ViewerCount("b"); n != 0 {
 		t.Fatalf("no player yet: %d viewers", n)
 	}
-	for range 6 {
-		blockingRound(t, k, ts.URL, 7)
-	}
-	// a HEAD of the playlist is nobody watching
-	snap := k.m.cur.Load()
-	do(t, "HEAD", fmt.Sprintf("%s/b/media.m3u8?_HLS_msn=%d&_HLS_part=0", ts.URL, snap.msn-1))
-	k.pushPart()
-	if n := k.srv.ViewerCount("b"); n != 7 {
+	fetchParts(t, k, ts.URL, 7, int(k.m.cur.Load().nextPart))
+	now := time.Now()
+	if n := k.m.viewers.count(k.m.cur.Load(), now.Add(1500*time.Millisecond)); n != 7 {
 		t.Fatalf("7 LL-HLS players: counted %d", n)
 	}
-	// Two of them leave; time passes.
-	k.m.viewers.age(viewerWindow)
-	for range 12 {
-		blockingRound(t, k, ts.URL, 5)
+	// Parts younger than a second are not counted yet: players behind
+	// the edge are still fetching them.
+	if n := k.m.viewers.count(k.m.cur.Load(), now); n != 0 {
+		t.Fatalf("right away: counted %d", n)
 	}
+	// A player retrying one part many times is still one player.
+	snap := k.m.cur.Load()
+	for range 20 {
+		do(t, "GET", ts.URL+"/b/"+string(appendPartName(nil, snap.epoch, snap.nextPart-2)))
+	}
+	if n := k.m.viewers.count(k.m.cur.Load(), now.Add(1500*time.Millisecond)); n != 7 {
+		t.Fatalf("7 players, one part asked for 20 times more: counted %d", n)
+	}
+	// All leave: their parts age out of the window; the stream goes on.
+	k.m.viewers.age(partWindowStart)
 	k.pushPart()
-	if n := k.srv.ViewerCount("b"); n != 5 {
-		t.Fatalf("5 LL-HLS players left: counted %d", n)
-	}
-	// All leave: the parts they asked for age out of the window.
-	if n := k.m.viewers.count(k.m.cur.Load(), time.Now().Add(viewerWindow+time.Second)); n != 0 {
+	if n := k.m.viewers.count(k.m.cur.Load(), time.Now().Add(1500*time.Millisecond)); n != 0 {
 		t.Fatalf("players gone: counted %d", n)
 	}
-	if got := k.srv.ViewerCounts(); got["b"] != 5 || len(got) != 1 {
-		t.Fatalf("ViewerCounts = %v", got)
+}
+
+// A player that asks for the hinted part waits for it; while the stream
+// stalls, the waiting players are the count.
+func TestViewerCountWaitingPlayersDuringStall(t *testing.T) {
+	k, ts := fedServer(t)
+	snap := k.m.cur.Load()
+	url := ts.URL + "/b/" + string(appendPartName(nil, snap.epoch, snap.nextPart+1))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { do(t, "GET", url) })
+	}
+	for deadline := time.Now().Add(5 * time.Second); k.m.viewers.waitingParts.Load() < 4; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests waiting", k.m.viewers.waitingParts.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := k.m.viewers.count(k.m.cur.Load(), time.Now().Add(partWindowStart+time.Second)); n != 4 {
+		t.Fatalf("4 players waiting through a stall: counted %d", n)
+	}
+	for k.m.cur.Load().nextPart <= snap.nextPart+1 {
+		k.push()
+	}
+	wg.Wait()
+	for deadline := time.Now().Add(5 * time.Second); k.m.viewers.waitingParts.Load() != 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d still waiting", k.m.viewers.waitingParts.Load())
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -116,12 +136,24 @@ func (v *viewerCounter) age(d time.Duration) {
 	}
 }
 
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []int
+		want int
+	}{{nil, 0}, {[]int{4}, 4}, {[]int{1, 2}, 2}, {[]int{5, 1, 9}, 5}, {[]int{2, 2, 30, 2, 40}, 2}} {
+		if got := median(append([]int(nil), c.in...)); got != c.want {
+			t.Errorf("median(%v) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
+
 func TestViewerCountAllocatesNothing(t *testing.T) {
 	k, _ := fedServer(t)
 	snap := k.m.cur.Load()
-	r, _ := http.NewRequest("GET", "/b/media.m3u8", nil)
+	r, _ := http.NewRequest("GET", "/b/part.m4s", nil)
 	if n := testing.AllocsPerRun(1000, func() {
-		k.m.viewers.playlist(r, snap)
+		k.m.viewers.partRequest(r, snap.nextPart-1)
+		k.m.viewers.waitingParts.Add(-1)
 		k.m.viewers.segment(r, snap.msn-1)
 	}); n != 0 {
 		t.Fatalf("counting allocates %v times", n)

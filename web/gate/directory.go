@@ -200,3 +200,16 @@ func (d *Directory) EventByID(id int64) (*EventAccess, bool) {
 	}
 	return nil, false
 }
+
+// Tracks returns the access of every known track.
+func (d *Directory) Tracks() []TrackAccess {
+	t := d.cur.Load()
+	if t == nil {
+		return nil
+	}
+	out := make([]TrackAccess, 0, len(t.tracks))
+	for _, a := range t.tracks {
+		out = append(out, a)
+	}
+	return out
+}
