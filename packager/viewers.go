@@ -201,4 +201,3 @@ func (s *Server) ViewerCounts() map[string]int {
 	}
 	return out
 }
-
