@@ -18,6 +18,7 @@ import (
 // still parsed by net/http (http.ReadResponse).
 type httpConn struct {
 	timeout time.Duration
+	header  string // extra header lines, each ending in CRLF (-header)
 
 	host   string // host:port the connection goes to
 	nc     net.Conn
@@ -90,6 +91,7 @@ func (h *httpConn) roundTrip(u *url.URL, rangeValue string) (*http.Response, err
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, u.Host...)
 	b = append(b, "\r\nUser-Agent: kast-bench\r\n"...)
+	b = append(b, h.header...)
 	if rangeValue != "" {
 		b = append(b, "Range: "...)
 		b = append(b, rangeValue...)

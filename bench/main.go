@@ -36,6 +36,7 @@
 //	-report FILE.html  write a self-contained HTML report (inline SVG charts)
 //	-wait D            how long to wait for the stream to appear (default 30s)
 //	-timeout D         per-request timeout (default 10s)
+//	-header "K: V"     extra header on every HLS request (repeatable), e.g. a cookie
 //	-cpuprofile FILE   write the bench's own CPU profile (go tool pprof)
 //
 // Viewers start once the newest listed part or segment holds a frame of this
@@ -81,6 +82,7 @@ type config struct {
 	report    string
 	wait      time.Duration
 	timeout   time.Duration
+	header    string
 }
 
 func main() {
@@ -98,8 +100,11 @@ func main() {
 	flag.StringVar(&cfg.report, "report", "", "write an HTML report to this file")
 	flag.DurationVar(&cfg.wait, "wait", 30*time.Second, "how long to wait for the stream to appear")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "per-request timeout")
+	var headers headerList
+	flag.Var(&headers, "header", `extra request header for every HLS request, e.g. "Cookie: kast_play=TOKEN" (repeatable)`)
 	cpuProfile := flag.String("cpuprofile", "", "write the bench's own CPU profile to this file")
 	flag.Parse()
+	cfg.header = headers.String()
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -169,4 +174,24 @@ func parseBitrate(s string) (int, error) {
 // logf writes progress lines (to stderr from main).
 func logf(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, args...)...)
+}
+
+// headerList collects -header flags as request header lines.
+type headerList []string
+
+func (h *headerList) String() string {
+	s := ""
+	for _, v := range *h {
+		s += v + "\r\n"
+	}
+	return s
+}
+
+func (h *headerList) Set(v string) error {
+	k, _, ok := strings.Cut(v, ":")
+	if !ok || strings.TrimSpace(k) == "" || strings.ContainsAny(v, "\r\n") {
+		return fmt.Errorf("-header %q: want \"Name: value\"", v)
+	}
+	*h = append(*h, v)
+	return nil
 }

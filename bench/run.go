@@ -134,6 +134,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*result, error) {
 	s := newSink()
 	env := &viewerEnv{
 		timeout:   cfg.timeout,
+		header:    cfg.header,
 		sink:      s,
 		hlsURL:    cfg.hlsURL,
 		playlists: newPlaylistCache(),
@@ -315,6 +316,7 @@ func sample(ctx context.Context, s *sink, pid int, start time.Time) (series []se
 // stale playlist left over from an earlier publish does not count.
 func waitForStream(ctx context.Context, env *viewerEnv, limit time.Duration, since int64) error {
 	v := &hlsViewer{env: env}
+	v.conn.header = env.header
 	v.br = bufio.NewReaderSize(nil, 16<<10)
 	var newest int64
 	v.onFrame = func(send int64, _ time.Time) { newest = max(newest, send) }

@@ -34,6 +34,7 @@ const (
 // viewerEnv is what all viewers share.
 type viewerEnv struct {
 	timeout   time.Duration // per request
+	header    string        // extra request header lines (-header)
 	sink      *sink
 	hlsURL    string
 	playlists *playlistCache
