@@ -395,9 +395,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, msg)
 		return
 	}
-	defer h.release(src)
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		h.release(src)
 		h.stats.refused[refusedUpgrade].Add(1)
 		return // the upgrader answered
 	}
@@ -410,19 +410,27 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	counts := h.join(c, ev)
 	if counts == nil {
+		h.release(src)
 		c.close(websocket.CloseGoingAway, "server shutting down")
 		return
 	}
 	h.stats.accepted.Add(1)
-	defer h.leave(c)
 	hello, _ := websocket.NewPreparedMessage(websocket.TextMessage, marshal(helloMsg{
 		Type: typeHello, Event: ev.Slug, MaxSwitchDelayMS: h.Config.MaxSwitchDelay.Milliseconds(), Viewers: counts}))
 	c.queue(hello)
 	go c.writer(&h.Config)
-	code, text := c.reader(&h.Config)
-	if c.close(code, text) && code != websocket.CloseNormalClosure {
-		h.stats.clientDrops.Add(1)
-	}
+	// The reader runs in a goroutine of its own rather than in this
+	// handler's: returning lets net/http's connection goroutine end, with
+	// its deeper stack and its buffers (a third of the memory a
+	// connection held otherwise: docs/benchmarks.md).
+	go func() {
+		defer h.release(src)
+		defer h.leave(c)
+		code, text := c.reader(&h.Config)
+		if c.close(code, text) && code != websocket.CloseNormalClosure {
+			h.stats.clientDrops.Add(1)
+		}
+	}()
 }
 
 // join adds c to its event's room and returns the counts to greet it with
