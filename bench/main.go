@@ -38,6 +38,11 @@
 //	-timeout D         per-request timeout (default 10s)
 //	-header "K: V"     extra header on every HLS request (repeatable), e.g. a cookie
 //	-cpuprofile FILE   write the bench's own CPU profile (go tool pprof)
+//	-origin-metrics URL  the origin's Prometheus /metrics: report how many requests reach it
+//	                   per second once every viewer has joined (viewers behind a cache);
+//	                   -origin-counter names the counter (default kast_hls_requests_total)
+//	-insecure          https: accept any server certificate
+//	-http2             https: viewers speak HTTP/2 (one connection each) instead of HTTP/1.1
 //
 // Viewers start once the newest listed part or segment holds a frame of this
 // publish ("first playlist", measured from the publish start), so a stale
@@ -83,6 +88,9 @@ type config struct {
 	wait      time.Duration
 	timeout   time.Duration
 	header    string
+	origin    originCounter
+	insecure  bool // https: accept any certificate
+	http2     bool // https: HTTP/2 instead of HTTP/1.1
 }
 
 func main() {
@@ -102,6 +110,10 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "per-request timeout")
 	var headers headerList
 	flag.Var(&headers, "header", `extra request header for every HLS request, e.g. "Cookie: kast_play=TOKEN" (repeatable)`)
+	flag.StringVar(&cfg.origin.url, "origin-metrics", "", "the origin's /metrics URL: report the requests reaching it (viewers behind a cache)")
+	flag.StringVar(&cfg.origin.name, "origin-counter", "kast_hls_requests_total", "with -origin-metrics: the counter of requests served")
+	flag.BoolVar(&cfg.insecure, "insecure", false, "https: accept any server certificate (a test certificate)")
+	flag.BoolVar(&cfg.http2, "http2", false, "https: viewers speak HTTP/2 (one connection each, like browsers) instead of HTTP/1.1")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench's own CPU profile to this file")
 	flag.Parse()
 	cfg.header = headers.String()

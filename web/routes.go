@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
+	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/pages"
 )
 
@@ -21,10 +23,64 @@ type Handlers struct {
 	Pages   *pages.Handler
 	Metrics http.Handler
 	Health  http.HandlerFunc
+	// API serves the JSON API under /api/v1 (docs/api.md).
+	API *api.Handler
 	// PlaybackToken issues viewer credentials for registered events
-	// (web/gate); Live is the websocket live channel (web/live).
+	// (web/gate); Live is the websocket live channel (web/live). Both are
+	// under /api/v1 but mounted here, beside the API's mux: their more
+	// specific patterns win over its /api/ prefix.
 	PlaybackToken http.HandlerFunc
 	Live          http.Handler
+}
+
+// apiPrefix is where the JSON API lives.
+const apiPrefix = "/api/v1"
+
+// apiRoutes are the JSON API's routes. a.Admin marks organizer
+// endpoints (admin token); a.Browser the ones a browser calls with the
+// session cookie (cross-site requests refused); a.Limited rate-limits
+// per client address.
+func apiRoutes(a *api.Handler) http.Handler {
+	mux := http.NewServeMux()
+	v := func(pattern string) string {
+		method, path, _ := strings.Cut(pattern, " ")
+		return method + " " + apiPrefix + path
+	}
+	// Events.
+	mux.HandleFunc(v("GET /events"), a.ListEvents)
+	mux.HandleFunc(v("POST /events"), a.Admin(a.CreateEvent))
+	mux.HandleFunc(v("GET /events/{event}"), a.GetEvent)
+	mux.HandleFunc(v("PATCH /events/{event}"), a.Admin(a.UpdateEvent))
+	mux.HandleFunc(v("DELETE /events/{event}"), a.Admin(a.DeleteEvent))
+	// Tracks and what they have on air.
+	mux.HandleFunc(v("GET /events/{event}/tracks"), a.ListTracks)
+	mux.HandleFunc(v("POST /events/{event}/tracks"), a.Admin(a.CreateTrack))
+	mux.HandleFunc(v("GET /tracks/{track}"), a.GetTrack)
+	mux.HandleFunc(v("PATCH /tracks/{track}"), a.Admin(a.UpdateTrack))
+	mux.HandleFunc(v("DELETE /tracks/{track}"), a.Admin(a.DeleteTrack))
+	mux.HandleFunc(v("POST /tracks/{track}/stream-key"), a.Admin(a.RotateStreamKey))
+	mux.HandleFunc(v("GET /tracks/{track}/on-air"), a.GetOnAir)
+	mux.HandleFunc(v("PUT /tracks/{track}/on-air"), a.Admin(a.SetOnAir))
+	// The timetable.
+	mux.HandleFunc(v("GET /events/{event}/talks"), a.ListTalks)
+	mux.HandleFunc(v("POST /events/{event}/talks"), a.Admin(a.CreateTalk))
+	mux.HandleFunc(v("GET /talks/{id}"), a.GetTalk)
+	mux.HandleFunc(v("PATCH /talks/{id}"), a.Admin(a.UpdateTalk))
+	mux.HandleFunc(v("DELETE /talks/{id}"), a.Admin(a.DeleteTalk))
+	mux.HandleFunc(v("GET /events/{event}/timetable.ics"), a.Timetable)
+	mux.HandleFunc(v("GET /events/{event}/timetable"), a.ExportTimetable)
+	mux.HandleFunc(v("PUT /events/{event}/timetable"), a.Admin(a.ImportTimetable))
+	mux.HandleFunc(v("POST /events/{event}/timetable/sync"), a.Admin(a.SyncTimetable))
+	// Attendees.
+	mux.HandleFunc(v("POST /events/{event}/registrations"), a.Browser(a.Limited("register", a.Register)))
+	mux.HandleFunc(v("GET /events/{event}/registrations"), a.Admin(a.ListRegistrations))
+	mux.HandleFunc(v("GET /events/{event}/registrations.csv"), a.Admin(a.ExportRegistrations))
+	mux.HandleFunc(v("POST /events/{event}/check-ins"), a.Admin(a.CheckIn))
+	mux.HandleFunc(v("POST /session"), a.Browser(a.Limited("login", a.Login)))
+	mux.HandleFunc(v("DELETE /session"), a.Browser(a.Logout))
+	mux.HandleFunc(v("GET /me"), a.Me)
+	// Unknown paths and wrong methods get the mux's 404 and 405, as JSON.
+	return api.JSONErrors(mux)
 }
 
 // Routes returns the mux serving h.
@@ -39,11 +95,14 @@ func Routes(h Handlers) *http.ServeMux {
 	if h.Health != nil {
 		mux.HandleFunc("GET /healthz", h.Health)
 	}
+	if h.API != nil {
+		mux.Handle("/api/", apiRoutes(h.API))
+	}
 	if h.PlaybackToken != nil {
-		mux.HandleFunc("GET /api/v1/events/{event}/playback-token", h.PlaybackToken)
+		mux.HandleFunc("GET "+apiPrefix+"/events/{event}/playback-token", h.PlaybackToken)
 	}
 	if h.Live != nil {
-		mux.Handle("GET /api/v1/events/{event}/live", h.Live)
+		mux.Handle("GET "+apiPrefix+"/events/{event}/live", h.Live)
 	}
 	if p := h.Pages; p != nil {
 		mux.HandleFunc("GET /{$}", p.Index)
@@ -52,5 +111,12 @@ func Routes(h Handlers) *http.ServeMux {
 		mux.HandleFunc("GET /assets/{file...}", p.Asset)
 		mux.HandleFunc("/", p.NotFound)
 	}
+	return mux
+}
+
+// MetricsRoutes returns the mux of the separate metrics listener.
+func MetricsRoutes(metrics http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
 	return mux
 }

@@ -1,7 +1,7 @@
 package web
 
 import (
-	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
@@ -10,20 +10,45 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/gate"
 	"github.com/kastlive/kast/web/live"
 	"github.com/kastlive/kast/web/pages"
 )
 
-// Server is kast's HTTP server.
+// Server is kast's HTTP server: cleartext HTTP on Address and, with
+// TLSConfig, HTTPS (HTTP/2 and HTTP/1.1) on TLSAddress. Both serve the same
+// routes, and each runs the HLS fast path for its HTTP/1.1 connections.
 type Server struct {
 	// Address to listen on, e.g. ":8080".
-	Address  string
+	Address string
+	// TLSAddress and TLSConfig turn HTTPS on (e.g. ":8443"). TLSConfig
+	// supplies the certificates; the ALPN protocols are set here.
+	TLSAddress string
+	TLSConfig  *tls.Config
+	// RedirectHTTP makes the cleartext listener answer every request but
+	// /healthz with a redirect to HTTPS (used with TLS).
+	RedirectHTTP bool
+	// WrapHTTP, when set, wraps what the cleartext listener serves: the
+	// ACME HTTP-01 challenge responder goes there.
+	WrapHTTP func(http.Handler) http.Handler
+	// HSTSMaxAge, when positive, sends Strict-Transport-Security on HTTPS
+	// responses of the pages and the API.
+	HSTSMaxAge time.Duration
+	// MetricsAddress serves /metrics alone on a separate listener (e.g.
+	// "127.0.0.1:9464"); MetricsToken, when set, also serves it on the
+	// main listeners to requests with that bearer token. With neither,
+	// /metrics is not served.
+	MetricsAddress string
+	MetricsToken   string
+
 	Store    conference.Store
 	Hub      *ingest.Hub
 	Packager *packager.Server
 	Logger   *slog.Logger
+	// API serves /api/v1; nil: one on Store and Hub with defaults.
+	API *api.Handler
 	// Gate, when set, guards the HLS files of registered events (it wraps
 	// the one /hls/ handler the mux and the fast path share) and serves
 	// the playback-token endpoint.
@@ -31,8 +56,13 @@ type Server struct {
 	// Live, when set, serves the websocket live channel.
 	Live *live.Hub
 
-	fast *fastpath.Server
-	ln   net.Listener
+	fast    *fastpath.Server // cleartext; nil when it only redirects
+	plain   *http.Server     // cleartext when it only redirects
+	secure  *fastpath.Server
+	metrics *http.Server
+	ln      net.Listener
+	tlsLn   net.Listener
+	metLn   net.Listener
 }
 
 // Timeouts and limits of the HTTP listener. WriteTimeout leaves room for a
@@ -50,11 +80,6 @@ func (s *Server) Initialize() error {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	ln, err := net.Listen("tcp", s.Address)
-	if err != nil {
-		return err
-	}
-	s.ln = ln
 	var hls http.Handler = hlsHandler{p: s.Packager}
 	var token http.HandlerFunc
 	var liveHandler http.Handler // not a nil *live.Hub in an interface
@@ -65,49 +90,21 @@ func (s *Server) Initialize() error {
 		s.Gate.Next, s.Gate.Prefix = hls, hlsPrefix
 		hls, token = s.Gate, s.Gate.ServeToken
 	}
+	if s.API == nil {
+		s.API = &api.Handler{Store: s.Store, Hub: s.Hub, Log: s.Logger}
+		s.API.Initialize()
+	}
 	routes := Routes(Handlers{
 		HLS:           hls,
 		Pages:         &pages.Handler{Tracks: s.Store, Log: s.Logger},
-		Metrics:       s.metricsHandler(),
+		Metrics:       s.protectedMetrics(),
 		Health:        s.health,
+		API:           s.API,
 		PlaybackToken: token,
 		Live:          liveHandler,
 	})
-	s.fast = &fastpath.Server{
-		Listener:          ln,
-		Prefix:            hlsPrefix,
-		Handler:           hls,
-		Logger:            s.Logger,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		WriteTimeout:      writeTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-	}
-	s.fast.Fallback = &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !s.fast.Adopt(w, r) {
-				routes.ServeHTTP(w, r)
-			}
-		}),
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelDebug),
-	}
-	return s.fast.Initialize()
+	return s.listen(hls, routes)
 }
 
-// Addr returns the listening address.
+// Addr returns the cleartext listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
-
-// Shutdown stops accepting requests and waits for the running ones, at
-// most until ctx ends; then it closes the remaining connections.
-func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.fast.Shutdown(ctx)
-	if err != nil {
-		s.fast.Close()
-	}
-	return err
-}

@@ -14,9 +14,11 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
+	"github.com/kastlive/kast/internal/certs"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
+	apihttp "github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/gate"
 	"github.com/kastlive/kast/web/live"
 )
@@ -34,9 +36,16 @@ type app struct {
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
 	web    *web.Server
+	acme   *certs.ACME
 	banner banner
 
+	// feed carries conference changes (on-air, events, tracks) to the
+	// in-process listeners; sched moves on-air by the timetable.
 	feed      *conference.Feed
+	sched     *conference.Scheduler
+	stopSched context.CancelFunc
+
+	// the playback gate, its access table, the live channel
 	directory *gate.Directory
 	gate      *gate.Gate
 	live      *live.Hub
@@ -95,23 +104,51 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.feed = &conference.Feed{}
-	if err := a.startPlayback(ctx, st, boot); err != nil {
+	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
+	api := &apihttp.Handler{
+		Store:         a.store,
+		Hub:           a.hub,
+		Feed:          a.feed,
+		Scheduler:     a.sched,
+		SecureCookies: cfg.SecureCookies,
+		Log:           a.log.With("component", "api"),
+	}
+	api.Initialize()
+	if err := a.startPlayback(ctx, st, api); err != nil {
 		return err
 	}
+	schedCtx, stopSched := context.WithCancel(context.Background())
+	a.stopSched = stopSched
+	go a.sched.Run(schedCtx)
+	go a.expireSessions(schedCtx)
 
+	tlsConfig, wrapHTTP, err := a.tlsSetup()
+	if err != nil {
+		return err
+	}
 	ws := &web.Server{
-		Address:  cfg.HTTPAddr,
-		Store:    a.store,
-		Hub:      a.hub,
-		Packager: a.hls,
-		Logger:   a.log.With("component", "http"),
-		Gate:     a.gate,
-		Live:     a.live,
+		Address:        cfg.HTTPAddr,
+		MetricsAddress: cfg.MetricsAddr,
+		MetricsToken:   cfg.MetricsToken,
+		Store:          a.store,
+		Hub:            a.hub,
+		Packager:       a.hls,
+		Logger:         a.log.With("component", "http"),
+		API:            api,
+		Gate:           a.gate,
+		Live:           a.live,
+	}
+	if tlsConfig != nil {
+		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
+		ws.RedirectHTTP, ws.WrapHTTP, ws.HSTSMaxAge = cfg.HTTPRedirect, wrapHTTP, cfg.HSTS
 	}
 	if err := ws.Initialize(); err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
 	a.web = ws
+	if a.acme != nil {
+		a.acme.Prefetch()
+	}
 
 	if cfg.RTMPAddr != "" {
 		a.rtmp = a.newRTMP(cfg.RTMPAddr, nil)
@@ -120,19 +157,15 @@ func (a *app) start(ctx context.Context) error {
 			return fmt.Errorf("rtmp: %w", err)
 		}
 	}
-	if cfg.RTMPSAddr != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return fmt.Errorf("rtmps: %w", err)
-		}
-		a.rtmps = a.newRTMP(cfg.RTMPSAddr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if cfg.RTMPSAddr != "" && tlsConfig != nil {
+		a.rtmps = a.newRTMP(cfg.RTMPSAddr, &tls.Config{GetCertificate: tlsConfig.GetCertificate, MinVersion: tls.VersionTLS12})
 		if err := a.rtmps.Initialize(); err != nil {
 			a.rtmps = nil
 			return fmt.Errorf("rtmps: %w", err)
 		}
 	}
 
-	a.banner = newBanner(cfg, boot, a.web.Addr().String(), a.rtmpAddr())
+	a.banner = newBanner(cfg, boot, a.watchAddr(), a.rtmpAddr(), a.rtmpsAddr())
 	return nil
 }
 
@@ -163,6 +196,39 @@ func (a *app) authorize(ctx context.Context, key string) (string, error) {
 	return t.Slug, nil
 }
 
+// expireSessions deletes expired login sessions once an hour.
+func (a *app) expireSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := a.store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+				a.log.Warn("expire sessions", "err", err)
+			} else if n > 0 {
+				a.log.Info("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}
+
+// watchAddr is the address viewers should use: HTTPS when it is on.
+func (a *app) watchAddr() string {
+	if t := a.web.TLSAddr(); t != nil {
+		return t.String()
+	}
+	return a.web.Addr().String()
+}
+
+func (a *app) rtmpsAddr() string {
+	if a.rtmps == nil {
+		return ""
+	}
+	return a.rtmps.Addr().String()
+}
+
 func (a *app) rtmpAddr() string {
 	if a.rtmp == nil {
 		return ""
@@ -173,6 +239,9 @@ func (a *app) rtmpAddr() string {
 // stop shuts down in dependency order: no new publishers, then the
 // packager (which releases blocked requests), then HTTP, then the store.
 func (a *app) stop() {
+	if a.stopSched != nil {
+		a.stopSched()
+	}
 	if a.rtmp != nil {
 		a.rtmp.Close()
 	}

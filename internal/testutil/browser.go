@@ -22,6 +22,7 @@ type PlayResult struct {
 	TargetLatency *float64   `json:"targetLatency"`
 	State         string     `json:"state"`
 	Errors        []string   `json:"errors"`
+	Protocols     []string   `json:"protocols"` // e.g. "h2", "http/1.1"
 }
 
 // RepoRoot returns the directory holding go.mod.
