@@ -101,8 +101,8 @@ func TestLiveChannelOnAirAndViewerCounts(t *testing.T) {
 		t.Fatalf("first message %+v", m.msg)
 	}
 
-	// On air: until the conference API (PUT /tracks/{id}/on-air) is on
-	// main, the change is published on the feed it will publish on.
+	// On air: published on the feed as the API's PUT /tracks/{id}/on-air
+	// does (TestGatedEventWholeServer goes through the API).
 	sent := time.Now()
 	a.feed.Publish(conference.Change{Kind: conference.ChangeOnAir, At: sent, EventID: a.directory.Tracks()[0].EventID, Track: "main",
 		Talk: &conference.Talk{ID: 9, Title: "Opening"}})
