@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +148,10 @@ func TestLiveChannelOnAirAndViewerCounts(t *testing.T) {
 	t.Logf("2 gohlslib players counted after %v", waitViewers(2, 10*time.Second))
 	ff := testutil.Start(t, "-hide_banner", "-loglevel", "error", "-i", hlsURL, "-c", "copy", "-f", "null", "-")
 	t.Logf("+ ffmpeg counted after %v", waitViewers(3, 15*time.Second))
+	// The API's tracks listing shows the same count.
+	if code, body := apiDo(t, http.DefaultClient, a, "GET", "/api/v1/events/"+conference.DefaultEventSlug+"/tracks", nil, false); code != 200 || !strings.Contains(string(body), `"viewers":3`) {
+		t.Errorf("tracks listing: %d %s", code, body)
+	}
 	time.Sleep(3 * time.Second) // the count holds while they play
 	ff.Stop()
 	t.Logf("ffmpeg gone after %v", waitViewers(2, 10*time.Second))
