@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,12 +18,15 @@ import (
 	"github.com/kastlive/kast/ingest/whip"
 	"github.com/kastlive/kast/internal/certs"
 	"github.com/kastlive/kast/internal/rtc"
+	"github.com/kastlive/kast/internal/transcode"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/relay"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
 	apihttp "github.com/kastlive/kast/web/api"
+	"github.com/kastlive/kast/web/gate"
+	"github.com/kastlive/kast/web/live"
 	"github.com/kastlive/kast/web/webrtc"
 )
 
@@ -52,6 +56,11 @@ type app struct {
 	feed      *conference.Feed
 	sched     *conference.Scheduler
 	stopSched context.CancelFunc
+
+	// the playback gate, its access table, the live channel
+	directory *gate.Directory
+	gate      *gate.Gate
+	live      *live.Hub
 }
 
 // run starts kast, prints where to publish and watch, and serves until ctx
@@ -139,7 +148,13 @@ func (a *app) start(ctx context.Context) error {
 		SecureCookies: cfg.SecureCookies,
 		Log:           a.log.With("component", "api"),
 	}
+	if a.rec != nil {
+		api.Recordings = recordingLinks{a.rec}
+	}
 	api.Initialize()
+	if err := a.startPlayback(ctx, st, api); err != nil {
+		return err
+	}
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	a.stopSched = stopSched
 	go a.sched.Run(schedCtx)
@@ -161,6 +176,16 @@ func (a *app) start(ctx context.Context) error {
 		Recorder:       a.rec,
 		Logger:         a.log.With("component", "http"),
 		API:            api,
+		Gate:           a.gate,
+		Live:           a.live,
+	}
+	if a.gate != nil {
+		// Recordings of a registered event take the credential its live stream does.
+		ws.RecordingGate = a.gate.CheckWHEP
+		if a.whep != nil {
+			a.whep.Gate = a.gate.CheckWHEP // WHEP takes the playback credential HLS does
+		}
+		api.OnLogout = func(id int64) { a.gate.Revoke(strconv.FormatInt(id, 10)) }
 	}
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
@@ -229,6 +254,10 @@ func (a *app) startWebRTC() error {
 		Transcoder:      tc,
 		NoTranscoderWhy: why,
 		Shards:          cfg.WebRTCSenders,
+		BFrames: func(v *ingest.Video) bool {
+			d, ok := transcode.ReorderDepth(v)
+			return ok && d > 0
+		},
 	}
 	if err := a.relay.Initialize(); err != nil {
 		return fmt.Errorf("relay: %w", err)
@@ -367,6 +396,12 @@ func (a *app) stop() {
 	}
 	if a.rec != nil {
 		a.rec.Close() // after the packager: its last segments are queued
+	}
+	if a.live != nil {
+		a.live.Close() // hijacked connections: http.Server.Shutdown does not see them
+	}
+	if a.directory != nil {
+		a.directory.Close()
 	}
 	if a.web != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/kastlive/kast/recorder"
+	apihttp "github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/vod"
 )
 
@@ -190,4 +192,15 @@ func state(live, trimmed bool) string {
 		return "trimmed"
 	}
 	return "done"
+}
+
+// recordingLinks tells the API which talks have a recording.
+type recordingLinks struct{ r *recorder.Recorder }
+
+func (l recordingLinks) TalkRecording(id int64) (apihttp.Recording, bool) {
+	rec, err := l.r.Talk(id)
+	if err != nil || len(rec.Entries) == 0 {
+		return apihttp.Recording{}, false
+	}
+	return apihttp.Recording{Duration: rec.Duration, Size: rec.Size, Live: rec.Live}, true
 }

@@ -415,4 +415,17 @@ func TestRecordingFromAPIOnAir(t *testing.T) {
 	if len(problems) > 0 || got < 3 || got > 5.1 {
 		t.Fatalf("%.2f s decoded (on air 4 s): %v\n%s", got, problems, logs)
 	}
+	// The talk's API object links to it.
+	st, b = apiDo(t, http.DefaultClient, a, "GET", fmt.Sprintf("/api/v1/talks/%d", talk.ID), nil, false)
+	var view struct {
+		Recording *struct {
+			Playlist  string  `json:"playlist"`
+			MP4       string  `json:"mp4"`
+			DurationS float64 `json:"duration_s"`
+		} `json:"recording"`
+	}
+	if err := json.Unmarshal(b, &view); err != nil || st != 200 || view.Recording == nil ||
+		view.Recording.Playlist != fmt.Sprintf("/vod/%d/index.m3u8", talk.ID) || view.Recording.DurationS < 3 {
+		t.Fatalf("talk object: %d %s", st, b)
+	}
 }
