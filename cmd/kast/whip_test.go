@@ -164,14 +164,14 @@ func requireAiortc(t *testing.T) {
 
 // startScript runs a driver that prints JSON lines, and returns them on a
 // channel (closed when it exits) and its stderr.
-func startScript(t *testing.T, name string, args ...string) (*exec.Cmd, <-chan string, *bytes.Buffer) {
+func startScript(t *testing.T, name string, args ...string) (*exec.Cmd, <-chan string, *logBuffer) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &bytes.Buffer{}
+	stderr := &logBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -217,7 +217,7 @@ func TestAiortcPublishesWHIP(t *testing.T) {
 	viewer := waitWHEPLive(t, a)
 	decodeWHIPTrack(t, a, 25)
 	checkWHEPViewer(t, viewer, 12*time.Second)
-	m := metricsText(t, a)
+	m := metricLines(a, "kast_w")
 	for _, want := range []string{`kast_webrtc_sessions{direction="whip"} 1`, `kast_whip_sessions{state="connected"} 1`} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -264,15 +264,4 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
-}
-
-func metricsText(t *testing.T, a *app) string {
-	t.Helper()
-	resp, err := http.Get(a.testURL("/metrics"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }

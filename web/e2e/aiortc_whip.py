@@ -6,7 +6,8 @@ python3-aiortc, with its own ICE, DTLS and SRTP) publishes a moving test
 pattern (H.264 through libx264) and a 440 Hz tone (Opus), both from
 ffmpeg's lavfi through aiortc's MediaPlayer. It POSTs its offer with the
 stream key as bearer token, applies the answer, publishes for SECONDS
-(default 12) and DELETEs the session URL.
+(default 12) and DELETEs the session URL. Against a server on loopback it
+gathers loopback candidates only.
 
 Prints JSON lines: {"event": "live", ...} once ICE/DTLS connected, and
 {"event": "done", "status": ..., "connected": ..., "video_codec": ...,
@@ -25,6 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import aioice.ice
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 
@@ -107,8 +109,17 @@ async def main(url, key, seconds):
     return 0 if out["delete_status"] == 200 else 1
 
 
+def loopback_only():
+    """Gather candidates on 127.0.0.1 only, as the tests' pion peers do:
+    tests talk to kast over loopback (aioice leaves loopback out by
+    default). aiortc's ICE, DTLS and SRTP are otherwise its own."""
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
+    if urllib.parse.urlsplit(sys.argv[1]).hostname in ("127.0.0.1", "localhost", "::1"):
+        loopback_only()
     sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 12)))
