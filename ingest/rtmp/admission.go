@@ -98,7 +98,9 @@ func (l *connList) remove(c *conn) {
 // connection never keeps an authorized publisher out: when the budget of
 // unauthenticated connections is full, or a source holds its share, the
 // one that has made least progress (the oldest of those) is dropped to
-// make room, and the new connection is always taken. Authorized
+// make room, and the new connection is always taken. Progress counts what
+// the client sent even when the server has not read it yet, so an idle
+// connection goes before one whose goroutine is slow to start. Authorized
 // publishers are counted apart and never dropped for room. The Server's
 // mutex guards it.
 type admission struct {
@@ -108,6 +110,10 @@ type admission struct {
 	unauth     int
 	publishers int
 	sources    map[netip.Prefix]*source
+
+	// talking reports whether a new connection's client has sent
+	// something the server has not read yet.
+	talking func(*conn) bool
 
 	accepted uint64
 	dropped  map[string]uint64
@@ -119,6 +125,9 @@ func (a *admission) init(maxUnauth, maxPerSource, maxPublishers int) {
 	a.sources = make(map[netip.Prefix]*source)
 	a.dropped = make(map[string]uint64)
 	a.refused = make(map[string]uint64)
+	if a.talking == nil {
+		a.talking = func(c *conn) bool { return hasUnread(c.raw) }
+	}
 }
 
 // admit takes c in as unauthenticated and returns the connections dropped
@@ -134,7 +143,7 @@ func (a *admission) admit(c *conn, key netip.Prefix) []*conn {
 	if len(src.conns) >= a.maxPerSource {
 		v := src.conns[0]
 		for _, o := range src.conns[1:] {
-			if o.stage < v.stage || o.stage == v.stage && o.seq < v.seq {
+			if ro, rv := a.rank(o), a.rank(v); ro < rv || ro == rv && o.seq < v.seq {
 				v = o
 			}
 		}
@@ -142,13 +151,9 @@ func (a *admission) admit(c *conn, key netip.Prefix) []*conn {
 		victims = append(victims, v)
 	}
 	if a.unauth >= a.maxUnauth {
-		for s := range a.stages {
-			if v := a.stages[s].head; v != nil {
-				a.drop(v, DropUnauthenticatedFull)
-				victims = append(victims, v)
-				break
-			}
-		}
+		v := a.leastAdvanced()
+		a.drop(v, DropUnauthenticatedFull)
+		victims = append(victims, v)
 	}
 	c.src = src
 	c.stage = stageNew
@@ -156,6 +161,33 @@ func (a *admission) admit(c *conn, key netip.Prefix) []*conn {
 	a.stages[stageNew].push(c)
 	a.unauth++
 	return victims
+}
+
+// rank orders connections for dropping, lowest first: by stage, and a
+// new connection whose client has sent bytes (not read yet) after an idle
+// one.
+func (a *admission) rank(c *conn) int {
+	if c.stage == stageNew && !a.talking(c) {
+		return 0
+	}
+	return 1 + 2*c.stage
+}
+
+// leastAdvanced returns the oldest unauthenticated connection of the
+// lowest rank, looking at most at 64 new ones.
+func (a *admission) leastAdvanced() *conn {
+	n := 0
+	for c := a.stages[stageNew].head; c != nil && n < 64; c, n = c.next, n+1 {
+		if !a.talking(c) {
+			return c
+		}
+	}
+	for s := range a.stages {
+		if c := a.stages[s].head; c != nil {
+			return c
+		}
+	}
+	return nil
 }
 
 // advance moves an unauthenticated c to a later stage.

@@ -299,7 +299,9 @@ func TestPublishersCountedApart(t *testing.T) {
 	for range 10 {
 		dialFrom(t, s.Addr().String(), netip.MustParseAddr("127.0.0.1"))
 	}
-	waitFor(t, "flood admitted", 2*time.Second, func() bool { return s.Stats().Dropped[DropSourceFull] > 0 || s.Stats().Dropped[DropUnauthenticatedFull] >= 8 })
+	waitFor(t, "flood admitted", 2*time.Second, func() bool {
+		return s.Stats().Dropped[DropSourceFull] > 0 || s.Stats().Dropped[DropUnauthenticatedFull] >= 8
+	})
 	if err := p.WriteVideo(0, avcSequenceHeader()); err != nil {
 		t.Fatalf("publisher dropped: %v", err)
 	}

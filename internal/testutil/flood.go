@@ -30,6 +30,7 @@ type FloodRun struct {
 	rounds int
 	opened int
 	failed int
+	lastErr error
 }
 
 // StartFlood starts f and stops it when the test ends. Binding to the
@@ -65,6 +66,13 @@ func (r *FloodRun) Counts() (rounds, opened, failed int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.rounds, r.opened, r.failed
+}
+
+// Err returns the last dial error.
+func (r *FloodRun) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastErr
 }
 
 func (r *FloodRun) loop() {
@@ -105,6 +113,9 @@ func (r *FloodRun) round() []net.Conn {
 				defer mu.Unlock()
 				if err != nil {
 					failed++
+					r.mu.Lock()
+					r.lastErr = err
+					r.mu.Unlock()
 					return
 				}
 				if len(r.f.Send) > 0 {
