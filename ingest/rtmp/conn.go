@@ -85,12 +85,12 @@ func (c *conn) run() {
 	})
 	sc := &gortmplib.ServerConn{RW: rtmpIO{Reader: rw, Writer: &deadlineConn{Conn: c.nc, timeout: s.WriteTimeout}}}
 	if err := sc.Initialize(); err != nil {
-		c.preAuthFailed("rtmp handshake failed", err)
+		c.preAuthFailed("rtmp handshake or connect failed", err)
 		return
 	}
 	s.advance(c, stageConnect)
 	if err := sc.AcceptConn(); err != nil {
-		c.preAuthFailed("rtmp connect failed", err)
+		c.preAuthFailed("rtmp publish request failed", err)
 		return
 	}
 	if !sc.Publish {

@@ -39,12 +39,6 @@ type HandPublisher struct {
 // returns once the server answered NetStream.Publish.Start, or with the
 // code and description of the server's refusal.
 func (p *HandPublisher) Publish(rawURL string) error {
-	if p.CommandID == 0 {
-		p.CommandID, p.AudioID, p.VideoID = 3, 4, 6
-	}
-	if p.Timeout == 0 {
-		p.Timeout = 5 * time.Second
-	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return err
@@ -55,9 +49,23 @@ func (p *HandPublisher) Publish(rawURL string) error {
 		return fmt.Errorf("no app in %q", rawURL)
 	}
 	app, key := path[:i], path[i+1:]
+	if err := p.Dial(u.Host); err != nil {
+		return err
+	}
+	return p.PublishAs(app, "rtmp://"+u.Host+"/"+app, key)
+}
 
+// Dial connects to host:port and does the handshake.
+func (p *HandPublisher) Dial(host string) error {
+	if p.CommandID == 0 {
+		p.CommandID, p.AudioID, p.VideoID = 3, 4, 6
+	}
+	if p.Timeout == 0 {
+		p.Timeout = 5 * time.Second
+	}
 	d := net.Dialer{LocalAddr: p.LocalAddr, Timeout: p.Timeout}
-	p.nc, err = d.Dial("tcp", u.Host)
+	var err error
+	p.nc, err = d.Dial("tcp", host)
 	if err != nil {
 		return err
 	}
@@ -68,9 +76,13 @@ func (p *HandPublisher) Publish(rawURL string) error {
 	bc := bytecounter.NewReader(p.nc)
 	p.r = message.NewReader(bc, bc, func(uint32) error { return nil })
 	p.w = &ChunkWriter{Wide: p.Wide}
+	return nil
+}
 
-	tcURL := "rtmp://" + u.Host + "/" + app
-	if err := p.command(0, "connect", 1, amf0.Object{
+// PublishAs sends connect (with app and tcURL as given, however odd),
+// createStream and publish (with key), after Dial.
+func (p *HandPublisher) PublishAs(app, tcURL, key string) error {
+	if err := p.Send(0, "connect", 1, amf0.Object{
 		{Key: "app", Value: app},
 		{Key: "type", Value: "nonprivate"},
 		{Key: "flashVer", Value: "FMLE/3.0 (compatible; kast test)"},
@@ -86,7 +98,7 @@ func (p *HandPublisher) Publish(rawURL string) error {
 			return err
 		}
 	}
-	if err := p.command(0, "createStream", 2, nil); err != nil {
+	if err := p.Send(0, "createStream", 2, nil); err != nil {
 		return err
 	}
 	res, err := p.result(2)
@@ -101,7 +113,7 @@ func (p *HandPublisher) Publish(rawURL string) error {
 		return fmt.Errorf("createStream answered %v", res.Arguments)
 	}
 	p.streamID = uint32(id)
-	if err := p.command(p.streamID, "publish", 3, nil, key, "live"); err != nil {
+	if err := p.Send(p.streamID, "publish", 3, nil, key, "live"); err != nil {
 		return err
 	}
 	for {
@@ -124,12 +136,23 @@ func (p *HandPublisher) Publish(rawURL string) error {
 	}
 }
 
-func (p *HandPublisher) command(streamID uint32, name string, transaction float64, args ...any) error {
+// Send sends a command message, after Dial.
+func (p *HandPublisher) Send(streamID uint32, name string, transaction float64, args ...any) error {
 	body, err := amf0.Data(append([]any{name, transaction}, args...)).Marshal()
 	if err != nil {
 		return err
 	}
 	return p.w.Write(p.nc, ChunkMessage{ChunkStreamID: p.CommandID, Type: 20, StreamID: streamID, Body: body})
+}
+
+// Wait waits for the server to close the connection, at most d.
+func (p *HandPublisher) Wait(d time.Duration) error {
+	p.nc.SetReadDeadline(time.Now().Add(d))
+	for {
+		if _, err := p.r.Read(); err != nil {
+			return err
+		}
+	}
 }
 
 // result waits for the _result (or _error) of a transaction.
