@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/pages"
@@ -22,6 +23,9 @@ type Server struct {
 	Hub      *ingest.Hub
 	Packager *packager.Server
 	Logger   *slog.Logger
+	// RTMP returns the RTMP listeners' connection counters for /metrics
+	// (nil: none).
+	RTMP func() rtmp.Stats
 
 	fast *fastpath.Server
 	ln   net.Listener

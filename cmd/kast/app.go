@@ -93,6 +93,7 @@ func (a *app) start(ctx context.Context) error {
 		Hub:      a.hub,
 		Packager: a.hls,
 		Logger:   a.log.With("component", "http"),
+		RTMP:     a.rtmpStats,
 	}
 	if err := ws.Initialize(); err != nil {
 		return fmt.Errorf("http: %w", err)
@@ -147,6 +148,17 @@ func (a *app) authorize(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	return t.Slug, nil
+}
+
+// rtmpStats sums the RTMP and RTMPS listeners' counters for /metrics.
+func (a *app) rtmpStats() rtmp.Stats {
+	var st rtmp.Stats
+	for _, s := range []*rtmp.Server{a.rtmp, a.rtmps} {
+		if s != nil {
+			st = st.Add(s.Stats())
+		}
+	}
+	return st
 }
 
 func (a *app) rtmpAddr() string {

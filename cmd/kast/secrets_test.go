@@ -24,6 +24,16 @@ func secret(prefix string) string {
 
 func (a *app) rtmpHost() string { return a.rtmp.Addr().String() }
 
+func metricLinesOf(text, prefix string) string {
+	var keep []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
 func fetchMetrics(t *testing.T, a *app) string {
 	t.Helper()
 	res, err := http.Get(a.testURL("/metrics"))
@@ -129,6 +139,19 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	p.Close()
 	metricsB := fetchMetrics(t, b)
 	b.stop()
+
+	// The refusals and drops above, counted by reason.
+	for _, want := range []string{
+		`kast_rtmp_connections_refused_total{reason="unknown_key"} 1`,
+		`kast_rtmp_connections_refused_total{reason="play"} 1`,
+		`kast_rtmp_connections_dropped_total{reason="protocol_error"} 2`,
+		`kast_rtmp_connections{state="unauthenticated"} 0`,
+		`kast_rtmp_connections_accepted_total 6`,
+	} {
+		if !strings.Contains(metricsA, want) {
+			t.Errorf("/metrics has no %s:\n%s", want, metricLinesOf(metricsA, "kast_rtmp"))
+		}
+	}
 
 	logs := logsA.String() + rotateLogs.String() + logsB.String()
 	for _, want := range []string{"publish refused", "publish started", "rtmp play refused", "rtmp handshake or connect failed", "rtmp publish request failed", "extended_chunk_headers"} {
