@@ -103,7 +103,7 @@ func (w *chunkRewriter) ExtendedChunks() uint64 {
 func (w *chunkRewriter) state() *chunkState {
 	if w.st == nil {
 		w.st = &chunkState{
-			br:         bufio.NewReaderSize(w.r, 4096),
+			br:         bufio.NewReaderSize(w.r, 1024), // payloads bypass it
 			chunkSize:  128,
 			maxMessage: preAuthMaxMessage,
 		}

@@ -123,9 +123,9 @@ var (
 	netnsFloodNet   = netip.MustParsePrefix("fd6b:6173:7400:1::/64")
 )
 
-// TestFloodFromOneIPv6Prefix floods from 1,000 addresses of one IPv6 /64,
-// inside a network namespace the test makes (the loopback, with the /64
-// routed locally): one attacker's share of a /64 is what an IPv4 address
+// TestFloodFromOneIPv6Prefix floods from 1,000 addresses of one IPv6 /64
+// (all reopened every 2 s), inside a network namespace the test makes (the
+// loopback, with the /64 routed locally): one attacker's share of a /64 is what an IPv4 address
 // gets. A publisher on another prefix (ffmpeg) and one inside the flooded
 // prefix (the hand-made publisher) both get on air within 2 s every time.
 // It needs root (CI runs as root); it re-runs itself inside the namespace.
@@ -164,7 +164,7 @@ func floodFromOneIPv6Prefix(t *testing.T) {
 		binary.BigEndian.PutUint64(a[8:], rng.Uint64())
 		sources = append(sources, netip.AddrFrom16(a))
 	}
-	flood := testutil.StartFlood(t, testutil.Flood{Addr: s.Addr().String(), Sources: sources, Every: time.Second})
+	flood := testutil.StartFlood(t, testutil.Flood{Addr: s.Addr().String(), Sources: sources, Every: 2 * time.Second})
 	waitFor(t, "the flood", 10*time.Second, func() bool { r, _, _ := flood.Counts(); return r >= 2 })
 
 	// Sample how many unauthenticated connections the flood holds.

@@ -23,13 +23,13 @@ type Flood struct {
 
 // FloodRun is a running Flood.
 type FloodRun struct {
-	f      Flood
-	stop   chan struct{}
-	done   chan struct{}
-	mu     sync.Mutex
-	rounds int
-	opened int
-	failed int
+	f       Flood
+	stop    chan struct{}
+	done    chan struct{}
+	mu      sync.Mutex
+	rounds  int
+	opened  int
+	failed  int
 	lastErr error
 }
 
