@@ -561,21 +561,32 @@ func TestChunkRewriterDoesNotHoldMessages(t *testing.T) {
 	}
 }
 
+// BenchmarkChunkRewriter reads a publish-like stream (10 KB video and
+// small audio messages, chunk size 4096, as OBS sends) with gortmplib's
+// reader alone and through the rewriter.
 func BenchmarkChunkRewriter(b *testing.B) {
 	var buf bytes.Buffer
-	w := &testutil.ChunkWriter{ChunkSize: 4096}
-	for i := range 100 {
-		w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 6, Timestamp: uint32(i * 33), Type: 9, StreamID: 1, Body: make([]byte, 20000)})
+	w := &testutil.ChunkWriter{}
+	w.SetChunkSize(&buf, 4096)
+	for i := range 300 {
+		w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 6, Timestamp: uint32(i * 33), Type: 9, StreamID: 1, Body: make([]byte, 10000)})
+		w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 4, Timestamp: uint32(i * 33), Type: 8, StreamID: 1, Body: make([]byte, 300)})
 	}
 	data := buf.Bytes()
-	b.SetBytes(int64(len(data)))
-	sink := make([]byte, 4096)
-	for b.Loop() {
-		rw := rewritten(bytes.NewReader(data))
-		for {
-			if _, err := rw.Read(sink); err != nil {
-				break
+	for _, tc := range []struct {
+		name string
+		wrap func(io.Reader) io.Reader
+	}{
+		{"gortmplib", func(r io.Reader) io.Reader { return r }},
+		{"rewriter+gortmplib", func(r io.Reader) io.Reader { return rewritten(r) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if msgs, err := gortmplibDecode(tc.wrap(bytes.NewReader(data)), 1000); err != io.EOF || len(msgs) != 601 {
+					b.Fatal(len(msgs), err)
+				}
 			}
-		}
+		})
 	}
 }
