@@ -6,7 +6,7 @@ import (
 	"net"
 	"strings"
 
-	"github.com/kastlive/kast/web/store"
+	"github.com/kastlive/kast/conference"
 )
 
 // banner is what kast prints at start: where to point OBS and where to
@@ -16,6 +16,7 @@ import (
 // kast's output often ends up in a journal or a CI log.
 type banner struct {
 	rtmpURL    string
+	rtmpsURL   string
 	streamKey  string // generated now, to show once; "" otherwise
 	adminToken string // generated now, to show once; "" otherwise
 	keySet     bool   // the stream key comes from KAST_STREAM_KEY
@@ -25,17 +26,28 @@ type banner struct {
 	dataDir    string
 }
 
-func newBanner(cfg *config, boot store.BootstrapResult, httpAddr, rtmpAddr string) banner {
+func newBanner(cfg *config, boot conference.BootstrapResult, watchAddr, rtmpAddr, rtmpsAddr string) banner {
 	host := cfg.PublicHost
+	if d := cfg.domainList(); host == "" && len(d) > 0 {
+		host = d[0]
+	}
 	if host == "" {
 		host = guessHost()
+	}
+	scheme, watchPort := "http", portOf(watchAddr)
+	if cfg.TLS() {
+		scheme = "https"
+	}
+	watchHost := net.JoinHostPort(host, watchPort)
+	if (scheme == "https" && watchPort == "443") || (scheme == "http" && watchPort == "80") {
+		watchHost = host
 	}
 	b := banner{
 		keySet:   cfg.StreamKey != "",
 		tokenSet: cfg.AdminToken != "",
 		track:    boot.Track.Slug,
 		dataDir:  cfg.DataDir,
-		watchURL: "http://" + net.JoinHostPort(host, portOf(httpAddr)) + "/watch/" + boot.Track.Slug,
+		watchURL: scheme + "://" + watchHost + "/watch/" + boot.Track.Slug,
 	}
 	if boot.Created && !b.keySet {
 		b.streamKey = boot.StreamKey
@@ -46,15 +58,25 @@ func newBanner(cfg *config, boot store.BootstrapResult, httpAddr, rtmpAddr strin
 	if rtmpAddr != "" {
 		b.rtmpURL = "rtmp://" + net.JoinHostPort(host, portOf(rtmpAddr)) + "/live"
 	}
+	if rtmpsAddr != "" {
+		b.rtmpsURL = "rtmps://" + net.JoinHostPort(host, portOf(rtmpsAddr)) + "/live"
+	}
 	return b
 }
 
 func (b banner) print(w io.Writer) {
 	var s strings.Builder
 	s.WriteString("\nkast is running.\n\n")
-	if b.rtmpURL != "" {
+	if b.rtmpURL != "" || b.rtmpsURL != "" {
 		s.WriteString("  OBS: Settings > Stream > Service \"Custom...\"\n")
-		fmt.Fprintf(&s, "    Server      %s\n", b.rtmpURL)
+		switch {
+		case b.rtmpsURL != "" && b.rtmpURL != "":
+			fmt.Fprintf(&s, "    Server      %s  (or %s without TLS)\n", b.rtmpsURL, b.rtmpURL)
+		case b.rtmpsURL != "":
+			fmt.Fprintf(&s, "    Server      %s\n", b.rtmpsURL)
+		default:
+			fmt.Fprintf(&s, "    Server      %s\n", b.rtmpURL)
+		}
 		switch {
 		case b.streamKey != "":
 			fmt.Fprintf(&s, "    Stream Key  %s\n", b.streamKey)
@@ -69,18 +91,13 @@ func (b banner) print(w io.Writer) {
 	if b.adminToken != "" {
 		fmt.Fprintf(&s, "\n  Admin token: %s\n", b.adminToken)
 	}
-	var shown []string
-	if b.streamKey != "" {
-		shown = append(shown, "stream key")
-	}
-	if b.adminToken != "" {
-		shown = append(shown, "admin token")
-	}
-	switch len(shown) {
-	case 1:
-		fmt.Fprintf(&s, "\n  The %s is shown only now; %s keeps just its hash.\n", shown[0], b.dataDir)
-	case 2:
+	switch {
+	case b.streamKey != "" && b.adminToken != "":
 		fmt.Fprintf(&s, "\n  The stream key and admin token are shown only now; %s keeps just their hashes.\n", b.dataDir)
+	case b.streamKey != "":
+		fmt.Fprintf(&s, "\n  The stream key is shown only now; %s keeps just its hash.\n", b.dataDir)
+	case b.adminToken != "":
+		fmt.Fprintf(&s, "\n  The admin token is shown only now; %s keeps just its hash.\n", b.dataDir)
 	}
 	s.WriteString("\n")
 	io.WriteString(w, s.String())

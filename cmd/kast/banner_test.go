@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kastlive/kast/web/store"
+	"github.com/kastlive/kast/conference"
 )
 
 // TestBannerShowsOnlyGeneratedSecrets: a generated stream key or admin
@@ -32,7 +32,7 @@ func TestBannerShowsOnlyGeneratedSecrets(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &config{PublicHost: "192.0.2.10", DataDir: "./data"}
-			boot := store.BootstrapResult{Created: tc.created, Track: store.Track{Slug: "main"}}
+			boot := conference.BootstrapResult{Created: tc.created, Track: conference.Track{Slug: "main"}}
 			if tc.setKey {
 				cfg.StreamKey = key
 			}
@@ -44,7 +44,7 @@ func TestBannerShowsOnlyGeneratedSecrets(t *testing.T) {
 				boot.StreamKey, boot.AdminToken = key, token
 			}
 			var out bytes.Buffer
-			newBanner(cfg, boot, "127.0.0.1:8080", "127.0.0.1:1935").print(&out)
+			newBanner(cfg, boot, "127.0.0.1:8080", "127.0.0.1:1935", "").print(&out)
 			s := out.String()
 			if strings.Contains(s, key) != tc.wantKey || strings.Contains(s, token) != tc.wantToken {
 				t.Fatalf("key shown %v (want %v), token shown %v (want %v):\n%s",

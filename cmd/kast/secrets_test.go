@@ -36,7 +36,7 @@ func metricLinesOf(text, prefix string) string {
 
 func fetchMetrics(t *testing.T, a *app) string {
 	t.Helper()
-	res, err := http.Get(a.testURL("/metrics"))
+	res, err := http.Get("http://" + a.web.MetricsAddr().String() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,8 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	key := secret("provisioned-")
 	wrong := secret("wrong-")
 	broken := secret("broken%zz-")
-	env := map[string]string{"KAST_DATA_DIR": dir, "KAST_STREAM_KEY": key, "KAST_LOG_LEVEL": "debug"}
+	metricsToken := secret("metrics-")
+	env := map[string]string{"KAST_DATA_DIR": dir, "KAST_STREAM_KEY": key, "KAST_LOG_LEVEL": "debug", "KAST_METRICS_TOKEN": metricsToken}
 	a, logsA := startAppEnv(t, env)
 	var bannerA bytes.Buffer
 	a.banner.print(&bannerA)
@@ -162,7 +163,7 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	for name, text := range map[string]string{
 		"log": logs, "metrics": metricsA + metricsB, "banner of the second start": bannerB.String(),
 	} {
-		for _, s := range []string{key, newKey, wrong, broken, "broken%zz", token} {
+		for _, s := range []string{key, newKey, wrong, broken, "broken%zz", token, metricsToken} {
 			if strings.Contains(text, s) {
 				var lines []string
 				for _, l := range strings.Split(text, "\n") {
