@@ -141,12 +141,7 @@ func (a *admission) admit(c *conn, key netip.Prefix) []*conn {
 		a.sources[key] = src
 	}
 	if len(src.conns) >= a.maxPerSource {
-		v := src.conns[0]
-		for _, o := range src.conns[1:] {
-			if ro, rv := a.rank(o), a.rank(v); ro < rv || ro == rv && o.seq < v.seq {
-				v = o
-			}
-		}
+		v := a.leastAdvancedOf(src)
 		a.drop(v, DropSourceFull)
 		victims = append(victims, v)
 	}
@@ -163,18 +158,32 @@ func (a *admission) admit(c *conn, key netip.Prefix) []*conn {
 	return victims
 }
 
-// rank orders connections for dropping, lowest first: by stage, and a
-// new connection whose client has sent bytes (not read yet) after an idle
-// one.
-func (a *admission) rank(c *conn) int {
-	if c.stage == stageNew && !a.talking(c) {
-		return 0
+// leastAdvancedOf returns the connection of src to drop: the oldest idle
+// new one, else the one of the lowest stage (a new one whose client has
+// sent bytes not read yet ranks between new and stageHandshake), oldest
+// first. src.conns is in the order they came, and the oldest idle one is
+// nearly always first: one check of the socket per drop.
+func (a *admission) leastAdvancedOf(src *source) *conn {
+	var v *conn
+	vr := 0
+	for _, c := range src.conns {
+		r := 2 * c.stage
+		if c.stage == stageNew {
+			if !a.talking(c) {
+				return c
+			}
+			r = 1
+		}
+		if v == nil || r < vr {
+			v, vr = c, r
+		}
 	}
-	return 1 + 2*c.stage
+	return v
 }
 
-// leastAdvanced returns the oldest unauthenticated connection of the
-// lowest rank, looking at most at 64 new ones.
+// leastAdvanced returns the unauthenticated connection to drop: the
+// oldest idle new one (looking at most at 64 new ones), else the oldest of
+// the lowest stage.
 func (a *admission) leastAdvanced() *conn {
 	n := 0
 	for c := a.stages[stageNew].head; c != nil && n < 64; c, n = c.next, n+1 {

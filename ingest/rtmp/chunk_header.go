@@ -23,11 +23,16 @@ const (
 
 	// maxMessageSize is gortmplib's limit on a message body (10 MiB).
 	maxMessageSize = 10 << 20
-	// preAuthMaxMessage bounds messages before the publisher is
-	// authorized: connect, createStream and publish are a few hundred
-	// bytes, and gortmplib allocates a whole chunk as soon as it reads a
-	// header, so a stranger must not make it allocate megabytes.
-	preAuthMaxMessage = 64 << 10
+
+	// Before the stream key is accepted a client has sent only connect,
+	// createStream, publish and a few small control messages (about 2 KB
+	// in all), so a stranger gets little: messages up to 16 KiB (gortmplib
+	// allocates a whole chunk as soon as it reads a header), 16 chunk
+	// streams, 32 KiB in all. That bounds what each of thousands of
+	// unauthenticated connections can make kast hold.
+	preAuthMaxMessage = 16 << 10
+	preAuthMaxStreams = 16
+	preAuthMaxBytes   = 32 << 10
 
 	extendedTimestamp = 0xFFFFFF
 

@@ -28,10 +28,12 @@ import (
 // Set Chunk Size messages (chunk boundaries depend on them) and turns an
 // Abort Message naming a client stream into one naming gortmplib's.
 //
-// Before SetAuthorized, messages are limited to 64 KiB: gortmplib
-// allocates a chunk as soon as it reads its header, and a stranger must
-// not make it allocate megabytes per connection. Encrypted RTMP (RTMPE),
-// whose chunks cannot be read here, is refused.
+// Before SetAuthorized a client gets little (preAuthMaxMessage,
+// preAuthMaxStreams, preAuthMaxBytes), and the rewriter never reads a
+// chunk header ahead of what gortmplib asked for, so the limits apply up
+// to the publish command exactly and not to media an encoder sends right
+// after it. Encrypted RTMP (RTMPE), whose chunks cannot be read here, is
+// refused.
 type chunkRewriter struct {
 	r io.Reader
 	// onC0C1 is called once C0 and C1 (the first 1,537 bytes) are in.
@@ -47,7 +49,10 @@ type chunkRewriter struct {
 type chunkState struct {
 	br         *bufio.Reader
 	chunkSize  uint32
+	authorized bool
 	maxMessage uint32
+	maxStreams int
+	budget     int // bytes gortmplib may still get before authorization; <0: no limit
 	clock      uint64
 
 	small   [maxTargetID + 1]*clientStream
@@ -86,9 +91,12 @@ func newChunkRewriter(r io.Reader, onC0C1 func()) *chunkRewriter {
 	return &chunkRewriter{r: r, onC0C1: onC0C1, handshakeLeft: handshakeLen}
 }
 
-// SetAuthorized lifts the message size limit to gortmplib's own (10 MiB).
+// SetAuthorized lifts the limits of a stranger: messages up to
+// gortmplib's own limit (10 MiB), 1,024 chunk streams, no byte budget.
 func (w *chunkRewriter) SetAuthorized() {
-	w.state().maxMessage = maxMessageSize
+	s := w.state()
+	s.authorized = true
+	s.maxMessage, s.maxStreams, s.budget = maxMessageSize, maxKnownStreams, -1
 }
 
 // ExtendedChunks returns how many chunks came with 2- or 3-byte basic
@@ -106,6 +114,8 @@ func (w *chunkRewriter) state() *chunkState {
 			br:         bufio.NewReaderSize(w.r, 1024), // payloads bypass it
 			chunkSize:  128,
 			maxMessage: preAuthMaxMessage,
+			maxStreams: preAuthMaxStreams,
+			budget:     preAuthMaxBytes,
 		}
 	}
 	return w.st
@@ -140,12 +150,19 @@ func (w *chunkRewriter) Read(p []byte) (int, error) {
 			continue
 		}
 		// Holding bytes already, parse the next header only if it cannot
-		// block: the client may be waiting for the answer to them.
-		if n > 0 && s.br.Buffered() < maxChunkHeader {
+		// block (the client may be waiting for the answer to them), and
+		// never before authorization (the limits must not apply to what
+		// follows the publish command).
+		if n > 0 && (!s.authorized || s.br.Buffered() < maxChunkHeader) {
 			break
 		}
 		if err := s.next(); err != nil {
 			return w.fail(n, err)
+		}
+	}
+	if s.budget >= 0 {
+		if s.budget -= n; s.budget < 0 {
+			return w.fail(0, chunkErrorf("more than %d bytes before the publish command", preAuthMaxBytes))
 		}
 	}
 	return n, nil
@@ -358,8 +375,8 @@ func (s *chunkState) stream(id uint32) (*clientStream, error) {
 	} else if cs := s.large[id]; cs != nil {
 		return cs, nil
 	}
-	if s.known >= maxKnownStreams {
-		return nil, chunkErrorf("more than %d chunk streams", maxKnownStreams)
+	if s.known >= s.maxStreams {
+		return nil, chunkErrorf("more than %d chunk streams", s.maxStreams)
 	}
 	s.known++
 	cs := &clientStream{id: id}

@@ -132,7 +132,7 @@ func refDecode(data []byte, maxMsgs int) ([]refMsg, error) {
 				s.ts += s.delta
 			}
 		}
-		if f < 2 && s.length > preAuthMaxMessage {
+		if f < 2 && s.length > testMaxMessage {
 			return msgs, errTooBig
 		}
 		b, err := read(int(min(s.length-s.recv, chunkSize)))
@@ -198,12 +198,20 @@ func gortmplibDecode(r io.Reader, maxMsgs int) ([]refMsg, error) {
 	return msgs, nil
 }
 
-// rewritten returns a rewriter past the handshake, not authorized:
-// messages up to 64 KiB, which bounds what gortmplib allocates per chunk
-// header whatever the input.
-func rewritten(r io.Reader) *chunkRewriter { return &chunkRewriter{r: r} }
+// testMaxMessage bounds messages in tests, and so what gortmplib
+// allocates per chunk header whatever the input.
+const testMaxMessage = 64 << 10
 
-// errTooBig is refDecode's answer to a message over 64 KiB.
+// rewritten returns a rewriter past the handshake, authorized but with
+// messages up to testMaxMessage.
+func rewritten(r io.Reader) *chunkRewriter {
+	w := &chunkRewriter{r: r}
+	w.SetAuthorized()
+	w.st.maxMessage = testMaxMessage
+	return w
+}
+
+// errTooBig is refDecode's answer to a message over testMaxMessage.
 var errTooBig = errors.New("message over 64 KiB")
 
 // withoutAborts drops Abort Messages, which the rewriter renumbers.
@@ -477,6 +485,15 @@ func TestChunkRewriterRefuses(t *testing.T) {
 	}{
 		{"a large message before authorization", msg(testutil.ChunkMessage{ChunkStreamID: 3, Type: 20, Body: make([]byte, preAuthMaxMessage+1)}), false},
 		{"a message over 10 MiB", msg(testutil.ChunkMessage{ChunkStreamID: 3, Type: 20, Body: make([]byte, maxMessageSize+1)}), true},
+		{"too many bytes before authorization", bytes.Repeat(msg(testutil.ChunkMessage{ChunkStreamID: 3, Type: 20, Body: make([]byte, 10000)}), 4), false},
+		{"too many chunk streams before authorization", func() []byte {
+			var b bytes.Buffer
+			w := &testutil.ChunkWriter{}
+			for i := range preAuthMaxStreams + 1 {
+				w.Write(&b, testutil.ChunkMessage{ChunkStreamID: uint32(3 + i), Type: 20, Body: []byte{5}})
+			}
+			return b.Bytes()
+		}(), false},
 		{"chunk size 0", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 1, Body: []byte{0, 0, 0, 0}}), true},
 		{"chunk size over 10 MiB", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 1, Body: []byte{0x7f, 0, 0, 0}}), true},
 		{"a 5-byte abort", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 2, Body: make([]byte, 5)}), true},
@@ -488,6 +505,7 @@ func TestChunkRewriterRefuses(t *testing.T) {
 			if tc.authorized {
 				rw.SetAuthorized()
 			}
+			rw.state()
 			_, err := io.ReadAll(rw)
 			var ce *chunkError
 			if !errors.As(err, &ce) {

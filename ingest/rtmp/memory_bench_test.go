@@ -112,3 +112,33 @@ func memInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc + m.StackInuse
 }
+
+// BenchmarkFloodAccept measures how fast the server takes idle
+// connections from one source over its share (each one drops an older
+// one): the rate at which a flood is absorbed, and so how long a
+// publisher's connection can wait in the listen backlog behind one.
+func BenchmarkFloodAccept(b *testing.B) {
+	s := &Server{Address: "127.0.0.1:0", Hub: &ingest.Hub{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := s.Initialize(); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	src := &net.TCPAddr{IP: net.IPv4(127, 0, 5, 1)}
+	sem := make(chan struct{}, 32)
+	b.ResetTimer()
+	for range b.N {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			d := net.Dialer{LocalAddr: src}
+			if c, err := d.Dial("tcp", s.Addr().String()); err == nil {
+				c.Close()
+			}
+		}()
+	}
+	for s.Stats().Accepted < uint64(b.N) {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
+}

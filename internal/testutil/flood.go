@@ -19,6 +19,11 @@ type Flood struct {
 	Every     time.Duration // default 1 s
 	// Send, when set, is written on each connection once it is open.
 	Send []byte
+	// Pace spreads each round's dials over Every instead of opening them
+	// 64 at a time: a sustained flood rather than bursts (which, on a
+	// loaded machine, test the kernel's listen backlog more than the
+	// server).
+	Pace bool
 }
 
 // FloodRun is a running Flood.
@@ -100,8 +105,17 @@ func (r *FloodRun) round() []net.Conn {
 	opened, failed := 0, 0
 	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
+	var gap time.Duration
+	if r.f.Pace {
+		gap = r.f.Every / time.Duration(len(r.f.Sources)*r.f.PerSource+1)
+	}
+	next := time.Now()
 	for _, src := range r.f.Sources {
 		for range r.f.PerSource {
+			if gap > 0 {
+				next = next.Add(gap)
+				time.Sleep(time.Until(next))
+			}
 			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
