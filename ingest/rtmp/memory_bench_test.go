@@ -113,10 +113,11 @@ func memInUse() uint64 {
 	return m.HeapAlloc + m.StackInuse
 }
 
-// BenchmarkFloodAccept measures how fast the server takes idle
-// connections from one source over its share (each one drops an older
-// one): the rate at which a flood is absorbed, and so how long a
-// publisher's connection can wait in the listen backlog behind one.
+// BenchmarkFloodAccept measures how fast the server takes connections
+// from one source that its clients close at once (32 dialing at a time,
+// in this process): about the rate at which kast absorbs a flood, and so
+// how long a publisher's connection can wait in the listen backlog
+// behind one. Nearly all of it is system calls, the clients' included.
 func BenchmarkFloodAccept(b *testing.B) {
 	s := &Server{Address: "127.0.0.1:0", Hub: &ingest.Hub{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := s.Initialize(); err != nil {
