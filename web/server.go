@@ -11,8 +11,11 @@ import (
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/recorder"
+	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/pages"
+	"github.com/kastlive/kast/web/vod"
 )
 
 // Server is kast's HTTP server: cleartext HTTP on Address and, with
@@ -44,7 +47,14 @@ type Server struct {
 	Store    conference.Store
 	Hub      *ingest.Hub
 	Packager *packager.Server
-	Logger   *slog.Logger
+	// Recorder, when set, has its recordings served under /vod/ and its
+	// admin API under /api/admin/recordings; RecordingGate gates them
+	// (nil: open).
+	Recorder      *recorder.Recorder
+	RecordingGate func(r *http.Request, track string) error
+	Logger        *slog.Logger
+	// API serves /api/v1; nil: one on Store and Hub with defaults.
+	API *api.Handler
 	// RTMP returns the RTMP listeners' connection counters for /metrics
 	// (nil: none).
 	RTMP func() rtmp.Stats
@@ -74,13 +84,22 @@ func (s *Server) Initialize() error {
 		s.Logger = slog.Default()
 	}
 	hls := hlsHandler{p: s.Packager}
-	routes := Routes(Handlers{
+	if s.API == nil {
+		s.API = &api.Handler{Store: s.Store, Hub: s.Hub, Log: s.Logger}
+		s.API.Initialize()
+	}
+	h := Handlers{
 		HLS:     hls,
 		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger},
 		Metrics: s.protectedMetrics(),
 		Health:  s.health,
-	})
-	return s.listen(hls, routes)
+		API:     s.API,
+	}
+	if s.Recorder != nil {
+		h.VOD = &vod.Handler{Recorder: s.Recorder, Gate: s.RecordingGate, Log: s.Logger}
+		h.RecordingsAdmin = &vod.Admin{Recorder: s.Recorder, CheckToken: s.Store.CheckAdminToken, Log: s.Logger}
+	}
+	return s.listen(hls, Routes(h))
 }
 
 // Addr returns the cleartext listening address.

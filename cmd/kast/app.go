@@ -16,8 +16,10 @@ import (
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/internal/certs"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
+	apihttp "github.com/kastlive/kast/web/api"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -30,11 +32,18 @@ type app struct {
 	store  conference.Store
 	hub    *ingest.Hub
 	hls    *packager.Server
+	rec    *recorder.Recorder
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
 	web    *web.Server
 	acme   *certs.ACME
 	banner banner
+
+	// feed carries conference changes (on-air, events, tracks) to the
+	// in-process listeners; sched moves on-air by the timetable.
+	feed      *conference.Feed
+	sched     *conference.Scheduler
+	stopSched context.CancelFunc
 }
 
 // run starts kast, prints where to publish and watch, and serves until ctx
@@ -73,6 +82,8 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.hub = &ingest.Hub{}
+	// Before the recorder, which cuts talks at the on-air changes on it.
+	a.feed = &conference.Feed{}
 	a.hls = &packager.Server{
 		Hub:    a.hub,
 		Logger: a.log.With("component", "hls"),
@@ -85,9 +96,45 @@ func (a *app) start(ctx context.Context) error {
 			StreamInterval: cfg.HLSStreamIvl,
 		},
 	}
+	if cfg.Record {
+		a.rec = &recorder.Recorder{
+			Dir:       filepath.Join(cfg.DataDir, "recordings"),
+			Retention: cfg.RecordRetention,
+			Budget:    cfg.RecordBudget,
+			MinFree:   cfg.RecordMinFree,
+			Feed:      a.feed,
+			Logger:    a.log.With("component", "recorder"),
+		}
+		if cfg.RecordMinFree == 0 {
+			a.rec.MinFree = -1 // 0 is "until the disk is full"; the recorder's 0 means its default
+		}
+		if err := a.rec.Initialize(); err != nil {
+			a.rec = nil
+			return fmt.Errorf("recordings: %w", err)
+		}
+		a.hls.Sink = a.rec
+	}
 	if err := a.hls.Initialize(); err != nil {
 		return fmt.Errorf("hls: %w", err)
 	}
+
+	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
+	api := &apihttp.Handler{
+		Store:         a.store,
+		Hub:           a.hub,
+		Feed:          a.feed,
+		Scheduler:     a.sched,
+		SecureCookies: cfg.SecureCookies,
+		Log:           a.log.With("component", "api"),
+	}
+	if a.rec != nil {
+		api.Recordings = recordingLinks{a.rec}
+	}
+	api.Initialize()
+	schedCtx, stopSched := context.WithCancel(context.Background())
+	a.stopSched = stopSched
+	go a.sched.Run(schedCtx)
+	go a.expireSessions(schedCtx)
 
 	tlsConfig, wrapHTTP, err := a.tlsSetup()
 	if err != nil {
@@ -100,8 +147,10 @@ func (a *app) start(ctx context.Context) error {
 		Store:          a.store,
 		Hub:            a.hub,
 		Packager:       a.hls,
+		Recorder:       a.rec,
 		Logger:         a.log.With("component", "http"),
 		RTMP:           a.rtmpStats,
+		API:            api,
 	}
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
@@ -172,6 +221,24 @@ func (a *app) rtmpStats() rtmp.Stats {
 	return st
 }
 
+// expireSessions deletes expired login sessions once an hour.
+func (a *app) expireSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := a.store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+				a.log.Warn("expire sessions", "err", err)
+			} else if n > 0 {
+				a.log.Info("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}
+
 // watchAddr is the address viewers should use: HTTPS when it is on.
 func (a *app) watchAddr() string {
 	if t := a.web.TLSAddr(); t != nil {
@@ -197,6 +264,9 @@ func (a *app) rtmpAddr() string {
 // stop shuts down in dependency order: no new publishers, then the
 // packager (which releases blocked requests), then HTTP, then the store.
 func (a *app) stop() {
+	if a.stopSched != nil {
+		a.stopSched()
+	}
 	if a.rtmp != nil {
 		a.rtmp.Close()
 	}
@@ -205,6 +275,9 @@ func (a *app) stop() {
 	}
 	if a.hls != nil {
 		a.hls.Close()
+	}
+	if a.rec != nil {
+		a.rec.Close() // after the packager: its last segments are queued
 	}
 	if a.web != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
