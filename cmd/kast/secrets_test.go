@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -50,7 +51,9 @@ func fetchMetrics(t *testing.T, a *app) string {
 // breaks URL parsing, a first command quoting the key (gortmplib quotes
 // whole commands in its errors), a play request with the key, a real
 // publish with it (ffmpeg) and with extended chunk stream IDs, a
-// rotation, a publish with the new key and one with the old. Then it
+// rotation (command line), a publish with the new key and one with the
+// old, a rotation over the API during a publish and a publish with that
+// key. Then it
 // looks for every secret in the whole log of both runs and of the
 // rotation, in /metrics and in the banners.
 func TestSecretsStayOutOfLogs(t *testing.T) {
@@ -137,6 +140,27 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	if err := p.Publish(base + newKey); err != nil {
 		t.Fatalf("the new key: %v", err)
 	}
+	// Rotate again over the API while that publisher is on air.
+	req, _ := http.NewRequest("POST", b.testURL("/api/v1/tracks/main/stream-key"), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rot struct {
+		StreamKey string `json:"stream_key"`
+	}
+	json.NewDecoder(res.Body).Decode(&rot)
+	res.Body.Close()
+	apiKey := rot.StreamKey
+	if res.StatusCode != 200 || apiKey == "" {
+		t.Fatalf("rotation over the API: %d", res.StatusCode)
+	}
+	p.Close()
+	p = &testutil.HandPublisher{}
+	if err := p.Publish(base + apiKey); err != nil {
+		t.Fatalf("the key from the API: %v", err)
+	}
 	p.Close()
 	metricsB := fetchMetrics(t, b)
 	b.stop()
@@ -163,7 +187,7 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	for name, text := range map[string]string{
 		"log": logs, "metrics": metricsA + metricsB, "banner of the second start": bannerB.String(),
 	} {
-		for _, s := range []string{key, newKey, wrong, broken, "broken%zz", token, metricsToken} {
+		for _, s := range []string{key, newKey, apiKey, wrong, broken, "broken%zz", token, metricsToken} {
 			if strings.Contains(text, s) {
 				var lines []string
 				for _, l := range strings.Split(text, "\n") {
