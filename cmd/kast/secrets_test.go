@@ -157,6 +157,11 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 		t.Fatalf("rotation over the API: %d", res.StatusCode)
 	}
 	p.Close()
+	for deadline := time.Now().Add(10 * time.Second); b.hub.Stats().Publishers != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the publisher is still on air after the rotation")
+		}
+	}
 	p = &testutil.HandPublisher{}
 	if err := p.Publish(base + apiKey); err != nil {
 		t.Fatalf("the key from the API: %v", err)

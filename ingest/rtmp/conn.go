@@ -122,14 +122,18 @@ func (c *conn) run() {
 	}
 	rw.SetAuthorized()
 
+	// kick runs on another goroutine (a takeover, a key rotation): it
+	// gets its own logger, not c.log.
+	c.log = c.logger().With("track", track)
+	kickLog := c.log
 	pub, err := s.Hub.Claim(track, "rtmp "+c.raw.RemoteAddr().String(), func() {
-		c.logger().Warn("publisher silent: a new connection with its key takes over")
+		kickLog.Warn("publisher disconnected: a new connection with its key took over, or its key changed")
 		c.raw.Close()
 	})
 	if err != nil {
 		s.refuse(RefuseTrackBusy)
 		c.reject(sc, "NetStream.Publish.BadName", err.Error())
-		c.logger().Warn("publish refused", "track", track, "reason", safeError(err, key))
+		c.log.Warn("publish refused", "reason", safeError(err, key))
 		return
 	}
 	if err := sc.AcceptAction(); err != nil {
@@ -137,7 +141,6 @@ func (c *conn) run() {
 		return
 	}
 
-	c.log = c.logger().With("track", track)
 	start := time.Now()
 	c.log.Info("publish started", "since_connect", start.Sub(c.accepted).Round(time.Millisecond).String())
 	err = c.readMedia(sc, pub)
