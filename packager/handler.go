@@ -60,6 +60,12 @@ func (h *handler) media() {
 			h.s.error(h.w, h.kind, http.StatusNotFound, "no live stream on this track")
 			return
 		}
+		if h.s.Config.FreshPlaylist && snap.live {
+			if snap = h.nextPart(snap); snap == nil {
+				h.s.metrics.request(h.kind, 0) // the client went away
+				return
+			}
+		}
 		body, length := pickPlaylist(snap, skip)
 		h.writePlaylist(headerLive, body, length)
 		return
@@ -87,6 +93,31 @@ func (h *handler) media() {
 	}
 	body, length := pickPlaylist(snap, skip)
 	h.writePlaylist(headerBlocking, body, length)
+}
+
+// nextPart waits for the snapshot after the next part closes, for at most
+// twice the part target; it returns the newest snapshot then, or nil if the
+// request was cancelled.
+func (h *handler) nextPart(snap *snapshot) *snapshot {
+	timer := time.NewTimer(2 * h.s.Config.PartTarget)
+	defer timer.Stop()
+	done := h.r.Context().Done()
+	part := snap.nextPart
+	for snap.nextPart == part {
+		select {
+		case <-snap.next:
+			next := h.m.cur.Load()
+			if next.gone || next.playlist == nil {
+				return snap
+			}
+			snap = next
+		case <-timer.C:
+			return snap
+		case <-done:
+			return nil
+		}
+	}
+	return snap
 }
 
 // hlsQuery returns the delivery directives of a playlist request. Their

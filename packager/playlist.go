@@ -15,21 +15,20 @@ import (
 
 // playlistParams is what a media playlist is rendered from.
 type playlistParams struct {
-	epoch      string
-	targetDur  int
-	partTarget time.Duration
-	msnFirst   int
-	discSeq    int
-	segments   []segment // complete ones, then the open one if any
-	nextPart   int64
-	live       bool
+	epoch        string
+	targetDur    int
+	partTarget   time.Duration
+	partHoldBack time.Duration
+	msnFirst     int
+	discSeq      int
+	segments     []segment // complete ones, then the open one if any
+	nextPart     int64
+	live         bool
 }
 
 func (p *playlistParams) holdBack() time.Duration {
 	return time.Duration(3*p.targetDur) * time.Second
 }
-
-func (p *playlistParams) partHoldBack() time.Duration { return 3 * p.partTarget }
 
 func (p *playlistParams) skipUntil() time.Duration {
 	return time.Duration(6*p.targetDur) * time.Second
@@ -65,7 +64,7 @@ func renderMedia(b []byte, p *playlistParams, skip int) []byte {
 	b = append(b, "\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL="...)
 	b = appendSeconds(b, p.skipUntil())
 	b = append(b, ",PART-HOLD-BACK="...)
-	b = appendSeconds(b, p.partHoldBack())
+	b = appendSeconds(b, p.partHoldBack)
 	b = append(b, ",HOLD-BACK="...)
 	b = appendSeconds(b, p.holdBack())
 	b = append(b, "\n#EXT-X-PART-INF:PART-TARGET="...)
