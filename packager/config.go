@@ -18,14 +18,13 @@ type Config struct {
 	Window int
 	// PartHoldBack is the PART-HOLD-BACK the playlist advertises: how far
 	// behind the live edge LL-HLS players (hls.js, video.js, Shaka Player)
-	// aim to play. Default 3 x PartTarget; at least 2 x PartTarget
+	// aim to play. Default 2.5 x PartTarget; at least 2 x PartTarget
 	// (RFC 8216bis 4.4.3.8).
 	PartHoldBack time.Duration
-	// FreshPlaylist makes a media playlist request without _HLS_msn wait
-	// for the next part to close (at most twice the part target), so that
-	// the playlist a player starts from ends at a part that has just
-	// closed rather than up to a part target ago.
-	FreshPlaylist bool
+	// JoinHold is when a media playlist request without _HLS_msn and
+	// _HLS_skip (the request players start with) is answered while the
+	// track is live. See JoinHold's values.
+	JoinHold JoinHold
 	// StartSegments is how many complete segments a track has before its
 	// playlist is served (404 until then), or fewer if they last as long
 	// as that many segment targets (a GOP longer than the target). Default
@@ -48,6 +47,24 @@ type Config struct {
 	Linger time.Duration
 }
 
+// JoinHold says when a media playlist request without _HLS_msn and
+// _HLS_skip is answered.
+type JoinHold int
+
+const (
+	// JoinAtKeyframe (the default) answers when the segment being built
+	// has PartHoldBack worth of parts, at most a segment target and two
+	// part targets later: a player that starts PART-HOLD-BACK behind the
+	// live edge (hls.js, video.js, Shaka Player) then starts on the
+	// keyframe that begins that segment, from a playlist whose last part
+	// has just closed.
+	JoinAtKeyframe JoinHold = iota
+	// JoinAtPart answers when the next part closes.
+	JoinAtPart
+	// JoinAtOnce answers with the current playlist.
+	JoinAtOnce
+)
+
 func (c *Config) setDefaults() error {
 	if c.PartTarget == 0 {
 		c.PartTarget = 200 * time.Millisecond
@@ -59,7 +76,7 @@ func (c *Config) setDefaults() error {
 		c.Window = 12
 	}
 	if c.PartHoldBack == 0 {
-		c.PartHoldBack = 3 * c.PartTarget
+		c.PartHoldBack = 5 * c.PartTarget / 2
 	}
 	if c.StartSegments == 0 {
 		// Shaka Player 5.2.12 probes a second segment of the first
@@ -85,6 +102,8 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("window of %d segments is below the minimum of 7", c.Window)
 	case c.PartHoldBack < 2*c.PartTarget:
 		return fmt.Errorf("part hold back %v is below twice the part target %v", c.PartHoldBack, c.PartTarget)
+	case c.JoinHold < JoinAtKeyframe || c.JoinHold > JoinAtOnce:
+		return fmt.Errorf("unknown join hold %d", c.JoinHold)
 	case c.StartSegments < 1 || c.StartSegments > c.Window:
 		return fmt.Errorf("start segments %d out of range 1-%d (the window)", c.StartSegments, c.Window)
 	}

@@ -60,8 +60,10 @@ func (h *handler) media() {
 			h.s.error(h.w, h.kind, http.StatusNotFound, "no live stream on this track")
 			return
 		}
-		if h.s.Config.FreshPlaylist && snap.live {
-			if snap = h.nextPart(snap); snap == nil {
+		// Only a request with no directive at all is held: players start
+		// with one, and gohlslib's client reloads with _HLS_skip alone.
+		if h.s.Config.JoinHold != JoinAtOnce && snap.live && skipArg == "" {
+			if snap = h.joinHold(snap); snap == nil {
 				h.s.metrics.request(h.kind, 0) // the client went away
 				return
 			}
@@ -95,19 +97,33 @@ func (h *handler) media() {
 	h.writePlaylist(headerBlocking, body, length)
 }
 
-// nextPart waits for the snapshot after the next part closes, for at most
-// twice the part target; it returns the newest snapshot then, or nil if the
-// request was cancelled.
-func (h *handler) nextPart(snap *snapshot) *snapshot {
-	timer := time.NewTimer(2 * h.s.Config.PartTarget)
+// joinHold waits for the snapshot to answer a player's first playlist
+// request with (see JoinHold). It returns nil if the request was
+// cancelled, and the newest snapshot when the wait times out.
+func (h *handler) joinHold(snap *snapshot) *snapshot {
+	cfg := &h.s.Config
+	wait := 2 * cfg.PartTarget
+	// parts of the open segment that make PART-HOLD-BACK, rounded up: the
+	// player's start position is then in the segment's first part
+	parts := int((cfg.PartHoldBack + cfg.PartTarget - 1) / cfg.PartTarget)
+	if cfg.JoinHold == JoinAtKeyframe {
+		wait = cfg.SegmentTarget + 2*cfg.PartTarget
+	}
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	done := h.r.Context().Done()
-	part := snap.nextPart
-	for snap.nextPart == part {
+	first := snap.nextPart
+	for {
+		if cfg.JoinHold == JoinAtPart && snap.nextPart != first {
+			return snap
+		}
+		if cfg.JoinHold == JoinAtKeyframe && snap.nextPart != first && snap.parts == parts {
+			return snap
+		}
 		select {
 		case <-snap.next:
 			next := h.m.cur.Load()
-			if next.gone || next.playlist == nil {
+			if next.gone || next.playlist == nil || !next.live {
 				return snap
 			}
 			snap = next
@@ -117,7 +133,6 @@ func (h *handler) nextPart(snap *snapshot) *snapshot {
 			return nil
 		}
 	}
-	return snap
 }
 
 // hlsQuery returns the delivery directives of a playlist request. Their

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +16,30 @@ import (
 	"github.com/kastlive/kast/packager"
 )
 
-// requestLog records when each HLS request came and was answered.
+// Real players with their default configurations against the packager:
+// hls.js, video.js (VHS) and Shaka Player in Chromium, each on its own test
+// page (web/e2e/players), reading /hls/main/index.m3u8 of an ffmpeg publish
+// that draws the wall clock into the picture (testutil.ClockBarFilter).
+//
+// Debugging aids: KAST_PLAYERS=hlsjs runs one player; KAST_PLAYERS_DEBUG=1
+// keeps the players' own logs; KAST_PLAYERS_OUT=DIR writes each result
+// (samples, events, logs) and the server's request log there. To compare
+// settings, KAST_PLAYERS_PART_HOLD_BACK=500ms and KAST_PLAYERS_JOIN_HOLD=keyframe|part|none
+// override the packager's defaults.
+
+// playerRun is one player session against a fresh publish.
+type playerRun struct {
+	player string
+	cfg    packager.Config
+	// join: "first" opens the page before the publisher starts, so the
+	// player starts from the first playlist served; "live" opens it
+	// after the stream has run for a while.
+	join   string
+	sample int // seconds sampled after the first frame
+}
+
+// requestLog records when each HLS request came and was answered, in ms
+// since the publish started.
 type requestLog struct {
 	start time.Time
 	mu    sync.Mutex
@@ -33,79 +57,145 @@ func (l *requestLog) wrap(h http.Handler) http.Handler {
 	})
 }
 
-// TestDefaultPlayers plays the LL-HLS of a publish with hls.js, video.js
-// and Shaka Player, each with its default configuration, in Chromium.
+// envConfig applies the KAST_PLAYERS_* overrides to cfg.
+func envConfig(tb testing.TB, cfg packager.Config) packager.Config {
+	if v := os.Getenv("KAST_PLAYERS_PART_HOLD_BACK"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			tb.Fatalf("KAST_PLAYERS_PART_HOLD_BACK: %v", err)
+		}
+		cfg.PartHoldBack = d
+	}
+	switch os.Getenv("KAST_PLAYERS_JOIN_HOLD") {
+	case "keyframe":
+		cfg.JoinHold = packager.JoinAtKeyframe
+	case "part":
+		cfg.JoinHold = packager.JoinAtPart
+	case "none":
+		cfg.JoinHold = packager.JoinAtOnce
+	}
+	return cfg
+}
+
+func (run playerRun) play(tb testing.TB) (testutil.PlayerResult, int) {
+	tb.Helper()
+	r := newRig(tb, envConfig(tb, run.cfg))
+	log := &requestLog{start: time.Now()}
+	mux := http.NewServeMux()
+	mux.Handle("/hls/", log.wrap(http.StripPrefix("/hls", r.hls)))
+	mux.Handle("/", testutil.PlayerPages(tb))
+	srv := httptest.NewServer(mux)
+	tb.Cleanup(srv.Close)
+
+	testutil.StartPublish(tb, testutil.Publish{URL: r.publishURL(), Duration: time.Duration(run.sample+50) * time.Second,
+		Extra: testutil.ClockBarArgs()})
+	q := "?"
+	if run.join == "first" {
+		// The page polls until the playlist is served; Chromium starts
+		// faster than the first three segments are made.
+		q += "wait=1&"
+	} else {
+		r.waitPlaylist(tb, 15*time.Second)
+		time.Sleep(10 * time.Second)
+	}
+	if os.Getenv("KAST_PLAYERS_DEBUG") != "" {
+		q += "debug=1&"
+	}
+	res, code := testutil.PlayPlayer(tb, srv.URL+"/players/"+run.player+".html"+strings.TrimSuffix(q, "&"), 30, run.sample)
+	if dir := os.Getenv("KAST_PLAYERS_OUT"); dir != "" {
+		name := run.player + "-" + run.join
+		b, _ := json.MarshalIndent(res, "", " ")
+		os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644)
+		log.mu.Lock()
+		os.WriteFile(filepath.Join(dir, name+".requests"), []byte(strings.Join(log.lines, "\n")+"\n"), 0o644)
+		log.mu.Unlock()
+	}
+	return res, code
+}
+
+// summary is one line about a result.
+func summary(res testutil.PlayerResult, code int) string {
+	s := fmt.Sprintf("%s: exit %d, first frame after %v ms, %d stalls after it (%d before), %d waiting, longest frame gap %v ms",
+		res.Player, code, deref(res.StartMs), res.Stalls, res.StallsBeforeStart, res.WaitingAfterStart, deref(res.MaxFrameGapMs))
+	if l := res.Latency; l != nil {
+		s += fmt.Sprintf("; behind the live edge %.2f s (p50; player's own figure, target %.2f s), seekable end to playhead %.2f s",
+			l.Player.P50, l.Target, l.Seekable.P50)
+	}
+	if g := res.G2G; g != nil && g.Frames > 0 {
+		s += fmt.Sprintf("; glass-to-glass p50 %d ms, p90 %d ms, last half p50 %d ms (%d frames read, %d unreadable)",
+			g.P50, g.P90, g.LateP50, g.Frames, g.Unreadable)
+	}
+	return s
+}
+
+func players() []string {
+	if p := os.Getenv("KAST_PLAYERS"); p != "" {
+		return strings.Split(p, ",")
+	}
+	return testutil.Players
+}
+
+// TestDefaultPlayers: hls.js, video.js and Shaka Player, each with its
+// default configuration, join at the first playlist and play 15 s with no
+// stall after the first frame, frames growing all along. Each prints how
+// far behind the live edge it plays and its glass-to-glass latency.
 func TestDefaultPlayers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
 	testutil.RequireTool(t, "ffmpeg")
 	testutil.RequirePlayers(t)
-	players := testutil.Players
-	if p := os.Getenv("KAST_PLAYERS"); p != "" {
-		players = []string{p}
-	}
-	for _, player := range players {
+	for _, player := range players() {
 		t.Run(player, func(t *testing.T) {
-			cfg := packager.Config{}
-			if v := os.Getenv("KAST_TEST_PHB"); v != "" {
-				cfg.PartHoldBack, _ = time.ParseDuration(v)
+			res, code := playerRun{player: player, join: "first", sample: 15}.play(t)
+			t.Log(summary(res, code))
+			switch {
+			case !res.Started:
+				t.Fatalf("no frame within 30 s: %v", res.Errors)
+			case res.Frozen || res.FramesEnd <= res.FramesStart:
+				t.Errorf("frames stopped growing: %v", res.Samples)
+			case res.Stalls > 0 || res.WaitingAfterStart > 0:
+				t.Errorf("stalled after the first frame")
+			case code != 0:
+				t.Errorf("players.mjs exit %d: %v", code, res.Errors)
 			}
-			cfg.FreshPlaylist = os.Getenv("KAST_TEST_FRESH") != ""
-			if v := os.Getenv("KAST_TEST_START"); v != "" {
-				fmt.Sscan(v, &cfg.StartSegments)
-			}
-			r := newRig(t, cfg)
-			log := &requestLog{start: time.Now()}
-			mux := http.NewServeMux()
-			mux.Handle("/hls/", log.wrap(http.StripPrefix("/hls", r.hls)))
-			mux.Handle("/", testutil.PlayerPages(t))
-			srv := httptest.NewServer(mux)
-			t.Cleanup(srv.Close)
-
-			pub := testutil.Publish{URL: r.publishURL(), Duration: 60 * time.Second, Extra: testutil.ClockBarArgs()}
-			q := "?"
-			if os.Getenv("KAST_PLAYERS_DEBUG") != "" {
-				q += "debug=1&"
-			}
-			if os.Getenv("KAST_PLAYERS_JOIN") == "first" {
-				// The page waits for the playlist, so the player joins at
-				// the first one served.
-				q += "wait=1&"
-				go func() {
-					time.Sleep(2 * time.Second)
-					testutil.StartPublish(t, pub)
-				}()
-			} else {
-				testutil.StartPublish(t, pub)
-				first := r.waitPlaylist(t, 15*time.Second)
-				_, pl := get(t, r.url("media.m3u8"))
-				t.Logf("first playlist %v after publish start:\n%s", first, pl)
-			}
-			res, code := testutil.PlayPlayer(t, srv.URL+"/players/"+player+".html"+q, 30, 15)
-			if dir := os.Getenv("KAST_PLAYERS_OUT"); dir != "" {
-				b, _ := json.MarshalIndent(res, "", " ")
-				os.WriteFile(filepath.Join(dir, player+".json"), b, 0o644)
-				log.mu.Lock()
-				var all []byte
-				for _, l := range log.lines {
-					all = append(all, l+"\n"...)
-				}
-				log.mu.Unlock()
-				os.WriteFile(filepath.Join(dir, player+".requests"), all, 0o644)
-			}
-			t.Logf("%s: exit %d, started %v after %v ms, stalls %d (+%d before the first frame), waiting %d, max frame gap %v ms",
-				res.Player, code, res.Started, deref(res.StartMs), res.Stalls, res.StallsBeforeStart, res.WaitingAfterStart, deref(res.MaxFrameGapMs))
-			if res.G2G != nil {
-				t.Logf("glass-to-glass %+v", *res.G2G)
-			}
-			if res.Latency != nil {
-				t.Logf("latency %+v", *res.Latency)
-			}
-			if code != 0 {
-				t.Errorf("exit %d", code)
+			if res.G2G == nil || res.G2G.Frames == 0 {
+				t.Errorf("no clock read from the picture (%+v)", res.G2G)
 			}
 		})
+	}
+}
+
+// BenchmarkDefaultPlayers reports each player's glass-to-glass latency
+// (p50 over the frames it presented in 15 s, ms) and how far behind the
+// live edge it plays, joining at the first playlist and into a running
+// stream. One iteration is one player session: run with -benchtime 1x.
+func BenchmarkDefaultPlayers(b *testing.B) {
+	testutil.RequireTool(b, "ffmpeg")
+	testutil.RequirePlayers(b)
+	for _, player := range players() {
+		for _, join := range []string{"first", "live"} {
+			b.Run(player+"/"+join, func(b *testing.B) {
+				var g2g, late, behind, stalls float64
+				for range b.N {
+					res, code := playerRun{player: player, join: join, sample: 15}.play(b)
+					b.Log(summary(res, code))
+					if !res.Started || res.G2G == nil {
+						b.Fatalf("no playback: %v", res.Errors)
+					}
+					g2g += float64(res.G2G.P50)
+					late += float64(res.G2G.LateP50)
+					behind += res.Latency.Player.P50
+					stalls += float64(res.Stalls + res.WaitingAfterStart)
+				}
+				n := float64(b.N)
+				b.ReportMetric(g2g/n, "g2g-p50-ms")
+				b.ReportMetric(late/n, "g2g-late-p50-ms")
+				b.ReportMetric(behind/n, "behind-edge-s")
+				b.ReportMetric(stalls/n, "stalls")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
 	}
 }
 

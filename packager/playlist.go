@@ -58,8 +58,15 @@ func (p *playlistParams) skippable() int {
 }
 
 // renderMedia appends the media playlist, skipping the first skip segments.
+//
+// Neither playlist carries EXT-X-INDEPENDENT-SEGMENTS, although every
+// segment starts with a keyframe: video.js 8 (VHS) takes the tag to mean
+// that every part is independent too, and then starts playback on the
+// part that holds its start position even when that part has no keyframe,
+// showing a still picture until the next one. Without the tag it backs up
+// to a part marked INDEPENDENT=YES. hls.js and Shaka Player ignore the tag.
 func renderMedia(b []byte, p *playlistParams, skip int) []byte {
-	b = append(b, "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-TARGETDURATION:"...)
+	b = append(b, "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:"...)
 	b = strconv.AppendInt(b, int64(p.targetDur), 10)
 	b = append(b, "\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL="...)
 	b = appendSeconds(b, p.skipUntil())
@@ -136,7 +143,7 @@ func appendSeconds(b []byte, d time.Duration) []byte {
 // renderMultivariant returns the multivariant playlist for one muxed
 // rendition.
 func renderMultivariant(m ingest.Media, bandwidth int) []byte {
-	b := []byte("#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH=")
+	b := []byte("#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-STREAM-INF:BANDWIDTH=")
 	b = strconv.AppendInt(b, int64(bandwidth), 10)
 	b = append(b, ",CODECS=\""...)
 	b = append(b, strings.Join(m.Codecs(), ",")...)
