@@ -53,10 +53,11 @@ type JoinHold int
 
 const (
 	// JoinAtKeyframe (the default) answers when the segment being built
-	// has PartHoldBack worth of parts, at most a segment target and two
-	// part targets later: a player that starts PART-HOLD-BACK behind the
-	// live edge (hls.js, video.js, Shaka Player) then starts on the
-	// keyframe that begins that segment, from a playlist whose last part
+	// has just passed PartHoldBack (its parts last PartHoldBack and up to
+	// one part target more), at most a segment target and two part
+	// targets later: a player that starts PART-HOLD-BACK behind the live
+	// edge (hls.js, video.js, Shaka Player) then starts in the first part
+	// of that segment, on its keyframe, from a playlist whose last part
 	// has just closed.
 	JoinAtKeyframe JoinHold = iota
 	// JoinAtPart answers when the next part closes.

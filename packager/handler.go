@@ -103,23 +103,23 @@ func (h *handler) media() {
 func (h *handler) joinHold(snap *snapshot) *snapshot {
 	cfg := &h.s.Config
 	wait := 2 * cfg.PartTarget
-	// parts of the open segment that make PART-HOLD-BACK, rounded up: the
-	// player's start position is then in the segment's first part
-	parts := int((cfg.PartHoldBack + cfg.PartTarget - 1) / cfg.PartTarget)
 	if cfg.JoinHold == JoinAtKeyframe {
 		wait = cfg.SegmentTarget + 2*cfg.PartTarget
 	}
+	// Parts of the open segment past PART-HOLD-BACK: a player's start
+	// position is then inside the segment's first part rather than on a
+	// part boundary, where rounding could put it in the part before the
+	// keyframe.
+	parts := int(cfg.PartHoldBack/cfg.PartTarget) + 1
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	done := h.r.Context().Done()
 	first := snap.nextPart
 	for {
-		if cfg.JoinHold == JoinAtPart && snap.nextPart != first {
-			return snap
-		}
-		if cfg.JoinHold == JoinAtKeyframe && snap.nextPart != first && snap.parts == parts {
-			return snap
-		}
+		// A snapshot is published per part, but a slow request may see
+		// only every other one: look for the open segment reaching the
+		// parts since the last snapshot seen.
+		prevMSN, prevParts := snap.msn, snap.parts
 		select {
 		case <-snap.next:
 			next := h.m.cur.Load()
@@ -131,6 +131,15 @@ func (h *handler) joinHold(snap *snapshot) *snapshot {
 			return snap
 		case <-done:
 			return nil
+		}
+		if snap.nextPart == first {
+			continue
+		}
+		if cfg.JoinHold == JoinAtPart {
+			return snap
+		}
+		if snap.parts >= parts && (snap.msn != prevMSN || prevParts < parts) {
+			return snap
 		}
 	}
 }
