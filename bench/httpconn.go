@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -18,6 +19,11 @@ import (
 // still parsed by net/http (http.ReadResponse).
 type httpConn struct {
 	timeout time.Duration
+	// tls is used for https URLs (HTTP/1.1 over TLS).
+	tls *tls.Config
+	// h2, when set, carries every request instead (HTTP/2 over TLS, one
+	// connection per viewer as a browser has).
+	h2 *http.Client
 
 	host   string // host:port the connection goes to
 	nc     net.Conn
@@ -33,11 +39,14 @@ type httpConn struct {
 // its end costs the connection. The context of the call that opens a
 // connection closes it when it ends: all calls of a viewer pass the run's.
 func (h *httpConn) get(ctx context.Context, u *url.URL, rangeValue string) (*http.Response, error) {
-	if u.Scheme != "http" {
-		return nil, errors.New("bench: only http:// URLs are supported")
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, errors.New("bench: only http:// and https:// URLs are supported")
+	}
+	if h.h2 != nil {
+		return h.getH2(ctx, u, rangeValue)
 	}
 	for attempt := 0; ; attempt++ {
-		if err := h.connect(ctx, u.Host); err != nil {
+		if err := h.connect(ctx, u); err != nil {
 			return nil, err
 		}
 		reused := h.reused
@@ -58,7 +67,8 @@ func (h *httpConn) get(ctx context.Context, u *url.URL, rangeValue string) (*htt
 	}
 }
 
-func (h *httpConn) connect(ctx context.Context, host string) error {
+func (h *httpConn) connect(ctx context.Context, u *url.URL) error {
+	host := u.Host
 	if h.nc != nil && h.host == host {
 		return nil
 	}
@@ -67,6 +77,22 @@ func (h *httpConn) connect(ctx context.Context, host string) error {
 	nc, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
 		return err
+	}
+	if u.Scheme == "https" {
+		cfg := h.tls.Clone()
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		cfg.ServerName, cfg.NextProtos = u.Hostname(), []string{"http/1.1"}
+		tc := tls.Client(nc, cfg)
+		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			nc.Close()
+			return err
+		}
+		nc = tc
 	}
 	h.nc, h.host, h.reused = nc, host, false
 	if h.br == nil {
@@ -109,6 +135,9 @@ func (h *httpConn) roundTrip(u *url.URL, rangeValue string) (*http.Response, err
 }
 
 func (h *httpConn) close() {
+	if h.h2 != nil {
+		h.h2.CloseIdleConnections()
+	}
 	if h.nc == nil {
 		return
 	}
@@ -154,4 +183,57 @@ func (b *connBody) Close() error {
 func isReset(err error) bool {
 	var ne *net.OpError
 	return errors.As(err, &ne) && !ne.Timeout()
+}
+
+// getH2 sends the request over the viewer's HTTP/2 client.
+func (h *httpConn) getH2(ctx context.Context, u *url.URL, rangeValue string) (*http.Response, error) {
+	if h.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.timeout)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		resp, err := h.doH2(req, rangeValue)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+		return resp, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return h.doH2(req, rangeValue)
+}
+
+func (h *httpConn) doH2(req *http.Request, rangeValue string) (*http.Response, error) {
+	req.Header.Set("User-Agent", "kast-bench")
+	if rangeValue != "" {
+		req.Header.Set("Range", rangeValue)
+	}
+	return h.h2.Do(req)
+}
+
+// cancelBody ends the request's timeout context with the body.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// newH2Client returns an HTTP/2 client with a connection of its own.
+func newH2Client(cfg *tls.Config) *http.Client {
+	t := &http.Transport{TLSClientConfig: cfg.Clone(), ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 1}
+	t.Protocols = new(http.Protocols)
+	t.Protocols.SetHTTP2(true)
+	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }

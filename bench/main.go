@@ -37,6 +37,11 @@
 //	-wait D            how long to wait for the stream to appear (default 30s)
 //	-timeout D         per-request timeout (default 10s)
 //	-cpuprofile FILE   write the bench's own CPU profile (go tool pprof)
+//	-origin-metrics URL  the origin's Prometheus /metrics: report how many requests reach it
+//	                   per second once every viewer has joined (viewers behind a cache);
+//	                   -origin-counter names the counter (default kast_hls_requests_total)
+//	-insecure          https: accept any server certificate
+//	-http2             https: viewers speak HTTP/2 (one connection each) instead of HTTP/1.1
 //
 // Viewers start once the newest listed part or segment holds a frame of this
 // publish ("first playlist", measured from the publish start), so a stale
@@ -81,6 +86,9 @@ type config struct {
 	report    string
 	wait      time.Duration
 	timeout   time.Duration
+	origin    originCounter
+	insecure  bool // https: accept any certificate
+	http2     bool // https: HTTP/2 instead of HTTP/1.1
 }
 
 func main() {
@@ -98,6 +106,10 @@ func main() {
 	flag.StringVar(&cfg.report, "report", "", "write an HTML report to this file")
 	flag.DurationVar(&cfg.wait, "wait", 30*time.Second, "how long to wait for the stream to appear")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "per-request timeout")
+	flag.StringVar(&cfg.origin.url, "origin-metrics", "", "the origin's /metrics URL: report the requests reaching it (viewers behind a cache)")
+	flag.StringVar(&cfg.origin.name, "origin-counter", "kast_hls_requests_total", "with -origin-metrics: the counter of requests served")
+	flag.BoolVar(&cfg.insecure, "insecure", false, "https: accept any server certificate (a test certificate)")
+	flag.BoolVar(&cfg.http2, "http2", false, "https: viewers speak HTTP/2 (one connection each, like browsers) instead of HTTP/1.1")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench's own CPU profile to this file")
 	flag.Parse()
 

@@ -32,6 +32,9 @@ func printTable(w io.Writer, r *result) {
 		fmt.Fprintf(w, " %s=%d", k, r.ErrorsByKind[k])
 	}
 	fmt.Fprintln(w)
+	if r.OriginRequestsPerS > 0 {
+		fmt.Fprintf(w, "origin: %.1f requests/s once every viewer had joined\n", r.OriginRequestsPerS)
+	}
 	if r.ServerPID != 0 {
 		fmt.Fprintf(w, "server pid %d: %.1f%% of a core, %.5f CPU-s per viewer-s, RSS %.1f MB (max %.1f)\n",
 			r.ServerPID, r.ServerCPUPct, r.ServerCPUPerViewer, r.ServerRSSMB, r.ServerRSSMaxMB)

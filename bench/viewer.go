@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -37,6 +38,17 @@ type viewerEnv struct {
 	sink      *sink
 	hlsURL    string
 	playlists *playlistCache
+	tls       *tls.Config // for https URLs
+	http2     bool        // https over HTTP/2 instead of HTTP/1.1
+}
+
+// newConn returns a viewer's HTTP connection for the environment.
+func (e *viewerEnv) newConn() httpConn {
+	c := httpConn{timeout: e.timeout, tls: e.tls}
+	if e.http2 {
+		c.h2 = newH2Client(e.tls)
+	}
+	return c
 }
 
 // newViewer returns a viewer of the given kind.

@@ -40,7 +40,7 @@ func (v *hlsViewer) run(ctx context.Context) {
 	s.joined.Add(1)
 	defer s.active.Add(-1)
 	v.track = newFrameTracker(s, 0)
-	v.conn.timeout = v.env.timeout
+	v.conn = v.env.newConn()
 	defer v.conn.close()
 	v.br = bufio.NewReaderSize(nil, 16<<10)
 	v.onFrame = func(send int64, now time.Time) { v.track.frame(send, now, v.catchUp) }

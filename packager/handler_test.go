@@ -151,7 +151,14 @@ func TestHoldHintedPart(t *testing.T) {
 			}
 			got <- res
 		}()
-		time.Sleep(100 * time.Millisecond)
+		// Wait until the request is being served (streaming or waiting),
+		// however loaded the machine, before the part completes.
+		for deadline := time.Now().Add(5 * time.Second); k.srv.Metrics().Stats().Blocked == 0; {
+			if time.Now().After(deadline) {
+				t.Fatal("the request for the hinted part never arrived")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		for k.m.cur.Load().nextPart == snap.nextPart {
 			k.push()
 		}

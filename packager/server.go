@@ -11,7 +11,7 @@ import (
 )
 
 // Server packages every stream of a Hub into LL-HLS and serves it under
-// /<track>/ (mount it with http.StripPrefix).
+// /<track>/ (see ServeHTTP and ServeFile).
 type Server struct {
 	Hub    *ingest.Hub
 	Config Config
@@ -110,15 +110,26 @@ func (s *Server) muxer(track string) *muxer {
 	return s.muxers[track]
 }
 
-// ServeHTTP serves /<track>/<file>.
+// ServeHTTP serves /<track>/<file>; mount it with http.StripPrefix, or
+// call ServeFile from a handler that has cut the path itself.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	track, name, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if !ok {
+		track, name = "", ""
+	}
+	s.ServeFile(w, r, track, name)
+}
+
+// ServeFile serves one file (playlist, init section, part or segment) of
+// a track's presentation.
+func (s *Server) ServeFile(w http.ResponseWriter, r *http.Request, track, name string) {
 	setCORS(w.Header())
 	if r.Method == http.MethodOptions {
 		w.Header().Set("Access-Control-Max-Age", "86400")
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	track, name, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	ok := track != "" && !strings.Contains(name, "/")
 	kind, epoch, n := parseName(name)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD, OPTIONS")

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what the tests drive and is missing: ffmpeg (publisher and HLS
-# reader), Debian's Chromium (browser tests), node + npm and the pinned node
-# packages (hls.js, playwright-core). As root it uses apt-get and npm; as
+# reader), Debian's Chromium (browser tests), nginx, pebble (ACME), node +
+# npm and the pinned node packages (hls.js, playwright-core). As root it uses apt-get and npm; as
 # another user it says what to install and carries on (tests then skip what
 # they cannot run, except under CI=true, where a missing tool fails).
 set -eu
@@ -16,6 +16,8 @@ command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -x /usr/sbin/nginx ] || missing="$missing nginx"
 [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || [ -f /usr/share/nginx/modules/ngx_rtmp_module.so ] ||
 	missing="$missing libnginx-mod-rtmp"
+# pebble (and pebble-challtestsrv) is the ACME CA the HTTPS test gets a certificate from.
+command -v pebble >/dev/null 2>&1 || missing="$missing pebble"
 
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -1,12 +1,15 @@
 package web
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kastlive/kast/web/fastpath"
 )
 
 // metricsHandler serves the Prometheus metrics of the hub, the packager,
@@ -19,6 +22,25 @@ func (s *Server) metricsHandler() http.Handler {
 		&kastCollector{s: s},
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// protectedMetrics serves /metrics on the main listeners to requests
+// bearing MetricsToken; nil (no route) without a token, as the metrics
+// name every track and count every viewer.
+func (s *Server) protectedMetrics() http.Handler {
+	if s.MetricsToken == "" {
+		return nil
+	}
+	h := s.metricsHandler()
+	want := []byte("Bearer " + s.MetricsToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="kast metrics"`)
+			http.Error(w, "metrics need the bearer token (-metrics-token)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // kastCollector reads kast's own counters at scrape time.
@@ -35,10 +57,10 @@ var (
 	descSegments    = prometheus.NewDesc("kast_hls_segments_total", "HLS segments produced.", nil, nil)
 	descBlocked     = prometheus.NewDesc("kast_hls_blocked_requests", "HLS requests waiting for a part now.", nil, nil)
 	descRequests    = prometheus.NewDesc("kast_hls_requests_total", "HLS responses by kind and status (0: client went away).", []string{"kind", "status"}, nil)
-	descFastConns   = prometheus.NewDesc("kast_http_fastpath_connections", "HTTP connections on the HLS fast path now.", nil, nil)
-	descFastReqs    = prometheus.NewDesc("kast_http_fastpath_requests_total", "Requests served on the HLS fast path.", nil, nil)
-	descHandoffs    = prometheus.NewDesc("kast_http_handoffs_total", "Connections the fast path gave to net/http (other paths, unusual requests).", nil, nil)
-	descAdoptions   = prometheus.NewDesc("kast_http_adoptions_total", "Connections taken back onto the fast path from net/http.", nil, nil)
+	descFastConns   = prometheus.NewDesc("kast_http_fastpath_connections", "HTTP connections on the HLS fast path now.", []string{"listener"}, nil)
+	descFastReqs    = prometheus.NewDesc("kast_http_fastpath_requests_total", "Requests served on the HLS fast path.", []string{"listener"}, nil)
+	descHandoffs    = prometheus.NewDesc("kast_http_handoffs_total", "Connections the fast path gave to net/http (other paths, unusual requests).", []string{"listener"}, nil)
+	descAdoptions   = prometheus.NewDesc("kast_http_adoptions_total", "Connections taken back onto the fast path from net/http.", []string{"listener"}, nil)
 )
 
 func (c *kastCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -57,12 +79,15 @@ func (c *kastCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descIngestBytes, prometheus.CounterValue, float64(h.Bytes))
 	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(h.ReaderDrops))
 
-	if c.s.fast != nil {
-		f := c.s.fast.Stats()
-		ch <- prometheus.MustNewConstMetric(descFastConns, prometheus.GaugeValue, float64(f.Conns))
-		ch <- prometheus.MustNewConstMetric(descFastReqs, prometheus.CounterValue, float64(f.Requests))
-		ch <- prometheus.MustNewConstMetric(descHandoffs, prometheus.CounterValue, float64(f.Handoffs))
-		ch <- prometheus.MustNewConstMetric(descAdoptions, prometheus.CounterValue, float64(f.Adoptions))
+	for listener, fp := range map[string]*fastpath.Server{"http": c.s.fast, "https": c.s.secure} {
+		if fp == nil {
+			continue
+		}
+		f := fp.Stats()
+		ch <- prometheus.MustNewConstMetric(descFastConns, prometheus.GaugeValue, float64(f.Conns), listener)
+		ch <- prometheus.MustNewConstMetric(descFastReqs, prometheus.CounterValue, float64(f.Requests), listener)
+		ch <- prometheus.MustNewConstMetric(descHandoffs, prometheus.CounterValue, float64(f.Handoffs), listener)
+		ch <- prometheus.MustNewConstMetric(descAdoptions, prometheus.CounterValue, float64(f.Adoptions), listener)
 	}
 
 	p := c.s.Packager.Metrics().Stats()

@@ -1,30 +1,57 @@
 package web
 
 import (
-	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/pages"
-	"github.com/kastlive/kast/web/store"
 )
 
-// Server is kast's HTTP server.
+// Server is kast's HTTP server: cleartext HTTP on Address and, with
+// TLSConfig, HTTPS (HTTP/2 and HTTP/1.1) on TLSAddress. Both serve the same
+// routes, and each runs the HLS fast path for its HTTP/1.1 connections.
 type Server struct {
 	// Address to listen on, e.g. ":8080".
-	Address  string
-	Store    store.Store
+	Address string
+	// TLSAddress and TLSConfig turn HTTPS on (e.g. ":8443"). TLSConfig
+	// supplies the certificates; the ALPN protocols are set here.
+	TLSAddress string
+	TLSConfig  *tls.Config
+	// RedirectHTTP makes the cleartext listener answer every request but
+	// /healthz with a redirect to HTTPS (used with TLS).
+	RedirectHTTP bool
+	// WrapHTTP, when set, wraps what the cleartext listener serves: the
+	// ACME HTTP-01 challenge responder goes there.
+	WrapHTTP func(http.Handler) http.Handler
+	// HSTSMaxAge, when positive, sends Strict-Transport-Security on HTTPS
+	// responses of the pages and the API.
+	HSTSMaxAge time.Duration
+	// MetricsAddress serves /metrics alone on a separate listener (e.g.
+	// "127.0.0.1:9464"); MetricsToken, when set, also serves it on the
+	// main listeners to requests with that bearer token. With neither,
+	// /metrics is not served.
+	MetricsAddress string
+	MetricsToken   string
+
+	Store    conference.Store
 	Hub      *ingest.Hub
 	Packager *packager.Server
 	Logger   *slog.Logger
 
-	fast *fastpath.Server
-	ln   net.Listener
+	fast    *fastpath.Server // cleartext; nil when it only redirects
+	plain   *http.Server     // cleartext when it only redirects
+	secure  *fastpath.Server
+	metrics *http.Server
+	ln      net.Listener
+	tlsLn   net.Listener
+	metLn   net.Listener
 }
 
 // Timeouts and limits of the HTTP listener. WriteTimeout leaves room for a
@@ -42,59 +69,15 @@ func (s *Server) Initialize() error {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	ln, err := net.Listen("tcp", s.Address)
-	if err != nil {
-		return err
-	}
-	s.ln = ln
-	routes := s.Handler()
-	s.fast = &fastpath.Server{
-		Listener:          ln,
-		Prefix:            "/hls/",
-		StripPrefix:       "/hls",
-		Handler:           s.Packager,
-		Logger:            s.Logger,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		WriteTimeout:      writeTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-	}
-	s.fast.Fallback = &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !s.fast.Adopt(w, r) {
-				routes.ServeHTTP(w, r)
-			}
-		}),
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelDebug),
-	}
-	return s.fast.Initialize()
+	hls := hlsHandler{p: s.Packager}
+	routes := Routes(Handlers{
+		HLS:     hls,
+		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger},
+		Metrics: s.protectedMetrics(),
+		Health:  s.health,
+	})
+	return s.listen(hls, routes)
 }
 
-// Addr returns the listening address.
+// Addr returns the cleartext listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
-
-// Handler returns the routes. Initialize serves /hls/ on the fast path
-// (package fastpath) and the rest with net/http.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/hls/", http.StripPrefix("/hls", s.Packager))
-	mux.Handle("GET /metrics", s.metricsHandler())
-	mux.HandleFunc("GET /healthz", s.health)
-	mux.Handle("/", &pages.Handler{Tracks: s.Store, Log: s.Logger})
-	return mux
-}
-
-// Shutdown stops accepting requests and waits for the running ones, at
-// most until ctx ends; then it closes the remaining connections.
-func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.fast.Shutdown(ctx)
-	if err != nil {
-		s.fast.Close()
-	}
-	return err
-}

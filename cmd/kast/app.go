@@ -11,12 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
+	"github.com/kastlive/kast/internal/certs"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
-	"github.com/kastlive/kast/web/store"
-	"github.com/kastlive/kast/web/store/sqlite"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -26,12 +27,13 @@ const shutdownTimeout = 10 * time.Second
 type app struct {
 	cfg    *config
 	log    *slog.Logger
-	store  store.Store
+	store  conference.Store
 	hub    *ingest.Hub
 	hls    *packager.Server
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
 	web    *web.Server
+	acme   *certs.ACME
 	banner banner
 }
 
@@ -65,7 +67,7 @@ func (a *app) start(ctx context.Context) error {
 		return fmt.Errorf("open store: %w", err)
 	}
 	a.store = st
-	boot, err := st.Bootstrap(ctx, store.BootstrapOptions{StreamKey: cfg.StreamKey, AdminToken: cfg.AdminToken})
+	boot, err := st.Bootstrap(ctx, conference.BootstrapOptions{StreamKey: cfg.StreamKey, AdminToken: cfg.AdminToken})
 	if err != nil {
 		return fmt.Errorf("bootstrap store: %w", err)
 	}
@@ -87,17 +89,30 @@ func (a *app) start(ctx context.Context) error {
 		return fmt.Errorf("hls: %w", err)
 	}
 
+	tlsConfig, wrapHTTP, err := a.tlsSetup()
+	if err != nil {
+		return err
+	}
 	ws := &web.Server{
-		Address:  cfg.HTTPAddr,
-		Store:    a.store,
-		Hub:      a.hub,
-		Packager: a.hls,
-		Logger:   a.log.With("component", "http"),
+		Address:        cfg.HTTPAddr,
+		MetricsAddress: cfg.MetricsAddr,
+		MetricsToken:   cfg.MetricsToken,
+		Store:          a.store,
+		Hub:            a.hub,
+		Packager:       a.hls,
+		Logger:         a.log.With("component", "http"),
+	}
+	if tlsConfig != nil {
+		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
+		ws.RedirectHTTP, ws.WrapHTTP, ws.HSTSMaxAge = cfg.HTTPRedirect, wrapHTTP, cfg.HSTS
 	}
 	if err := ws.Initialize(); err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
 	a.web = ws
+	if a.acme != nil {
+		a.acme.Prefetch()
+	}
 
 	if cfg.RTMPAddr != "" {
 		a.rtmp = a.newRTMP(cfg.RTMPAddr, nil)
@@ -106,19 +121,15 @@ func (a *app) start(ctx context.Context) error {
 			return fmt.Errorf("rtmp: %w", err)
 		}
 	}
-	if cfg.RTMPSAddr != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return fmt.Errorf("rtmps: %w", err)
-		}
-		a.rtmps = a.newRTMP(cfg.RTMPSAddr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if cfg.RTMPSAddr != "" && tlsConfig != nil {
+		a.rtmps = a.newRTMP(cfg.RTMPSAddr, &tls.Config{GetCertificate: tlsConfig.GetCertificate, MinVersion: tls.VersionTLS12})
 		if err := a.rtmps.Initialize(); err != nil {
 			a.rtmps = nil
 			return fmt.Errorf("rtmps: %w", err)
 		}
 	}
 
-	a.banner = newBanner(cfg, boot, a.web.Addr().String(), a.rtmpAddr())
+	a.banner = newBanner(cfg, boot, a.watchAddr(), a.rtmpAddr(), a.rtmpsAddr())
 	return nil
 }
 
@@ -140,13 +151,28 @@ func (a *app) authorize(ctx context.Context, key string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	t, err := a.store.TrackByStreamKey(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, conference.ErrNotFound) {
 		return "", ingest.ErrUnknownKey
 	}
 	if err != nil {
 		return "", err
 	}
 	return t.Slug, nil
+}
+
+// watchAddr is the address viewers should use: HTTPS when it is on.
+func (a *app) watchAddr() string {
+	if t := a.web.TLSAddr(); t != nil {
+		return t.String()
+	}
+	return a.web.Addr().String()
+}
+
+func (a *app) rtmpsAddr() string {
+	if a.rtmps == nil {
+		return ""
+	}
+	return a.rtmps.Addr().String()
 }
 
 func (a *app) rtmpAddr() string {

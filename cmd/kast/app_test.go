@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,28 +19,34 @@ import (
 const testStreamKey = "test-stream-key-0123456789"
 
 // startApp runs kast in-process on loopback ports with a fresh data dir.
-func startApp(t *testing.T, env map[string]string) (*app, *bytes.Buffer) {
+func startApp(t *testing.T, env map[string]string) (*app, *logBuffer) {
 	t.Helper()
 	env["KAST_DATA_DIR"] = t.TempDir()
 	return startAppEnv(t, env)
 }
 
 // startAppIn runs kast on an existing data dir.
-func startAppIn(t *testing.T, dir string) (*app, *bytes.Buffer) {
+func startAppIn(t *testing.T, dir string) (*app, *logBuffer) {
 	t.Helper()
 	return startAppEnv(t, map[string]string{"KAST_DATA_DIR": dir})
 }
 
-func startAppEnv(t *testing.T, env map[string]string) (*app, *bytes.Buffer) {
+func startAppEnv(t *testing.T, env map[string]string) (*app, *logBuffer) {
 	t.Helper()
-	env["KAST_HTTP_ADDR"] = "127.0.0.1:0"
-	env["KAST_RTMP_ADDR"] = "127.0.0.1:0"
+	for k, v := range map[string]string{"KAST_HTTP_ADDR": "127.0.0.1:0", "KAST_RTMP_ADDR": "127.0.0.1:0"} {
+		if _, ok := env[k]; !ok {
+			env[k] = v
+		}
+	}
+	if _, ok := env["KAST_METRICS_ADDR"]; !ok {
+		env["KAST_METRICS_ADDR"] = "127.0.0.1:0"
+	}
 	cfg, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	a := &app{cfg: cfg, log: newLogger(cfg, &logs)}
+	logs := &logBuffer{}
+	a := &app{cfg: cfg, log: newLogger(cfg, logs)}
 	if os.Getenv("KAST_TEST_LOG") != "" {
 		a.log = newLogger(cfg, os.Stderr)
 	}
@@ -48,7 +55,7 @@ func startAppEnv(t *testing.T, env map[string]string) (*app, *bytes.Buffer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.stop)
-	return a, &logs
+	return a, logs
 }
 
 func (a *app) testURL(path string) string { return "http://" + a.web.Addr().String() + path }
@@ -106,7 +113,7 @@ func TestBrowserPlaysWatchPage(t *testing.T) {
 	// whether their connection had carried the page first or not.
 	m := metricLines(a, "kast_http_")
 	t.Logf("HTTP connections:\n%s", m)
-	if !regexp.MustCompile(`kast_http_fastpath_requests_total [1-9]`).MatchString(m) {
+	if !regexp.MustCompile(`kast_http_fastpath_requests_total{listener="http"} [1-9]`).MatchString(m) {
 		t.Fatalf("no request on the fast path:\n%s", m)
 	}
 }
@@ -140,7 +147,7 @@ func hlsMetrics(a *app) string { return metricLines(a, "kast_hls") }
 
 // metricLines returns the lines of /metrics that start with prefix.
 func metricLines(a *app, prefix string) string {
-	res, err := http.Get(a.testURL("/metrics"))
+	res, err := http.Get("http://" + a.web.MetricsAddr().String() + "/metrics")
 	if err != nil {
 		return err.Error()
 	}
@@ -168,4 +175,22 @@ func longestGrowth(s []int) int {
 		}
 	}
 	return best
+}
+
+// logBuffer collects a running kast's log; tests read it while kast writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -6,7 +6,7 @@ import (
 	"net"
 	"strings"
 
-	"github.com/kastlive/kast/web/store"
+	"github.com/kastlive/kast/conference"
 )
 
 // banner is what kast prints at start: where to point OBS and where to
@@ -14,6 +14,7 @@ import (
 type banner struct {
 	created    bool
 	rtmpURL    string
+	rtmpsURL   string
 	streamKey  string
 	adminToken string
 	watchURL   string
@@ -21,10 +22,21 @@ type banner struct {
 	dataDir    string
 }
 
-func newBanner(cfg *config, boot store.BootstrapResult, httpAddr, rtmpAddr string) banner {
+func newBanner(cfg *config, boot conference.BootstrapResult, watchAddr, rtmpAddr, rtmpsAddr string) banner {
 	host := cfg.PublicHost
+	if d := cfg.domainList(); host == "" && len(d) > 0 {
+		host = d[0]
+	}
 	if host == "" {
 		host = guessHost()
+	}
+	scheme, watchPort := "http", portOf(watchAddr)
+	if cfg.TLS() {
+		scheme = "https"
+	}
+	watchHost := net.JoinHostPort(host, watchPort)
+	if (scheme == "https" && watchPort == "443") || (scheme == "http" && watchPort == "80") {
+		watchHost = host
 	}
 	b := banner{
 		created:    boot.Created,
@@ -32,10 +44,13 @@ func newBanner(cfg *config, boot store.BootstrapResult, httpAddr, rtmpAddr strin
 		adminToken: boot.AdminToken,
 		track:      boot.Track.Slug,
 		dataDir:    cfg.DataDir,
-		watchURL:   "http://" + net.JoinHostPort(host, portOf(httpAddr)) + "/watch/" + boot.Track.Slug,
+		watchURL:   scheme + "://" + watchHost + "/watch/" + boot.Track.Slug,
 	}
 	if rtmpAddr != "" {
 		b.rtmpURL = "rtmp://" + net.JoinHostPort(host, portOf(rtmpAddr)) + "/live"
+	}
+	if rtmpsAddr != "" {
+		b.rtmpsURL = "rtmps://" + net.JoinHostPort(host, portOf(rtmpsAddr)) + "/live"
 	}
 	return b
 }
@@ -43,9 +58,16 @@ func newBanner(cfg *config, boot store.BootstrapResult, httpAddr, rtmpAddr strin
 func (b banner) print(w io.Writer) {
 	var s strings.Builder
 	s.WriteString("\nkast is running.\n\n")
-	if b.rtmpURL != "" {
+	if b.rtmpURL != "" || b.rtmpsURL != "" {
 		s.WriteString("  OBS: Settings > Stream > Service \"Custom...\"\n")
-		fmt.Fprintf(&s, "    Server      %s\n", b.rtmpURL)
+		switch {
+		case b.rtmpsURL != "" && b.rtmpURL != "":
+			fmt.Fprintf(&s, "    Server      %s  (or %s without TLS)\n", b.rtmpsURL, b.rtmpURL)
+		case b.rtmpsURL != "":
+			fmt.Fprintf(&s, "    Server      %s\n", b.rtmpsURL)
+		default:
+			fmt.Fprintf(&s, "    Server      %s\n", b.rtmpURL)
+		}
 		if b.created {
 			fmt.Fprintf(&s, "    Stream Key  %s\n", b.streamKey)
 		} else {

@@ -13,10 +13,18 @@ import (
 // KAST_* environment variable; a flag given on the command line wins.
 type config struct {
 	HTTPAddr      string
+	HTTPSAddr     string
+	HTTPRedirect  bool
+	HSTS          time.Duration
 	RTMPAddr      string
 	RTMPSAddr     string
 	TLSCert       string
 	TLSKey        string
+	Domains       string
+	ACMEEmail     string
+	ACMEDirectory string
+	ACMECA        string
+	MetricsAddr   string
 	WebRTCUDPAddr string
 	DataDir       string
 	PublicHost    string
@@ -35,9 +43,15 @@ type config struct {
 	PprofAddr       string
 
 	// From the environment only: secrets do not belong on a command line.
-	AdminToken string
-	StreamKey  string
+	AdminToken   string
+	StreamKey    string
+	MetricsToken string
+
+	set map[string]bool // flags given on the command line or in the environment
 }
+
+// TLS reports whether kast serves HTTPS (and RTMPS) itself.
+func (c *config) TLS() bool { return c.TLSCert != "" || c.Domains != "" }
 
 // envPrefix names the environment variables: -http-addr is KAST_HTTP_ADDR.
 const envPrefix = "KAST_"
@@ -52,10 +66,18 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs := flag.NewFlagSet("kast", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "HTTP listen address: pages, HLS, API, metrics")
+	fs.StringVar(&c.HTTPSAddr, "https-addr", "", "HTTPS listen address when TLS is on (default :443 with -domain, :8443 with -tls-cert)")
+	fs.BoolVar(&c.HTTPRedirect, "http-redirect", true, "with TLS on, the HTTP listener redirects to HTTPS (false: it also serves everything in cleartext, e.g. for a CDN's origin pulls)")
+	fs.DurationVar(&c.HSTS, "hsts", 365*24*time.Hour, "Strict-Transport-Security max-age sent over HTTPS (0: none)")
 	fs.StringVar(&c.RTMPAddr, "rtmp-addr", ":1935", "RTMP listen address for publishers (empty disables)")
-	fs.StringVar(&c.RTMPSAddr, "rtmps-addr", "", "RTMPS listen address, e.g. :1936 (needs -tls-cert and -tls-key)")
-	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM) for RTMPS")
-	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM) for RTMPS")
+	fs.StringVar(&c.RTMPSAddr, "rtmps-addr", "", "RTMPS listen address (default :1936 when TLS is on; empty with TLS off disables)")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM) for HTTPS and RTMPS; reloaded when it changes")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM) for -tls-cert")
+	fs.StringVar(&c.Domains, "domain", "", "domain name(s), comma-separated: HTTPS and RTMPS with certificates from an ACME CA (Let's Encrypt), HTTP-01 on :80")
+	fs.StringVar(&c.ACMEEmail, "acme-email", "", "contact address given to the ACME CA (expiry notices)")
+	fs.StringVar(&c.ACMEDirectory, "acme-directory", "", "ACME directory URL (default Let's Encrypt production)")
+	fs.StringVar(&c.ACMECA, "acme-ca", "", "PEM file of the CA to trust for the ACME server's own HTTPS (a private CA)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", "listen address of /metrics (loopback by default; empty: only with KAST_METRICS_TOKEN on the main listeners)")
 	fs.StringVar(&c.WebRTCUDPAddr, "webrtc-udp-addr", ":8189", "UDP address for WebRTC media (reserved: WebRTC is not served yet)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the database")
 	fs.StringVar(&c.PublicHost, "public-host", "", "host name printed in the OBS and watch URLs (default: this machine's address)")
@@ -86,15 +108,18 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		fmt.Fprintf(out, "\nEnvironment only (secrets stay off the command line). Used instead of generated values on\nthe first start, and kept valid on later starts:\n")
 		fmt.Fprintf(out, "  KAST_ADMIN_TOKEN  admin token to use instead of a generated one\n")
 		fmt.Fprintf(out, "  KAST_STREAM_KEY   stream key of the default track instead of a generated one\n")
+		fmt.Fprintf(out, "  KAST_METRICS_TOKEN  bearer token that also opens /metrics on the HTTP(S) listeners\n")
 	}
 
 	// Environment first, so that flags on the command line override it.
 	var envErr error
+	c.set = map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) {
 		if f.Name == "rotate-stream-key" {
 			return // an action, not a setting
 		}
 		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
+			c.set[f.Name] = true
 			if err := f.Value.Set(v); err != nil {
 				envErr = fmt.Errorf("%s=%q: %v", envName(f.Name), v, err)
 			}
@@ -109,8 +134,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (see kast -h)", fs.Arg(0))
 	}
+	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
 	c.AdminToken = getenv("KAST_ADMIN_TOKEN")
 	c.StreamKey = getenv("KAST_STREAM_KEY")
+	c.MetricsToken = getenv("KAST_METRICS_TOKEN")
+	c.tlsDefaults()
 	return c, c.validate()
 }
 
@@ -120,8 +148,17 @@ func (c *config) validate() error {
 	default:
 		return fmt.Errorf("-log-format %q: want text or json", c.LogFormat)
 	}
-	if c.RTMPSAddr != "" && (c.TLSCert == "" || c.TLSKey == "") {
-		return fmt.Errorf("-rtmps-addr needs -tls-cert and -tls-key")
+	if c.RTMPSAddr != "" && !c.TLS() {
+		return fmt.Errorf("-rtmps-addr needs -tls-cert and -tls-key, or -domain")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("-tls-cert and -tls-key go together")
+	}
+	if c.TLSCert != "" && c.Domains != "" {
+		return fmt.Errorf("-domain gets certificates over ACME: leave -tls-cert and -tls-key out, or -domain")
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return fmt.Errorf("KAST_METRICS_TOKEN is too short: use at least 16 characters")
 	}
 	if c.StreamKey != "" && len(c.StreamKey) < 16 {
 		return fmt.Errorf("KAST_STREAM_KEY is too short: use at least 16 characters")
@@ -140,4 +177,35 @@ func portOf(addr string) string {
 		}
 	}
 	return ""
+}
+
+// tlsDefaults fills the listen addresses TLS implies unless they were set:
+// with -domain the ACME HTTP-01 challenge must be answered on port 80.
+func (c *config) tlsDefaults() {
+	if !c.TLS() {
+		return
+	}
+	if !c.set["https-addr"] {
+		c.HTTPSAddr = ":8443"
+		if c.Domains != "" {
+			c.HTTPSAddr = ":443"
+		}
+	}
+	if c.Domains != "" && !c.set["http-addr"] {
+		c.HTTPAddr = ":80"
+	}
+	if !c.set["rtmps-addr"] {
+		c.RTMPSAddr = ":1936"
+	}
+}
+
+// domainList returns the -domain names.
+func (c *config) domainList() []string {
+	var out []string
+	for _, d := range strings.Split(c.Domains, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
 }

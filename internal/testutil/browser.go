@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/kastlive/kast/web/assets"
 )
 
 // PlayResult is the JSON line web/e2e/play.mjs prints.
@@ -24,6 +22,7 @@ type PlayResult struct {
 	TargetLatency *float64   `json:"targetLatency"`
 	State         string     `json:"state"`
 	Errors        []string   `json:"errors"`
+	Protocols     []string   `json:"protocols"` // e.g. "h2", "http/1.1"
 }
 
 // RepoRoot returns the directory holding go.mod.
@@ -57,8 +56,9 @@ func RequireBrowser(t testing.TB) {
 	if _, err := os.Stat(filepath.Join(RepoRoot(t), "node_modules", "playwright-core", "package.json")); err != nil {
 		missing("node_modules/playwright-core missing: run npm ci")
 	}
-	if !assets.HLSBuilt() {
-		missing("hls.js not embedded: run make assets")
+	// The player the binary embeds (web/assets/build.sh copies it there).
+	if _, err := os.Stat(filepath.Join(RepoRoot(t), "web", "assets", "dist", "hls.min.js")); err != nil {
+		missing("hls.js not built into web/assets/dist: run make assets")
 	}
 }
 

@@ -24,6 +24,8 @@ export async function launch({ viewport = { width: 1280, height: 800 } } = {}) {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: chromiumArgs,
     viewport,
+    // Tests serving HTTPS with a certificate they made set KAST_E2E_TLS_ANY=1.
+    ignoreHTTPSErrors: process.env.KAST_E2E_TLS_ANY === '1',
   });
   const page = context.pages()[0] || (await context.newPage());
   const close = async () => {

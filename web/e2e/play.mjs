@@ -90,6 +90,9 @@ try {
     code = result.framesEnd > result.framesStart && !frozen ? 0 : 1;
   }
   result.state = s ? s.state : null;
+  // The protocols the page's requests went over (h2, http/1.1), for HTTPS tests.
+  result.protocols = await page.evaluate(() => [...new Set(performance.getEntriesByType('resource')
+    .concat(performance.getEntriesByType('navigation')).map((e) => e.nextHopProtocol).filter(Boolean))]);
 } catch (e) {
   errors.push('harness: ' + (e && e.message ? e.message : String(e)));
   code = 2;

@@ -11,24 +11,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/internal/testutil"
+	"github.com/kastlive/kast/web"
 	"github.com/kastlive/kast/web/pages"
-	"github.com/kastlive/kast/web/store"
 )
 
 // oneTrack is a TrackLookup holding the single track "main".
 type oneTrack struct{}
 
-var mainTrack = store.Track{ID: 1, EventID: 1, Slug: "main", Title: "Main stage"}
+var mainTrack = conference.Track{ID: 1, EventID: 1, Slug: "main", Title: "Main stage"}
 
-func (oneTrack) TrackBySlug(_ context.Context, slug string) (store.Track, error) {
+func (oneTrack) TrackBySlug(_ context.Context, slug string) (conference.Track, error) {
 	if slug == mainTrack.Slug {
 		return mainTrack, nil
 	}
-	return store.Track{}, store.ErrNotFound
+	return conference.Track{}, conference.ErrNotFound
 }
 
-func (oneTrack) Tracks(context.Context) ([]store.Track, error) { return []store.Track{mainTrack}, nil }
+func (oneTrack) Tracks(context.Context) ([]conference.Track, error) {
+	return []conference.Track{mainTrack}, nil
+}
 
 // requireTools skips the test unless the browser test can run here.
 func requireTools(t *testing.T) {
@@ -44,9 +47,10 @@ func requireTools(t *testing.T) {
 // and returns the base URL. Missing files are 404, as when nobody publishes.
 func serve(t *testing.T, dir string) string {
 	t.Helper()
-	mux := http.NewServeMux()
-	mux.Handle("/hls/main/", http.StripPrefix("/hls/main/", noStore(http.FileServer(http.Dir(dir)))))
-	mux.Handle("/", &pages.Handler{Tracks: oneTrack{}})
+	mux := web.Routes(web.Handlers{
+		HLS:   http.StripPrefix("/hls/main/", noStore(http.FileServer(http.Dir(dir)))),
+		Pages: &pages.Handler{Tracks: oneTrack{}},
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

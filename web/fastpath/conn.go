@@ -1,6 +1,7 @@
 package fastpath
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -77,6 +78,10 @@ func newConn(s *Server, nc net.Conn, ahead []byte) *conn {
 	}
 	c.readFn = c.readSocket
 	c.tmpl = *(&http.Request{RemoteAddr: nc.RemoteAddr().String(), Body: http.NoBody}).WithContext(s.ctx)
+	if tc, ok := nc.(*tls.Conn); ok && tc.ConnectionState().HandshakeComplete {
+		st := tc.ConnectionState() // adopted from net/http
+		c.tmpl.TLS = &st
+	}
 	c.w.c = c
 	c.w.header = http.Header{}
 	c.headers.m = http.Header{}
@@ -89,6 +94,9 @@ var errHandoff = errors.New("fastpath: request handed to net/http")
 // request net/http has already read (Adopt).
 func (c *conn) serve(first *http.Request) {
 	defer c.close()
+	if tc, ok := c.nc.(*tls.Conn); ok && first == nil && !c.handshake(tc) {
+		return
+	}
 	if first != nil {
 		r := *first
 		u := *first.URL
@@ -278,5 +286,44 @@ func (c *conn) write(bufs *net.Buffers) (int64, error) {
 	if err := c.setWriteDeadline(); err != nil {
 		return 0, err
 	}
+	if c.tmpl.TLS != nil {
+		return c.writeRecords(bufs)
+	}
 	return bufs.WriteTo(c.nc)
+}
+
+// tlsRecord is the most plaintext one TLS record carries.
+const tlsRecord = 16 << 10
+
+var recordPool = sync.Pool{New: func() any { b := make([]byte, 0, tlsRecord); return &b }}
+
+// writeRecords sends bufs over TLS in full records: crypto/tls makes a
+// record and a system call of every Write, so the status line and headers
+// written apart from a small body would cost a second one.
+func (c *conn) writeRecords(bufs *net.Buffers) (int64, error) {
+	bp := recordPool.Get().(*[]byte)
+	defer recordPool.Put(bp)
+	rec := (*bp)[:0]
+	var n int64
+	for _, b := range *bufs {
+		for len(b) > 0 {
+			k := copy(rec[len(rec):cap(rec)], b)
+			rec, b = rec[:len(rec)+k], b[k:]
+			if len(rec) == cap(rec) {
+				w, err := c.nc.Write(rec)
+				n += int64(w)
+				if err != nil {
+					return n, err
+				}
+				rec = rec[:0]
+			}
+		}
+	}
+	*bufs = (*bufs)[:0]
+	if len(rec) > 0 {
+		w, err := c.nc.Write(rec)
+		n += int64(w)
+		return n, err
+	}
+	return n, nil
 }

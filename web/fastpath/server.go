@@ -123,6 +123,7 @@ func (s *Server) Initialize() error {
 	s.conns = map[*conn]struct{}{}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.handoff = newHandoffListener(s.Listener.Addr())
+	s.wrapFallbackTLS()
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()

@@ -1,5 +1,6 @@
-// Package pages serves kast's viewer-facing HTML: the track list at /, the
-// player at /watch/<track>, and the embedded static files under /assets/.
+// Package pages renders kast's viewer-facing HTML: the track list, the
+// player of a track, and the embedded static files (web/routes.go says
+// where each is mounted).
 // Pages are server-rendered html/template with plain JavaScript; nothing is
 // fetched from a CDN.
 package pages
@@ -10,21 +11,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 
+	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/web/assets"
-	"github.com/kastlive/kast/web/store"
 )
 
 // TrackLookup is the part of the store the pages read.
 type TrackLookup interface {
-	TrackBySlug(ctx context.Context, slug string) (store.Track, error)
-	Tracks(ctx context.Context) ([]store.Track, error)
+	TrackBySlug(ctx context.Context, slug string) (conference.Track, error)
+	Tracks(ctx context.Context) ([]conference.Track, error)
 }
 
-// Handler serves /, /watch/<track> and /assets/<file>. Mount it on those
-// paths (or as the mux's fallback "/"); other paths get the 404 page. The
-// zero value of every field except Tracks has a working default.
+// Handler renders the pages; web/routes.go maps the paths to its methods.
+// The zero value of every field except Tracks has a working default.
 type Handler struct {
 	// Tracks looks up the tracks to list and play.
 	Tracks TrackLookup
@@ -40,28 +39,26 @@ type Handler struct {
 	Log *slog.Logger
 }
 
-// ServeHTTP routes to the index, watch, asset or not-found page.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	switch {
-	case strings.HasPrefix(p, "/assets/"):
-		h.serveAsset(w, r, strings.TrimPrefix(p, "/assets/"))
-	case r.Method != http.MethodGet && r.Method != http.MethodHead:
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-	case p == "/":
-		h.serveIndex(w, r)
-	case strings.HasPrefix(p, "/watch/"):
-		slug := strings.TrimSuffix(strings.TrimPrefix(p, "/watch/"), "/")
-		if slug == "" || strings.Contains(slug, "/") {
-			h.notFound(w, r)
-			return
-		}
-		h.serveWatch(w, r, slug)
-	default:
+// Index lists the tracks with links to their players.
+func (h *Handler) Index(w http.ResponseWriter, r *http.Request) { h.serveIndex(w, r) }
+
+// Watch renders the player page of the track named by the "track" path value.
+func (h *Handler) Watch(w http.ResponseWriter, r *http.Request) {
+	slug := r.PathValue("track")
+	if slug == "" {
 		h.notFound(w, r)
+		return
 	}
+	h.serveWatch(w, r, slug)
 }
+
+// Asset serves the embedded file named by the "file" path value.
+func (h *Handler) Asset(w http.ResponseWriter, r *http.Request) {
+	h.serveAsset(w, r, r.PathValue("file"))
+}
+
+// NotFound renders the 404 page.
+func (h *Handler) NotFound(w http.ResponseWriter, r *http.Request) { h.notFound(w, r) }
 
 // serveIndex lists the tracks with links to their players.
 func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +68,7 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type item struct {
-		Track store.Track
+		Track conference.Track
 		URL   string
 	}
 	items := make([]item, len(tracks))
@@ -83,7 +80,7 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 
 // watchData is what watch.html renders.
 type watchData struct {
-	Track       store.Track
+	Track       conference.Track
 	PlaylistURL string
 	HLSBuilt    bool
 }
@@ -91,7 +88,7 @@ type watchData struct {
 // serveWatch renders the player page of one track.
 func (h *Handler) serveWatch(w http.ResponseWriter, r *http.Request, slug string) {
 	t, err := h.Tracks.TrackBySlug(r.Context(), slug)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, conference.ErrNotFound) {
 		h.notFound(w, r)
 		return
 	}

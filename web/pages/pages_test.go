@@ -1,4 +1,4 @@
-package pages
+package pages_test
 
 import (
 	"context"
@@ -9,30 +9,32 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kastlive/kast/web/store"
+	"github.com/kastlive/kast/conference"
+	"github.com/kastlive/kast/web"
+	"github.com/kastlive/kast/web/pages"
 )
 
 // fakeTracks is an in-memory TrackLookup.
 type fakeTracks struct {
-	tracks []store.Track
+	tracks []conference.Track
 	err    error
 }
 
-func (f fakeTracks) TrackBySlug(_ context.Context, slug string) (store.Track, error) {
+func (f fakeTracks) TrackBySlug(_ context.Context, slug string) (conference.Track, error) {
 	if f.err != nil {
-		return store.Track{}, f.err
+		return conference.Track{}, f.err
 	}
 	for _, t := range f.tracks {
 		if t.Slug == slug {
 			return t, nil
 		}
 	}
-	return store.Track{}, store.ErrNotFound
+	return conference.Track{}, conference.ErrNotFound
 }
 
-func (f fakeTracks) Tracks(context.Context) ([]store.Track, error) { return f.tracks, f.err }
+func (f fakeTracks) Tracks(context.Context) ([]conference.Track, error) { return f.tracks, f.err }
 
-var testTracks = fakeTracks{tracks: []store.Track{
+var testTracks = fakeTracks{tracks: []conference.Track{
 	{ID: 1, EventID: 1, Slug: "main", Title: "Main <stage>"},
 	{ID: 2, EventID: 1, Slug: "room-b", Title: "Room B"},
 }}
@@ -50,8 +52,11 @@ func get(t *testing.T, h http.Handler, target string, hdr ...string) (int, http.
 	return rec.Code, rec.Result().Header, string(b)
 }
 
-func builtHandler(built bool) *Handler {
-	return &Handler{Tracks: testTracks, HLSBuilt: func() bool { return built }}
+// routed mounts a pages handler on kast's routes, as the server does.
+func routed(h *pages.Handler) http.Handler { return web.Routes(web.Handlers{Pages: h}) }
+
+func builtHandler(built bool) http.Handler {
+	return routed(&pages.Handler{Tracks: testTracks, HLSBuilt: func() bool { return built }})
 }
 
 func TestWatchPageKnownTrack(t *testing.T) {
@@ -108,7 +113,7 @@ func TestWatchPageNotBuilt(t *testing.T) {
 }
 
 func TestWatchPageStoreError(t *testing.T) {
-	h := &Handler{Tracks: fakeTracks{err: errors.New("disk on fire")}, HLSBuilt: func() bool { return true }}
+	h := routed(&pages.Handler{Tracks: fakeTracks{err: errors.New("disk on fire")}, HLSBuilt: func() bool { return true }})
 	code, _, body := get(t, h, "/watch/main")
 	if code != http.StatusInternalServerError || strings.Contains(body, "disk on fire") {
 		t.Fatalf("status = %d, body leaks error: %v", code, strings.Contains(body, "disk on fire"))
@@ -128,8 +133,8 @@ func TestIndexListsTracks(t *testing.T) {
 }
 
 func TestPlaylistURLOverride(t *testing.T) {
-	h := builtHandler(true)
-	h.PlaylistURL = func(slug string) string { return "https://cdn.example/" + slug + ".m3u8?x=1&y=2" }
+	h := routed(&pages.Handler{Tracks: testTracks, HLSBuilt: func() bool { return true },
+		PlaylistURL: func(slug string) string { return "https://cdn.example/" + slug + ".m3u8?x=1&y=2" }})
 	_, _, body := get(t, h, "/watch/room-b")
 	if !strings.Contains(body, `data-src="https://cdn.example/room-b.m3u8?x=1&amp;y=2"`) {
 		t.Errorf("custom playlist URL not rendered (escaped):\n%s", body)
@@ -138,7 +143,7 @@ func TestPlaylistURLOverride(t *testing.T) {
 
 func TestAssets(t *testing.T) {
 	h := builtHandler(true)
-	v := allAssets().version
+	_, v, _ := strings.Cut(pages.AssetURL("watch.js"), "?v=")
 	code, hdr, body := get(t, h, "/assets/watch.js?v="+v)
 	if code != http.StatusOK || !strings.Contains(body, "window.kast") {
 		t.Fatalf("watch.js: status %d", code)
@@ -161,24 +166,16 @@ func TestAssets(t *testing.T) {
 	if code != http.StatusNotModified {
 		t.Errorf("conditional GET status = %d, want 304", code)
 	}
-	for _, p := range []string{"/assets/README", "/assets/nope.js", "/assets/../pages.go"} {
+	for _, p := range []string{"/assets/README", "/assets/nope.js"} {
 		if code, _, _ := get(t, h, p); code != http.StatusNotFound {
 			t.Errorf("%s: status = %d, want 404", p, code)
 		}
 	}
-	if !strings.HasPrefix(AssetURL("kast.css"), "/assets/kast.css?v="+v) {
-		t.Errorf("AssetURL = %q", AssetURL("kast.css"))
+	// The mux cleans the path first and redirects to /pages.go, a 404.
+	if code, _, body := get(t, h, "/assets/../pages.go"); code == http.StatusOK || strings.Contains(body, "package pages") {
+		t.Errorf("/assets/../pages.go: status %d", code)
 	}
-}
-
-func TestAcceptsGzip(t *testing.T) {
-	for ae, want := range map[string]bool{
-		"": false, "gzip": true, "br, gzip;q=0.5": true, "gzip;q=0": false, "identity": false, "*": true,
-	} {
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		r.Header.Set("Accept-Encoding", ae)
-		if got := acceptsGzip(r); got != want {
-			t.Errorf("acceptsGzip(%q) = %v, want %v", ae, got, want)
-		}
+	if !strings.HasPrefix(pages.AssetURL("kast.css"), "/assets/kast.css?v="+v) {
+		t.Errorf("AssetURL = %q", pages.AssetURL("kast.css"))
 	}
 }

@@ -17,24 +17,27 @@ import (
 	"log"
 	"net/http"
 
+	"github.com/kastlive/kast/conference"
+	"github.com/kastlive/kast/web"
 	"github.com/kastlive/kast/web/pages"
-	"github.com/kastlive/kast/web/store"
 )
 
 // track is the single track served.
-var track = store.Track{ID: 1, EventID: 1, Slug: "main", Title: "Main stage"}
+var track = conference.Track{ID: 1, EventID: 1, Slug: "main", Title: "Main stage"}
 
 // oneTrack is a pages.TrackLookup holding track.
 type oneTrack struct{}
 
-func (oneTrack) TrackBySlug(_ context.Context, slug string) (store.Track, error) {
+func (oneTrack) TrackBySlug(_ context.Context, slug string) (conference.Track, error) {
 	if slug == track.Slug {
 		return track, nil
 	}
-	return store.Track{}, store.ErrNotFound
+	return conference.Track{}, conference.ErrNotFound
 }
 
-func (oneTrack) Tracks(context.Context) ([]store.Track, error) { return []store.Track{track}, nil }
+func (oneTrack) Tracks(context.Context) ([]conference.Track, error) {
+	return []conference.Track{track}, nil
+}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
@@ -43,7 +46,6 @@ func main() {
 	size := flag.String("size", "1280x720", "with -llhls: picture size")
 	fps := flag.Int("fps", 30, "with -llhls: frame rate")
 	flag.Parse()
-	mux := http.NewServeMux()
 	var src http.Handler
 	if *llhls {
 		src = http.StripPrefix("/hls/main", serveLLHLS(context.Background(), *size, *fps))
@@ -52,10 +54,12 @@ func main() {
 		src = http.StripPrefix("/hls/main/", http.FileServer(http.Dir(*dir)))
 		log.Printf("devserve: http://%s/watch/main (HLS from %s)", *addr, *dir)
 	}
-	mux.Handle("/hls/main/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		src.ServeHTTP(w, r)
-	}))
-	mux.Handle("/", &pages.Handler{Tracks: oneTrack{}})
+	mux := web.Routes(web.Handlers{
+		HLS: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			src.ServeHTTP(w, r)
+		}),
+		Pages: &pages.Handler{Tracks: oneTrack{}},
+	})
 	log.Fatal(http.ListenAndServe(*addr, mux))
 }

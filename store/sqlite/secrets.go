@@ -6,35 +6,36 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/kastlive/kast/web/store"
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/kastlive/kast/conference"
 )
 
-// TrackByStreamKey implements store.Store. The key is looked up by its hash;
+// TrackByStreamKey implements conference.Store. The key is looked up by its hash;
 // the stored hash is compared again in constant time.
-func (s *Store) TrackByStreamKey(ctx context.Context, key string) (store.Track, error) {
+func (s *Store) TrackByStreamKey(ctx context.Context, key string) (conference.Track, error) {
 	if key == "" {
-		return store.Track{}, store.ErrNotFound
+		return conference.Track{}, conference.ErrNotFound
 	}
-	var t store.Track
+	var t conference.Track
 	var hash []byte
 	err := s.db.QueryRowContext(ctx, `SELECT t.id, t.event_id, t.slug, t.title, k.key_hash
 		FROM stream_keys k JOIN tracks t ON t.id = k.track_id WHERE k.key_hash = ?`,
-		store.HashSecret(key)).Scan(&t.ID, &t.EventID, &t.Slug, &t.Title, &hash)
+		conference.HashSecret(key)).Scan(&t.ID, &t.EventID, &t.Slug, &t.Title, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Track{}, store.ErrNotFound
+		return conference.Track{}, conference.ErrNotFound
 	}
 	if err != nil {
-		return store.Track{}, err
+		return conference.Track{}, err
 	}
-	if !store.SecretMatches(key, hash) {
-		return store.Track{}, store.ErrNotFound
+	if !conference.SecretMatches(key, hash) {
+		return conference.Track{}, conference.ErrNotFound
 	}
 	return t, nil
 }
 
-// RotateStreamKey implements store.Store.
+// RotateStreamKey implements conference.Store.
 func (s *Store) RotateStreamKey(ctx context.Context, trackID int64) (string, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -46,30 +47,30 @@ func (s *Store) RotateStreamKey(ctx context.Context, trackID int64) (string, err
 		return "", err
 	}
 	if n == 0 {
-		return "", store.ErrNotFound
+		return "", conference.ErrNotFound
 	}
-	key := store.NewSecret()
+	key := conference.NewSecret()
 	if err := setStreamKey(ctx, tx, trackID, key); err != nil {
 		return "", err
 	}
 	return key, tx.Commit()
 }
 
-// CheckAdminToken implements store.Store.
+// CheckAdminToken implements conference.Store.
 func (s *Store) CheckAdminToken(ctx context.Context, token string) (bool, error) {
 	if token == "" {
 		return false, nil
 	}
 	var hash []byte
 	err := s.db.QueryRowContext(ctx, `SELECT token_hash FROM admin_tokens WHERE token_hash = ?`,
-		store.HashSecret(token)).Scan(&hash)
+		conference.HashSecret(token)).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return store.SecretMatches(token, hash), nil
+	return conference.SecretMatches(token, hash), nil
 }
 
 // setStreamKey makes key the track's only stream key. A key already used by
@@ -78,9 +79,9 @@ func setStreamKey(ctx context.Context, tx *sql.Tx, trackID int64, key string) er
 	_, err := tx.ExecContext(ctx, `INSERT INTO stream_keys (track_id, key_hash, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (track_id) DO UPDATE SET key_hash = excluded.key_hash, created_at = excluded.created_at
 		WHERE key_hash <> excluded.key_hash`,
-		trackID, store.HashSecret(key), nowMillis())
+		trackID, conference.HashSecret(key), nowMillis())
 	if isUniqueViolation(err) {
-		return fmt.Errorf("sqlite: stream key already used by another track: %w", store.ErrConflict)
+		return fmt.Errorf("sqlite: stream key already used by another track: %w", conference.ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: set stream key: %w", err)
@@ -91,7 +92,7 @@ func setStreamKey(ctx context.Context, tx *sql.Tx, trackID int64, key string) er
 // addAdminToken stores token's hash unless it is already there.
 func addAdminToken(ctx context.Context, tx *sql.Tx, token string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO admin_tokens (token_hash, created_at) VALUES (?, ?)
-		ON CONFLICT (token_hash) DO NOTHING`, store.HashSecret(token), nowMillis())
+		ON CONFLICT (token_hash) DO NOTHING`, conference.HashSecret(token), nowMillis())
 	if err != nil {
 		return fmt.Errorf("sqlite: add admin token: %w", err)
 	}

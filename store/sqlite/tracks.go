@@ -6,25 +6,25 @@ import (
 	"errors"
 	"time"
 
-	"github.com/kastlive/kast/web/store"
+	"github.com/kastlive/kast/conference"
 )
 
-// TrackBySlug implements store.Store.
-func (s *Store) TrackBySlug(ctx context.Context, slug string) (store.Track, error) {
+// TrackBySlug implements conference.Store.
+func (s *Store) TrackBySlug(ctx context.Context, slug string) (conference.Track, error) {
 	return scanTrack(s.db.QueryRowContext(ctx,
 		`SELECT id, event_id, slug, title FROM tracks WHERE slug = ?`, slug))
 }
 
-// Tracks implements store.Store.
-func (s *Store) Tracks(ctx context.Context) ([]store.Track, error) {
+// Tracks implements conference.Store.
+func (s *Store) Tracks(ctx context.Context) ([]conference.Track, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, event_id, slug, title FROM tracks ORDER BY event_id, id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ts []store.Track
+	var ts []conference.Track
 	for rows.Next() {
-		var t store.Track
+		var t conference.Track
 		if err := rows.Scan(&t.ID, &t.EventID, &t.Slug, &t.Title); err != nil {
 			return nil, err
 		}
@@ -34,22 +34,22 @@ func (s *Store) Tracks(ctx context.Context) ([]store.Track, error) {
 }
 
 // scanTrack reads one id, event_id, slug, title row; no row is ErrNotFound.
-func scanTrack(row *sql.Row) (store.Track, error) {
-	var t store.Track
+func scanTrack(row *sql.Row) (conference.Track, error) {
+	var t conference.Track
 	err := row.Scan(&t.ID, &t.EventID, &t.Slug, &t.Title)
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Track{}, store.ErrNotFound
+		return conference.Track{}, conference.ErrNotFound
 	}
 	return t, err
 }
 
 // scanEvent reads one id, slug, title, created_at row; no row is ErrNotFound.
-func scanEvent(row *sql.Row) (store.Event, error) {
-	var e store.Event
+func scanEvent(row *sql.Row) (conference.Event, error) {
+	var e conference.Event
 	var created int64
 	err := row.Scan(&e.ID, &e.Slug, &e.Title, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Event{}, store.ErrNotFound
+		return conference.Event{}, conference.ErrNotFound
 	}
 	e.CreatedAt = millisTime(created)
 	return e, err

@@ -1,4 +1,4 @@
-// Package sqlite implements store.Store on an embedded SQLite database
+// Package sqlite implements conference.Store on an embedded SQLite database
 // (modernc.org/sqlite, pure Go): WAL journal, a busy timeout, foreign keys on,
 // and numbered schema migrations embedded in the binary.
 package sqlite
@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kastlive/kast/web/store"
+	"github.com/kastlive/kast/conference"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -21,13 +21,13 @@ import (
 // busyTimeout is how long a statement waits for another writer's lock.
 const busyTimeout = 5 * time.Second
 
-// Store is a store.Store backed by one SQLite file.
+// Store is a conference.Store backed by one SQLite file.
 type Store struct {
 	db   *sql.DB
 	path string
 }
 
-var _ store.Store = (*Store)(nil)
+var _ conference.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the SQLite database at path and migrates its
 // schema. A missing parent directory is created with mode 0700; the database

@@ -6,99 +6,99 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/kastlive/kast/web/store"
+	"github.com/kastlive/kast/conference"
 )
 
-// Bootstrap implements store.Store. The whole first-run setup is one
+// Bootstrap implements conference.Store. The whole first-run setup is one
 // transaction: either everything is created or nothing is.
-func (s *Store) Bootstrap(ctx context.Context, opts store.BootstrapOptions) (store.BootstrapResult, error) {
+func (s *Store) Bootstrap(ctx context.Context, opts conference.BootstrapOptions) (conference.BootstrapResult, error) {
 	opts = opts.WithDefaults()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return store.BootstrapResult{}, err
+		return conference.BootstrapResult{}, err
 	}
 	defer tx.Rollback()
 
 	var events int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&events); err != nil {
-		return store.BootstrapResult{}, err
+		return conference.BootstrapResult{}, err
 	}
-	var res store.BootstrapResult
+	var res conference.BootstrapResult
 	if events == 0 {
 		res, err = createDefaults(ctx, tx, opts)
 	} else {
 		res, err = ensureProvisioned(ctx, tx, opts)
 	}
 	if err != nil {
-		return store.BootstrapResult{}, err
+		return conference.BootstrapResult{}, err
 	}
 	if err := tx.Commit(); err != nil {
-		return store.BootstrapResult{}, err
+		return conference.BootstrapResult{}, err
 	}
 	return res, nil
 }
 
 // createDefaults creates the event, track, stream key and admin token on an
 // empty database and returns the plaintext secrets.
-func createDefaults(ctx context.Context, tx *sql.Tx, opts store.BootstrapOptions) (store.BootstrapResult, error) {
+func createDefaults(ctx context.Context, tx *sql.Tx, opts conference.BootstrapOptions) (conference.BootstrapResult, error) {
 	now := nowMillis()
-	ev := store.Event{Slug: opts.EventSlug, Title: opts.EventTitle, CreatedAt: millisTime(now)}
+	ev := conference.Event{Slug: opts.EventSlug, Title: opts.EventTitle, CreatedAt: millisTime(now)}
 	r, err := tx.ExecContext(ctx, `INSERT INTO events (slug, title, created_at) VALUES (?, ?, ?)`, ev.Slug, ev.Title, now)
 	if err != nil {
-		return store.BootstrapResult{}, fmt.Errorf("sqlite: create event: %w", err)
+		return conference.BootstrapResult{}, fmt.Errorf("sqlite: create event: %w", err)
 	}
 	if ev.ID, err = r.LastInsertId(); err != nil {
-		return store.BootstrapResult{}, err
+		return conference.BootstrapResult{}, err
 	}
-	tr := store.Track{EventID: ev.ID, Slug: opts.TrackSlug, Title: opts.TrackTitle}
+	tr := conference.Track{EventID: ev.ID, Slug: opts.TrackSlug, Title: opts.TrackTitle}
 	r, err = tx.ExecContext(ctx, `INSERT INTO tracks (event_id, slug, title) VALUES (?, ?, ?)`, tr.EventID, tr.Slug, tr.Title)
 	if err != nil {
-		return store.BootstrapResult{}, fmt.Errorf("sqlite: create track: %w", err)
+		return conference.BootstrapResult{}, fmt.Errorf("sqlite: create track: %w", err)
 	}
 	if tr.ID, err = r.LastInsertId(); err != nil {
-		return store.BootstrapResult{}, err
+		return conference.BootstrapResult{}, err
 	}
 	key := opts.StreamKey
 	if key == "" {
-		key = store.NewSecret()
+		key = conference.NewSecret()
 	}
 	if err := setStreamKey(ctx, tx, tr.ID, key); err != nil {
-		return store.BootstrapResult{}, err
+		return conference.BootstrapResult{}, err
 	}
 	token := opts.AdminToken
 	if token == "" {
-		token = store.NewSecret()
+		token = conference.NewSecret()
 	}
 	if err := addAdminToken(ctx, tx, token); err != nil {
-		return store.BootstrapResult{}, err
+		return conference.BootstrapResult{}, err
 	}
-	return store.BootstrapResult{Created: true, Event: ev, Track: tr, StreamKey: key, AdminToken: token}, nil
+	return conference.BootstrapResult{Created: true, Event: ev, Track: tr, StreamKey: key, AdminToken: token}, nil
 }
 
 // ensureProvisioned handles a start on an existing database: it finds the
 // event and track named by opts (falling back to the first ones) and makes any
 // provisioned secrets valid, without returning secrets.
-func ensureProvisioned(ctx context.Context, tx *sql.Tx, opts store.BootstrapOptions) (store.BootstrapResult, error) {
+func ensureProvisioned(ctx context.Context, tx *sql.Tx, opts conference.BootstrapOptions) (conference.BootstrapResult, error) {
 	ev, err := scanEvent(tx.QueryRowContext(ctx,
 		`SELECT id, slug, title, created_at FROM events ORDER BY slug = ? DESC, id LIMIT 1`, opts.EventSlug))
 	if err != nil {
-		return store.BootstrapResult{}, fmt.Errorf("sqlite: find event: %w", err)
+		return conference.BootstrapResult{}, fmt.Errorf("sqlite: find event: %w", err)
 	}
 	tr, err := scanTrack(tx.QueryRowContext(ctx,
 		`SELECT id, event_id, slug, title FROM tracks ORDER BY slug = ? DESC, event_id = ? DESC, id LIMIT 1`,
 		opts.TrackSlug, ev.ID))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return store.BootstrapResult{}, fmt.Errorf("sqlite: find track: %w", err)
+	if err != nil && !errors.Is(err, conference.ErrNotFound) {
+		return conference.BootstrapResult{}, fmt.Errorf("sqlite: find track: %w", err)
 	}
 	if opts.StreamKey != "" && tr.ID != 0 {
 		if err := setStreamKey(ctx, tx, tr.ID, opts.StreamKey); err != nil {
-			return store.BootstrapResult{}, err
+			return conference.BootstrapResult{}, err
 		}
 	}
 	if opts.AdminToken != "" {
 		if err := addAdminToken(ctx, tx, opts.AdminToken); err != nil {
-			return store.BootstrapResult{}, err
+			return conference.BootstrapResult{}, err
 		}
 	}
-	return store.BootstrapResult{Event: ev, Track: tr}, nil
+	return conference.BootstrapResult{Event: ev, Track: tr}, nil
 }

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kastlive/kast/web/store"
+	"github.com/kastlive/kast/conference"
 )
 
 // openTemp opens a store in a fresh directory below t.TempDir.
@@ -25,7 +25,7 @@ func openTemp(t *testing.T) (*Store, string) {
 func TestBootstrapReturnsSecretsOnce(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
-	first, err := s.Bootstrap(ctx, store.BootstrapOptions{})
+	first, err := s.Bootstrap(ctx, conference.BootstrapOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestBootstrapReturnsSecretsOnce(t *testing.T) {
 	if first.Event.CreatedAt.IsZero() {
 		t.Fatal("event CreatedAt is zero")
 	}
-	second, err := s.Bootstrap(ctx, store.BootstrapOptions{})
+	second, err := s.Bootstrap(ctx, conference.BootstrapOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestBootstrapSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := s.Bootstrap(ctx, store.BootstrapOptions{})
+	first, err := s.Bootstrap(ctx, conference.BootstrapOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestBootstrapSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	again, err := s.Bootstrap(ctx, store.BootstrapOptions{})
+	again, err := s.Bootstrap(ctx, conference.BootstrapOptions{})
 	if err != nil || again.Created {
 		t.Fatalf("Bootstrap after reopen = %+v, %v", again, err)
 	}
@@ -92,7 +92,7 @@ func TestBootstrapSurvivesReopen(t *testing.T) {
 func TestBootstrapProvisionedSecrets(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
-	opts := store.BootstrapOptions{
+	opts := conference.BootstrapOptions{
 		EventSlug: "gophercon", EventTitle: "GopherCon",
 		TrackSlug: "room-a", TrackTitle: "Room A",
 		StreamKey: "provisioned-stream-key", AdminToken: "provisioned-admin-token",
@@ -118,7 +118,7 @@ func TestBootstrapProvisionedSecrets(t *testing.T) {
 	if err != nil || res.Created || res.StreamKey != "" {
 		t.Fatalf("later Bootstrap = %+v, %v", res, err)
 	}
-	if _, err := s.TrackByStreamKey(ctx, "provisioned-stream-key"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.TrackByStreamKey(ctx, "provisioned-stream-key"); !errors.Is(err, conference.ErrNotFound) {
 		t.Fatalf("old provisioned key: err = %v, want ErrNotFound", err)
 	}
 	if tr, err := s.TrackByStreamKey(ctx, "changed-stream-key"); err != nil || tr.Slug != "room-a" {
@@ -132,7 +132,7 @@ func TestBootstrapProvisionedSecrets(t *testing.T) {
 func TestRotateStreamKey(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
-	res, err := s.Bootstrap(ctx, store.BootstrapOptions{})
+	res, err := s.Bootstrap(ctx, conference.BootstrapOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,13 +143,13 @@ func TestRotateStreamKey(t *testing.T) {
 	if key == "" || key == res.StreamKey {
 		t.Fatalf("rotated key %q", key)
 	}
-	if _, err := s.TrackByStreamKey(ctx, res.StreamKey); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.TrackByStreamKey(ctx, res.StreamKey); !errors.Is(err, conference.ErrNotFound) {
 		t.Fatalf("old key after rotation: err = %v, want ErrNotFound", err)
 	}
 	if tr, err := s.TrackByStreamKey(ctx, key); err != nil || tr != res.Track {
 		t.Fatalf("new key = %+v, %v", tr, err)
 	}
-	if _, err := s.RotateStreamKey(ctx, res.Track.ID+100); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RotateStreamKey(ctx, res.Track.ID+100); !errors.Is(err, conference.ErrNotFound) {
 		t.Fatalf("rotate unknown track: err = %v, want ErrNotFound", err)
 	}
 }
@@ -157,15 +157,15 @@ func TestRotateStreamKey(t *testing.T) {
 func TestLookupsNotFound(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
-	if _, err := s.Bootstrap(ctx, store.BootstrapOptions{}); err != nil {
+	if _, err := s.Bootstrap(ctx, conference.BootstrapOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"", "unknown", store.NewSecret()} {
-		if _, err := s.TrackByStreamKey(ctx, key); !errors.Is(err, store.ErrNotFound) {
+	for _, key := range []string{"", "unknown", conference.NewSecret()} {
+		if _, err := s.TrackByStreamKey(ctx, key); !errors.Is(err, conference.ErrNotFound) {
 			t.Fatalf("TrackByStreamKey(%q): err = %v, want ErrNotFound", key, err)
 		}
 	}
-	if _, err := s.TrackBySlug(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.TrackBySlug(ctx, "nope"); !errors.Is(err, conference.ErrNotFound) {
 		t.Fatalf("TrackBySlug(nope): err = %v", err)
 	}
 	tr, err := s.TrackBySlug(ctx, "main")
@@ -181,7 +181,7 @@ func TestLookupsNotFound(t *testing.T) {
 func TestTrackSlugUnique(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
-	res, err := s.Bootstrap(ctx, store.BootstrapOptions{})
+	res, err := s.Bootstrap(ctx, conference.BootstrapOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestTrackSlugUnique(t *testing.T) {
 func TestFileModes(t *testing.T) {
 	ctx := context.Background()
 	s, path := openTemp(t)
-	if _, err := s.Bootstrap(ctx, store.BootstrapOptions{}); err != nil {
+	if _, err := s.Bootstrap(ctx, conference.BootstrapOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	dir, err := os.Stat(filepath.Dir(path))

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kastlive/kast/internal/testutil"
+)
+
+// TestNginxCache runs the bench's viewers through Debian's nginx configured
+// with deploy/nginx/kast.conf (TLS at nginx, proxy_cache before kast's
+// HLS) and checks that the origin sees about the same request rate for 5
+// and for 30 viewers: one request per part per cache.
+func TestNginxCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds kast and runs nginx")
+	}
+	needTool(t, "nginx")
+	dir := t.TempDir()
+	kastBin := filepath.Join(dir, "kast")
+	if out, err := exec.Command("go", "build", "-o", kastBin, "../cmd/kast").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	httpPort, rtmpPort, metricsPort := freePort(t), freePort(t), freePort(t)
+	const key = "bench-stream-key-0000"
+	startProcess(t, []string{"KAST_STREAM_KEY=" + key}, kastBin, "-data-dir", filepath.Join(dir, "data"),
+		"-log-level", "warn", "-http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort),
+		"-rtmp-addr", fmt.Sprintf("127.0.0.1:%d", rtmpPort), "-metrics-addr", fmt.Sprintf("127.0.0.1:%d", metricsPort))
+
+	httpsPort := freePort(t)
+	startNginxCache(t, dir, httpPort, httpsPort)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := loadClip(2_500_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := newPublisher(fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", rtmpPort, key), c, 2_500_000)
+	pubDone := make(chan error, 1)
+	go func() { pubDone <- pub.run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-pubDone; err != nil && ctx.Err() == nil {
+			t.Errorf("publisher: %v", err)
+		}
+	}()
+
+	rates := map[int]float64{}
+	for _, n := range []int{0, 5, 30} {
+		// 0: 5 viewers straight at kast, for the latency added by nginx.
+		hls, viewers := fmt.Sprintf("https://127.0.0.1:%d/hls/main/index.m3u8", httpsPort), n
+		if n == 0 {
+			hls, viewers = fmt.Sprintf("http://127.0.0.1:%d/hls/main/index.m3u8", httpPort), 5
+		}
+		cfg := config{
+			hlsURL: hls, insecure: true,
+			viewers: viewers, client: clientHLSJS, ramp: time.Second, duration: 8 * time.Second,
+			bitrate: 2_500_000, wait: 20 * time.Second, timeout: 5 * time.Second,
+			origin: originCounter{url: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort), name: "kast_hls_requests_total"},
+		}
+		res, err := run(ctx, cfg, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sb strings.Builder
+		printTable(&sb, res)
+		if n == 0 {
+			t.Logf("5 viewers straight at kast:\n%s", sb.String())
+			continue
+		}
+		t.Logf("%d viewers through nginx:\n%s", n, sb.String())
+		if res.ViewersWithFrames != int64(n) || res.Errors != 0 {
+			t.Fatalf("%d viewers: %d with frames, errors %v", n, res.ViewersWithFrames, res.ErrorsByKind)
+		}
+		if res.OriginRequestsPerS <= 0 {
+			t.Fatal("origin requests not measured")
+		}
+		rates[n] = res.OriginRequestsPerS
+	}
+	// hls.js-like viewers ask for a blocking playlist and a part per 200 ms
+	// part: about 10 requests/s reach the origin with one cache.
+	if rates[30] > 1.3*rates[5] || rates[30] > 20 {
+		t.Fatalf("origin requests/s: %.1f with 5 viewers, %.1f with 30: the cache does not collapse them", rates[5], rates[30])
+	}
+}
+
+// startNginxCache runs nginx with deploy/nginx/kast.conf, adapted to the
+// test's ports, certificate and directories.
+func startNginxCache(t *testing.T, dir string, originPort, httpsPort int) {
+	t.Helper()
+	site, err := os.ReadFile("../deploy/nginx/kast.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := testutil.SelfSignedCert(t, "127.0.0.1", "localhost")
+	conf := string(site)
+	for _, r := range [][2]string{
+		{"/var/cache/nginx/kast", filepath.Join(dir, "cache")},
+		{"server 127.0.0.1:8080;", fmt.Sprintf("server 127.0.0.1:%d;", originPort)},
+		{"listen 443 ssl http2;", fmt.Sprintf("listen 127.0.0.1:%d ssl http2;", httpsPort)},
+		{"listen [::]:443 ssl http2;", ""},
+		{"listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", freePort(t))},
+		{"listen [::]:80;", ""},
+		{"/etc/ssl/kast/fullchain.pem", cert.CertFile},
+		{"/etc/ssl/kast/privkey.pem", cert.KeyFile},
+	} {
+		if !strings.Contains(conf, r[0]) {
+			t.Fatalf("deploy/nginx/kast.conf no longer has %q: update the test", r[0])
+		}
+		conf = strings.ReplaceAll(conf, r[0], r[1])
+	}
+	user := ""
+	if os.Getuid() == 0 {
+		user = "user root;"
+	}
+	main := fmt.Sprintf(`%s
+daemon off;
+worker_processes 1;
+pid %[2]s/nginx.pid;
+error_log %[2]s/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path %[2]s/body;
+    proxy_temp_path %[2]s/proxy;
+    fastcgi_temp_path %[2]s/fastcgi;
+    uwsgi_temp_path %[2]s/uwsgi;
+    scgi_temp_path %[2]s/scgi;
+    include %[2]s/kast.conf;
+}
+`, user, dir)
+	if err := os.WriteFile(filepath.Join(dir, "kast.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(main), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		nginx = "/usr/sbin/nginx"
+	}
+	if out, err := exec.Command(nginx, "-t", "-c", filepath.Join(dir, "nginx.conf"), "-p", dir).CombinedOutput(); err != nil {
+		t.Fatalf("nginx -t: %v\n%s", err, out)
+	}
+	startProcess(t, nil, nginx, "-c", filepath.Join(dir, "nginx.conf"), "-p", dir)
+	waitPort(t, httpsPort)
+}
+
+// startProcess runs a server for the length of the test.
+func startProcess(t *testing.T, env []string, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(name), out.String())
+		}
+	})
+}
+
+func waitPort(t *testing.T, port int) {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(50 * time.Millisecond) {
+		if c, err := netDial(addr); err == nil {
+			c.Close()
+			return
+		}
+	}
+	t.Fatalf("nothing listens on %s", addr)
+}
+
+func netDial(addr string) (io.Closer, error) {
+	return (&net.Dialer{Timeout: time.Second}).Dial("tcp", addr)
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"crypto/tls"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kastlive/kast/internal/testutil"
+)
+
+// startTLSApp runs kast with HTTPS and RTMPS from certificate files.
+func startTLSApp(t *testing.T) (*app, *logBuffer, testutil.Cert) {
+	t.Helper()
+	cert := testutil.SelfSignedCert(t, "127.0.0.1", "localhost")
+	a, logs := startApp(t, map[string]string{
+		"KAST_STREAM_KEY": testStreamKey,
+		"KAST_TLS_CERT":   cert.CertFile,
+		"KAST_TLS_KEY":    cert.KeyFile,
+		"KAST_HTTPS_ADDR": "127.0.0.1:0",
+		"KAST_RTMPS_ADDR": "127.0.0.1:0",
+	})
+	return a, logs, cert
+}
+
+func (a *app) testHTTPSURL(path string) string { return "https://" + a.web.TLSAddr().String() + path }
+
+// TestHTTPS: with certificate files kast serves HTTPS with HTTP/2 and
+// HSTS, redirects cleartext requests, and takes RTMPS; ffmpeg publishes
+// over RTMPS and reads the HLS over HTTPS; Chromium plays the watch page
+// over HTTP/2.
+func TestHTTPS(t *testing.T) {
+	testutil.RequireTool(t, "ffmpeg")
+	a, logs, cert := startTLSApp(t)
+	client := &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cert.Pool}, ForceAttemptHTTP2: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	res, err := client.Get(a.testURL("/watch/main?x=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if want := a.testHTTPSURL("/watch/main?x=1"); res.StatusCode != http.StatusPermanentRedirect || res.Header.Get("Location") != want {
+		t.Fatalf("cleartext: %d Location %q, want 308 %s", res.StatusCode, res.Header.Get("Location"), want)
+	}
+	if res, err := client.Get(a.testURL("/healthz")); err != nil || res.StatusCode != 200 {
+		t.Fatalf("cleartext /healthz: %v %v", res, err)
+	}
+	res, err = client.Get(a.testHTTPSURL("/watch/main"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.ProtoMajor != 2 || !strings.HasPrefix(res.Header.Get("Strict-Transport-Security"), "max-age=") {
+		t.Fatalf("HTTPS page: HTTP/%d, HSTS %q", res.ProtoMajor, res.Header.Get("Strict-Transport-Security"))
+	}
+
+	rtmps := "rtmps://" + a.rtmps.Addr().String() + "/live/" + testStreamKey
+	testutil.StartPublish(t, testutil.Publish{URL: rtmps, Duration: 40 * time.Second})
+	waitHTTPS(t, client, a.testHTTPSURL("/hls/main/index.m3u8"), 15*time.Second)
+	time.Sleep(3 * time.Second) // ffmpeg's HLS reader starts three segments back
+	testutil.DecodeFiveSeconds(t, a.testHTTPSURL("/hls/main/index.m3u8"), logs.String)
+
+	if os.Getenv("CI") == "" {
+		if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+			t.Skip("chromium not installed")
+		}
+	}
+	testutil.RequireBrowser(t)
+	t.Setenv("KAST_E2E_TLS_ANY", "1")
+	play, code := testutil.Play(t, a.testHTTPSURL("/watch/main"), "20", "10")
+	t.Logf("latency series %s, frames %v", fmtSeries(play.LatencySeries), play.FramesSeries)
+	if !play.Started || longestGrowth(play.FramesSeries) < 20 {
+		t.Fatalf("Chromium did not play over HTTPS: exit %d, frames %v, errors %v", code, play.FramesSeries, play.Errors)
+	}
+	if len(play.Protocols) != 1 || play.Protocols[0] != "h2" {
+		t.Fatalf("Chromium's requests went over %v, want only h2", play.Protocols)
+	}
+	t.Logf("Chromium over HTTPS: protocols %v", play.Protocols)
+}
+
+func waitHTTPS(t *testing.T, c *http.Client, url string, timeout time.Duration) {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < timeout; time.Sleep(20 * time.Millisecond) {
+		if res, err := c.Get(url); err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s not up after %v", url, timeout)
+}
