@@ -60,8 +60,6 @@ const (
 	// of that segment, on its keyframe, from a playlist whose last part
 	// has just closed.
 	JoinAtKeyframe JoinHold = iota
-	// JoinAtPart answers when the next part closes.
-	JoinAtPart
 	// JoinAtOnce answers with the current playlist.
 	JoinAtOnce
 )

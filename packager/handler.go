@@ -102,17 +102,15 @@ func (h *handler) media() {
 // cancelled, and the newest snapshot when the wait times out.
 func (h *handler) joinHold(snap *snapshot) *snapshot {
 	cfg := &h.s.Config
-	wait := 2 * cfg.PartTarget
-	if cfg.JoinHold == JoinAtKeyframe {
-		wait = cfg.SegmentTarget + 2*cfg.PartTarget
-	}
 	// Parts of the open segment past PART-HOLD-BACK: a player's start
 	// position is then inside the segment's first part rather than on a
 	// part boundary, where rounding could put it in the part before the
 	// keyframe.
 	parts := int(cfg.PartHoldBack/cfg.PartTarget) + 1
-	timer := time.NewTimer(wait)
+	timer := time.NewTimer(cfg.SegmentTarget + 2*cfg.PartTarget)
 	defer timer.Stop()
+	h.s.metrics.blocked.Add(1)
+	defer h.s.metrics.blocked.Add(-1)
 	done := h.r.Context().Done()
 	first := snap.nextPart
 	for {
@@ -134,9 +132,6 @@ func (h *handler) joinHold(snap *snapshot) *snapshot {
 		}
 		if snap.nextPart == first {
 			continue
-		}
-		if cfg.JoinHold == JoinAtPart {
-			return snap
 		}
 		if snap.parts >= parts && (snap.msn != prevMSN || prevParts < parts) {
 			return snap

@@ -24,7 +24,7 @@ import (
 // Debugging aids: KAST_PLAYERS=hlsjs runs one player; KAST_PLAYERS_DEBUG=1
 // keeps the players' own logs; KAST_PLAYERS_OUT=DIR writes each result
 // (samples, events, logs) and the server's request log there. To compare
-// settings, KAST_PLAYERS_PART_HOLD_BACK=500ms and KAST_PLAYERS_JOIN_HOLD=keyframe|part|none
+// settings, KAST_PLAYERS_PART_HOLD_BACK=500ms and KAST_PLAYERS_JOIN_HOLD=keyframe|none
 // override the packager's defaults.
 
 // playerRun is one player session against a fresh publish.
@@ -69,8 +69,6 @@ func envConfig(tb testing.TB, cfg packager.Config) packager.Config {
 	switch os.Getenv("KAST_PLAYERS_JOIN_HOLD") {
 	case "keyframe":
 		cfg.JoinHold = packager.JoinAtKeyframe
-	case "part":
-		cfg.JoinHold = packager.JoinAtPart
 	case "none":
 		cfg.JoinHold = packager.JoinAtOnce
 	}
