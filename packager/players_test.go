@@ -89,19 +89,23 @@ func (run playerRun) play(tb testing.TB) (testutil.PlayerResult, int) {
 
 	testutil.StartPublish(tb, testutil.Publish{URL: r.publishURL(), Duration: time.Duration(run.sample+50) * time.Second,
 		Size: run.size, Bitrate: run.bitrate, Extra: testutil.ClockBarArgs()})
-	q := "?"
+	q, settle := "?", 0
 	if run.join == "first" {
 		// The page polls until the playlist is served; Chromium starts
 		// faster than the first three segments are made.
 		q += "wait=1&"
 	} else {
+		// Chromium settles before it opens the page: its start-up would
+		// otherwise starve the publisher, on the same two cores, just as
+		// the player starts with the least buffer.
 		r.waitPlaylist(tb, 15*time.Second)
-		time.Sleep(10 * time.Second)
+		time.Sleep(8 * time.Second)
+		settle = 2
 	}
 	if os.Getenv("KAST_PLAYERS_DEBUG") != "" {
 		q += "debug=1&"
 	}
-	res, code := testutil.PlayPlayer(tb, srv.URL+"/players/"+run.player+".html"+strings.TrimSuffix(q, "&"), 30, run.sample)
+	res, code := testutil.PlayPlayer(tb, srv.URL+"/players/"+run.player+".html"+strings.TrimSuffix(q, "&"), settle, 30, run.sample)
 	if dir := os.Getenv("KAST_PLAYERS_OUT"); dir != "" {
 		name := run.player + "-" + run.join
 		b, _ := json.MarshalIndent(res, "", " ")
