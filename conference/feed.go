@@ -13,6 +13,16 @@ type ChangeKind string
 const (
 	// ChangeOnAir: the talk on air on a track changed (Talk nil: nothing).
 	ChangeOnAir ChangeKind = "on_air"
+	// ChangeEvent: an event was created, updated (Event set; Access is
+	// its access mode, which holds for all its tracks) or deleted
+	// (Deleted, Event the last state).
+	ChangeEvent ChangeKind = "event"
+	// ChangeTrack: a track was created, updated (renamed, moved) or
+	// deleted (Deleted). TrackID, Track (the slug; on a rename the new
+	// one, with OldTrack the old), EventID and Access are set.
+	ChangeTrack ChangeKind = "track"
+	// ChangeTimetable: talks of EventID were added, changed or removed.
+	ChangeTimetable ChangeKind = "timetable"
 )
 
 // Change is something that happened in the conference that in-process
@@ -27,6 +37,14 @@ type Change struct {
 	Track string
 	// Talk on air after the change; nil when nothing is.
 	Talk *Talk
+	// Event, on event changes.
+	Event *Event
+	// Access of the event, on event and track changes.
+	Access Access
+	// OldTrack is a renamed track's previous slug.
+	OldTrack string
+	// Deleted: the event or track is gone.
+	Deleted bool
 }
 
 // Feed fans Changes out to subscribers without ever blocking the writer:

@@ -1,6 +1,9 @@
 package conference
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // TalkKind says what a timetable slot is.
 type TalkKind string
@@ -11,6 +14,9 @@ const (
 	KindKeynote TalkKind = "keynote"
 	KindBreak   TalkKind = "break"
 )
+
+// MaxTalkDuration bounds one timetable slot.
+const MaxTalkDuration = 24 * time.Hour
 
 // Talk is one slot of the timetable on a track.
 type Talk struct {
@@ -35,3 +41,89 @@ type Speaker struct {
 	Name string
 	Bio  string
 }
+
+// Normalize fills defaults for empty optional fields and drops the
+// sub-millisecond part of the times (the store keeps milliseconds).
+func (t *Talk) Normalize() {
+	if t.Kind == "" {
+		t.Kind = KindTalk
+	}
+	t.Start = t.Start.Truncate(time.Millisecond)
+	t.End = t.End.Truncate(time.Millisecond)
+}
+
+// Validate checks the talk's own fields and that it lies inside ev; the
+// error is a *FieldError.
+func (t Talk) Validate(ev Event) error {
+	if err := checkText("guid", t.GUID, false, false, MaxGUIDLen); err != nil {
+		return err
+	}
+	if err := checkText("title", t.Title, true, false, MaxNameLen); err != nil {
+		return err
+	}
+	if err := checkText("abstract", t.Abstract, false, true, MaxAbstractLen); err != nil {
+		return err
+	}
+	if len(t.Speakers) > MaxSpeakers {
+		return fieldErr("speakers", "has more than %d speakers", MaxSpeakers)
+	}
+	for i, s := range t.Speakers {
+		p := "speakers[" + strconv.Itoa(i) + "]."
+		if err := checkText(p+"name", s.Name, true, false, MaxNameLen); err != nil {
+			return err
+		}
+		if err := checkText(p+"bio", s.Bio, false, true, MaxBioLen); err != nil {
+			return err
+		}
+	}
+	switch t.Kind {
+	case KindTalk, KindKeynote, KindBreak:
+	default:
+		return fieldErr("kind", "must be talk, keynote or break")
+	}
+	if err := checkText("language", t.Language, false, false, MaxLanguageLen); err != nil {
+		return err
+	}
+	if t.Start.IsZero() {
+		return fieldErr("start", "is required")
+	}
+	if t.End.IsZero() {
+		return fieldErr("end", "is required")
+	}
+	if !t.End.After(t.Start) {
+		return fieldErr("end", "must be after start")
+	}
+	if t.End.Sub(t.Start) > MaxTalkDuration {
+		return fieldErr("end", "is more than 24 hours after start")
+	}
+	if !ev.Contains(t.Start, t.End) {
+		if t.Start.Before(ev.Start) {
+			return fieldErr("start", "is before the event starts (%s)", ev.Start.In(ev.Location()).Format(time.RFC3339))
+		}
+		if !t.Start.Before(ev.End) {
+			return fieldErr("start", "is after the event ends (%s)", ev.End.In(ev.Location()).Format(time.RFC3339))
+		}
+		return fieldErr("end", "is after the event ends (%s)", ev.End.In(ev.Location()).Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Same reports whether t and u hold the same timetable content (ids and
+// the event aside): a re-import leaves such a talk alone.
+func (t Talk) Same(u Talk) bool {
+	if t.TrackID != u.TrackID || t.GUID != u.GUID || t.Title != u.Title || t.Abstract != u.Abstract ||
+		!t.Start.Equal(u.Start) || !t.End.Equal(u.End) || t.Kind != u.Kind || t.Language != u.Language ||
+		len(t.Speakers) != len(u.Speakers) {
+		return false
+	}
+	for i := range t.Speakers {
+		if t.Speakers[i] != u.Speakers[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Contains reports whether the talk runs at instant at (start included,
+// end excluded).
+func (t Talk) Contains(at time.Time) bool { return !at.Before(t.Start) && at.Before(t.End) }

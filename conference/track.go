@@ -7,4 +7,24 @@ type Track struct {
 	EventID int64
 	Slug    string
 	Title   string
+	// Order sorts an event's tracks (ascending, then by id).
+	Order int
+	// Room is the key of the timetable room this track was imported from
+	// (the room's guid, or its name); empty for a track made in kast. A
+	// re-import matches rooms to tracks on it.
+	Room string
+}
+
+// Validate checks the track's fields; the error is a *FieldError.
+func (t Track) Validate() error {
+	if err := checkSlug("slug", t.Slug); err != nil {
+		return err
+	}
+	if err := checkText("name", t.Title, true, false, MaxNameLen); err != nil {
+		return err
+	}
+	if t.Order < -1_000_000 || t.Order > 1_000_000 {
+		return fieldErr("order", "must be between -1000000 and 1000000")
+	}
+	return checkText("room", t.Room, false, false, MaxNameLen)
 }

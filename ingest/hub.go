@@ -85,6 +85,21 @@ func (h *Hub) Live(track string) *Stream {
 	return nil
 }
 
+// Disconnect drops the publisher of track with its protocol's kick
+// function (its connection is closed; its stream ends as the publisher
+// notices). It reports whether there was a publisher to drop. Used when
+// the track's stream key is rotated or the track is deleted.
+func (h *Hub) Disconnect(track string) bool {
+	h.mu.Lock()
+	p := h.publishers[track]
+	h.mu.Unlock()
+	if p == nil || p.kick == nil {
+		return false
+	}
+	p.kick()
+	return true
+}
+
 // Stats returns the hub's counters.
 func (h *Hub) Stats() HubStats {
 	return HubStats{

@@ -2,8 +2,11 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
+	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/pages"
+	"github.com/kastlive/kast/web/vod"
 )
 
 // Every path kast serves over HTTP is registered here and nowhere else.
@@ -21,6 +24,67 @@ type Handlers struct {
 	Pages   *pages.Handler
 	Metrics http.Handler
 	Health  http.HandlerFunc
+	// VOD serves the recordings, RecordingsAdmin their admin API.
+	VOD             *vod.Handler
+	RecordingsAdmin *vod.Admin
+	// API serves the JSON API under /api/v1 (docs/api.md).
+	API *api.Handler
+	// PlaybackToken issues viewer credentials for registered events
+	// (web/gate); Live is the websocket live channel (web/live). Both are
+	// under /api/v1 but mounted here, beside the API's mux: their more
+	// specific patterns win over its /api/ prefix.
+	PlaybackToken http.HandlerFunc
+	Live          http.Handler
+}
+
+// apiPrefix is where the JSON API lives.
+const apiPrefix = "/api/v1"
+
+// apiRoutes are the JSON API's routes. a.Admin marks organizer
+// endpoints (admin token); a.Browser the ones a browser calls with the
+// session cookie (cross-site requests refused); a.Limited rate-limits
+// per client address.
+func apiRoutes(a *api.Handler) http.Handler {
+	mux := http.NewServeMux()
+	v := func(pattern string) string {
+		method, path, _ := strings.Cut(pattern, " ")
+		return method + " " + apiPrefix + path
+	}
+	// Events.
+	mux.HandleFunc(v("GET /events"), a.ListEvents)
+	mux.HandleFunc(v("POST /events"), a.Admin(a.CreateEvent))
+	mux.HandleFunc(v("GET /events/{event}"), a.GetEvent)
+	mux.HandleFunc(v("PATCH /events/{event}"), a.Admin(a.UpdateEvent))
+	mux.HandleFunc(v("DELETE /events/{event}"), a.Admin(a.DeleteEvent))
+	// Tracks and what they have on air.
+	mux.HandleFunc(v("GET /events/{event}/tracks"), a.ListTracks)
+	mux.HandleFunc(v("POST /events/{event}/tracks"), a.Admin(a.CreateTrack))
+	mux.HandleFunc(v("GET /tracks/{track}"), a.GetTrack)
+	mux.HandleFunc(v("PATCH /tracks/{track}"), a.Admin(a.UpdateTrack))
+	mux.HandleFunc(v("DELETE /tracks/{track}"), a.Admin(a.DeleteTrack))
+	mux.HandleFunc(v("POST /tracks/{track}/stream-key"), a.Admin(a.RotateStreamKey))
+	mux.HandleFunc(v("GET /tracks/{track}/on-air"), a.GetOnAir)
+	mux.HandleFunc(v("PUT /tracks/{track}/on-air"), a.Admin(a.SetOnAir))
+	// The timetable.
+	mux.HandleFunc(v("GET /events/{event}/talks"), a.ListTalks)
+	mux.HandleFunc(v("POST /events/{event}/talks"), a.Admin(a.CreateTalk))
+	mux.HandleFunc(v("GET /talks/{id}"), a.GetTalk)
+	mux.HandleFunc(v("PATCH /talks/{id}"), a.Admin(a.UpdateTalk))
+	mux.HandleFunc(v("DELETE /talks/{id}"), a.Admin(a.DeleteTalk))
+	mux.HandleFunc(v("GET /events/{event}/timetable.ics"), a.Timetable)
+	mux.HandleFunc(v("GET /events/{event}/timetable"), a.ExportTimetable)
+	mux.HandleFunc(v("PUT /events/{event}/timetable"), a.Admin(a.ImportTimetable))
+	mux.HandleFunc(v("POST /events/{event}/timetable/sync"), a.Admin(a.SyncTimetable))
+	// Attendees.
+	mux.HandleFunc(v("POST /events/{event}/registrations"), a.Browser(a.Limited("register", a.Register)))
+	mux.HandleFunc(v("GET /events/{event}/registrations"), a.Admin(a.ListRegistrations))
+	mux.HandleFunc(v("GET /events/{event}/registrations.csv"), a.Admin(a.ExportRegistrations))
+	mux.HandleFunc(v("POST /events/{event}/check-ins"), a.Admin(a.CheckIn))
+	mux.HandleFunc(v("POST /session"), a.Browser(a.Limited("login", a.Login)))
+	mux.HandleFunc(v("DELETE /session"), a.Browser(a.Logout))
+	mux.HandleFunc(v("GET /me"), a.Me)
+	// Unknown paths and wrong methods get the mux's 404 and 405, as JSON.
+	return api.JSONErrors(mux)
 }
 
 // Routes returns the mux serving h.
@@ -34,6 +98,31 @@ func Routes(h Handlers) *http.ServeMux {
 	}
 	if h.Health != nil {
 		mux.HandleFunc("GET /healthz", h.Health)
+	}
+	if v := h.VOD; v != nil {
+		mux.HandleFunc("GET /vod/{talk}/index.m3u8", v.TalkPlaylist)
+		mux.HandleFunc("GET /vod/{talk}/talk.mp4", v.TalkMP4)
+		mux.HandleFunc("GET /vod/{talk}/poster.jpg", v.TalkPoster)
+		mux.HandleFunc("GET /vod/{talk}/{publish}/{file}", v.TalkFile)
+		mux.HandleFunc("GET /vod/p/{track}/{publish}/index.m3u8", v.PublishPlaylist)
+		mux.HandleFunc("GET /vod/p/{track}/{publish}/recording.mp4", v.PublishMP4)
+		mux.HandleFunc("GET /vod/p/{track}/{publish}/poster.jpg", v.PublishPoster)
+		mux.HandleFunc("GET /vod/p/{track}/{publish}/{file}", v.PublishFile)
+	}
+	if a := h.RecordingsAdmin; a != nil {
+		mux.HandleFunc("GET /api/admin/recordings", a.List)
+		mux.HandleFunc("POST /api/admin/recordings/talks/{talk}/trim", a.Trim)
+		mux.HandleFunc("DELETE /api/admin/recordings/talks/{talk}", a.DeleteTalk)
+		mux.HandleFunc("DELETE /api/admin/recordings/publishes/{track}/{publish}", a.DeletePublish)
+	}
+	if h.API != nil {
+		mux.Handle("/api/", apiRoutes(h.API))
+	}
+	if h.PlaybackToken != nil {
+		mux.HandleFunc("GET "+apiPrefix+"/events/{event}/playback-token", h.PlaybackToken)
+	}
+	if h.Live != nil {
+		mux.Handle("GET "+apiPrefix+"/events/{event}/live", h.Live)
 	}
 	if p := h.Pages; p != nil {
 		mux.HandleFunc("GET /{$}", p.Index)

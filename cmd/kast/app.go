@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,8 +17,12 @@ import (
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/internal/certs"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
+	apihttp "github.com/kastlive/kast/web/api"
+	"github.com/kastlive/kast/web/gate"
+	"github.com/kastlive/kast/web/live"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -30,11 +35,23 @@ type app struct {
 	store  conference.Store
 	hub    *ingest.Hub
 	hls    *packager.Server
+	rec    *recorder.Recorder
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
 	web    *web.Server
 	acme   *certs.ACME
 	banner banner
+
+	// feed carries conference changes (on-air, events, tracks) to the
+	// in-process listeners; sched moves on-air by the timetable.
+	feed      *conference.Feed
+	sched     *conference.Scheduler
+	stopSched context.CancelFunc
+
+	// the playback gate, its access table, the live channel
+	directory *gate.Directory
+	gate      *gate.Gate
+	live      *live.Hub
 }
 
 // run starts kast, prints where to publish and watch, and serves until ctx
@@ -73,6 +90,8 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.hub = &ingest.Hub{}
+	// Before the recorder, which cuts talks at the on-air changes on it.
+	a.feed = &conference.Feed{}
 	a.hls = &packager.Server{
 		Hub:    a.hub,
 		Logger: a.log.With("component", "hls"),
@@ -85,9 +104,48 @@ func (a *app) start(ctx context.Context) error {
 			StreamInterval: cfg.HLSStreamIvl,
 		},
 	}
+	if cfg.Record {
+		a.rec = &recorder.Recorder{
+			Dir:       filepath.Join(cfg.DataDir, "recordings"),
+			Retention: cfg.RecordRetention,
+			Budget:    cfg.RecordBudget,
+			MinFree:   cfg.RecordMinFree,
+			Feed:      a.feed,
+			Logger:    a.log.With("component", "recorder"),
+		}
+		if cfg.RecordMinFree == 0 {
+			a.rec.MinFree = -1 // 0 is "until the disk is full"; the recorder's 0 means its default
+		}
+		if err := a.rec.Initialize(); err != nil {
+			a.rec = nil
+			return fmt.Errorf("recordings: %w", err)
+		}
+		a.hls.Sink = a.rec
+	}
 	if err := a.hls.Initialize(); err != nil {
 		return fmt.Errorf("hls: %w", err)
 	}
+
+	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
+	api := &apihttp.Handler{
+		Store:         a.store,
+		Hub:           a.hub,
+		Feed:          a.feed,
+		Scheduler:     a.sched,
+		SecureCookies: cfg.SecureCookies,
+		Log:           a.log.With("component", "api"),
+	}
+	if a.rec != nil {
+		api.Recordings = recordingLinks{a.rec}
+	}
+	api.Initialize()
+	if err := a.startPlayback(ctx, st, api); err != nil {
+		return err
+	}
+	schedCtx, stopSched := context.WithCancel(context.Background())
+	a.stopSched = stopSched
+	go a.sched.Run(schedCtx)
+	go a.expireSessions(schedCtx)
 
 	tlsConfig, wrapHTTP, err := a.tlsSetup()
 	if err != nil {
@@ -100,7 +158,16 @@ func (a *app) start(ctx context.Context) error {
 		Store:          a.store,
 		Hub:            a.hub,
 		Packager:       a.hls,
+		Recorder:       a.rec,
 		Logger:         a.log.With("component", "http"),
+		API:            api,
+		Gate:           a.gate,
+		Live:           a.live,
+	}
+	if a.gate != nil {
+		// Recordings of a registered event take the credential its live stream does.
+		ws.RecordingGate = a.gate.CheckWHEP
+		api.OnLogout = func(id int64) { a.gate.Revoke(strconv.FormatInt(id, 10)) }
 	}
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
@@ -160,6 +227,24 @@ func (a *app) authorize(ctx context.Context, key string) (string, error) {
 	return t.Slug, nil
 }
 
+// expireSessions deletes expired login sessions once an hour.
+func (a *app) expireSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := a.store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+				a.log.Warn("expire sessions", "err", err)
+			} else if n > 0 {
+				a.log.Info("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}
+
 // watchAddr is the address viewers should use: HTTPS when it is on.
 func (a *app) watchAddr() string {
 	if t := a.web.TLSAddr(); t != nil {
@@ -185,6 +270,9 @@ func (a *app) rtmpAddr() string {
 // stop shuts down in dependency order: no new publishers, then the
 // packager (which releases blocked requests), then HTTP, then the store.
 func (a *app) stop() {
+	if a.stopSched != nil {
+		a.stopSched()
+	}
 	if a.rtmp != nil {
 		a.rtmp.Close()
 	}
@@ -193,6 +281,15 @@ func (a *app) stop() {
 	}
 	if a.hls != nil {
 		a.hls.Close()
+	}
+	if a.rec != nil {
+		a.rec.Close() // after the packager: its last segments are queued
+	}
+	if a.live != nil {
+		a.live.Close() // hijacked connections: http.Server.Shutdown does not see them
+	}
+	if a.directory != nil {
+		a.directory.Close()
 	}
 	if a.web != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

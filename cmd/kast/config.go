@@ -28,6 +28,7 @@ type config struct {
 	WebRTCUDPAddr string
 	DataDir       string
 	PublicHost    string
+	SecureCookies bool
 
 	PartTarget    time.Duration
 	SegmentTarget time.Duration
@@ -35,6 +36,15 @@ type config struct {
 	HLSLinger     time.Duration
 	HLSHoldHint   bool
 	HLSStreamIvl  time.Duration
+
+	Record           bool
+	RecordRetention  time.Duration
+	RecordBudget     int64
+	RecordMinFree    int64
+	PlaybackTokenTTL time.Duration
+	LiveSwitchDelay  time.Duration
+	LivePerSource    int
+	LiveOrigins      string
 
 	LogFormat string
 	LogLevel  string
@@ -80,6 +90,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", "listen address of /metrics (loopback by default; empty: only with KAST_METRICS_TOKEN on the main listeners)")
 	fs.StringVar(&c.WebRTCUDPAddr, "webrtc-udp-addr", ":8189", "UDP address for WebRTC media (reserved: WebRTC is not served yet)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the database")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark login cookies Secure on plain HTTP too (kast behind a TLS-terminating proxy); requests over TLS always get Secure cookies")
 	fs.StringVar(&c.PublicHost, "public-host", "", "host name printed in the OBS and watch URLs (default: this machine's address)")
 	fs.DurationVar(&c.PartTarget, "part-target", 200*time.Millisecond, "LL-HLS part duration")
 	fs.DurationVar(&c.SegmentTarget, "segment-target", time.Second, "minimum HLS segment duration; segments end on the first keyframe after it")
@@ -87,6 +98,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.HLSLinger, "hls-linger", 30*time.Second, "how long a playlist stays up after its publisher leaves, for reconnects")
 	fs.DurationVar(&c.HLSStreamIvl, "hls-stream-interval", 50*time.Millisecond, "least time between two writes of a streamed hinted part; frames in between go out together (0: every frame at once, more CPU)")
 	fs.BoolVar(&c.HLSHoldHint, "hls-hold-hinted-part", false, "answer the preload-hinted part when complete instead of streaming it frame by frame (less CPU, ~100 ms more latency for Apple players)")
+	fs.BoolVar(&c.Record, "record", true, "record every publish to <data-dir>/recordings and serve the talks under /vod/")
+	fs.Var(daysFlag{&c.RecordRetention}, "record-retention", "delete recordings that ended longer ago than this, e.g. 30d or 72h (0: keep)")
+	fs.Var(bytesFlag{&c.RecordBudget}, "record-budget", "most disk space recordings may take, e.g. 200G; past it the oldest are deleted, never a live one (0: no budget)")
+	c.RecordMinFree = 256 << 20
+	fs.Var(bytesFlag{&c.RecordMinFree}, "record-min-free", "stop recording while the disk has less free space than this (0: until it is full)")
+	fs.DurationVar(&c.PlaybackTokenTTL, "playback-token-ttl", 10*time.Minute, "lifetime of the playback tokens of registered events (a logout ends them at once; after a restart within this time)")
+	fs.DurationVar(&c.LiveSwitchDelay, "live-switch-delay", 3*time.Second, "upper bound of the random delay the live channel suggests to players after an on-air change")
+	fs.IntVar(&c.LivePerSource, "live-per-source", 64, "live channel connections per source address (IPv6: per /64)")
+	fs.StringVar(&c.LiveOrigins, "live-origins", "", "comma-separated browser origins besides kast's own allowed on the live channel (\"*\": any)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (off by default; never expose it)")

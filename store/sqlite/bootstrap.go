@@ -9,7 +9,7 @@ import (
 	"github.com/kastlive/kast/conference"
 )
 
-// Bootstrap implements conference.Store. The whole first-run setup is one
+// Bootstrap implements conference.AdminStore. The whole first-run setup is one
 // transaction: either everything is created or nothing is.
 func (s *Store) Bootstrap(ctx context.Context, opts conference.BootstrapOptions) (conference.BootstrapResult, error) {
 	opts = opts.WithDefaults()
@@ -43,20 +43,15 @@ func (s *Store) Bootstrap(ctx context.Context, opts conference.BootstrapOptions)
 func createDefaults(ctx context.Context, tx *sql.Tx, opts conference.BootstrapOptions) (conference.BootstrapResult, error) {
 	now := nowMillis()
 	ev := conference.Event{Slug: opts.EventSlug, Title: opts.EventTitle, CreatedAt: millisTime(now)}
-	r, err := tx.ExecContext(ctx, `INSERT INTO events (slug, title, created_at) VALUES (?, ?, ?)`, ev.Slug, ev.Title, now)
+	ev.Normalize()
+	err := tx.QueryRowContext(ctx, `INSERT INTO events (slug, title, time_zone, access, status, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, ev.Slug, ev.Title, ev.TimeZone, ev.Access, ev.Status, now).Scan(&ev.ID)
 	if err != nil {
 		return conference.BootstrapResult{}, fmt.Errorf("sqlite: create event: %w", err)
 	}
-	if ev.ID, err = r.LastInsertId(); err != nil {
-		return conference.BootstrapResult{}, err
-	}
-	tr := conference.Track{EventID: ev.ID, Slug: opts.TrackSlug, Title: opts.TrackTitle}
-	r, err = tx.ExecContext(ctx, `INSERT INTO tracks (event_id, slug, title) VALUES (?, ?, ?)`, tr.EventID, tr.Slug, tr.Title)
+	tr, err := insertTrack(ctx, tx, conference.Track{EventID: ev.ID, Slug: opts.TrackSlug, Title: opts.TrackTitle})
 	if err != nil {
 		return conference.BootstrapResult{}, fmt.Errorf("sqlite: create track: %w", err)
-	}
-	if tr.ID, err = r.LastInsertId(); err != nil {
-		return conference.BootstrapResult{}, err
 	}
 	key := opts.StreamKey
 	if key == "" {
@@ -80,12 +75,12 @@ func createDefaults(ctx context.Context, tx *sql.Tx, opts conference.BootstrapOp
 // provisioned secrets valid, without returning secrets.
 func ensureProvisioned(ctx context.Context, tx *sql.Tx, opts conference.BootstrapOptions) (conference.BootstrapResult, error) {
 	ev, err := scanEvent(tx.QueryRowContext(ctx,
-		`SELECT id, slug, title, created_at FROM events ORDER BY slug = ? DESC, id LIMIT 1`, opts.EventSlug))
+		`SELECT `+eventCols+` FROM events ORDER BY slug = ? DESC, id LIMIT 1`, opts.EventSlug))
 	if err != nil {
 		return conference.BootstrapResult{}, fmt.Errorf("sqlite: find event: %w", err)
 	}
 	tr, err := scanTrack(tx.QueryRowContext(ctx,
-		`SELECT id, event_id, slug, title FROM tracks ORDER BY slug = ? DESC, event_id = ? DESC, id LIMIT 1`,
+		`SELECT `+trackCols+` FROM tracks t ORDER BY t.slug = ? DESC, t.event_id = ? DESC, t.id LIMIT 1`,
 		opts.TrackSlug, ev.ID))
 	if err != nil && !errors.Is(err, conference.ErrNotFound) {
 		return conference.BootstrapResult{}, fmt.Errorf("sqlite: find track: %w", err)

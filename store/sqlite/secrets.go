@@ -12,7 +12,7 @@ import (
 	"github.com/kastlive/kast/conference"
 )
 
-// TrackByStreamKey implements conference.Store. The key is looked up by its hash;
+// TrackByStreamKey implements conference.TrackStore. The key is looked up by its hash;
 // the stored hash is compared again in constant time.
 func (s *Store) TrackByStreamKey(ctx context.Context, key string) (conference.Track, error) {
 	if key == "" {
@@ -20,9 +20,9 @@ func (s *Store) TrackByStreamKey(ctx context.Context, key string) (conference.Tr
 	}
 	var t conference.Track
 	var hash []byte
-	err := s.db.QueryRowContext(ctx, `SELECT t.id, t.event_id, t.slug, t.title, k.key_hash
+	err := s.db.QueryRowContext(ctx, `SELECT `+trackCols+`, k.key_hash
 		FROM stream_keys k JOIN tracks t ON t.id = k.track_id WHERE k.key_hash = ?`,
-		conference.HashSecret(key)).Scan(&t.ID, &t.EventID, &t.Slug, &t.Title, &hash)
+		conference.HashSecret(key)).Scan(&t.ID, &t.EventID, &t.Slug, &t.Title, &t.Order, &t.Room, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return conference.Track{}, conference.ErrNotFound
 	}
@@ -35,28 +35,26 @@ func (s *Store) TrackByStreamKey(ctx context.Context, key string) (conference.Tr
 	return t, nil
 }
 
-// RotateStreamKey implements conference.Store.
+// RotateStreamKey implements conference.TrackStore.
 func (s *Store) RotateStreamKey(ctx context.Context, trackID int64) (string, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	key := conference.NewSecret()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tracks WHERE id = ?`, trackID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return conference.ErrNotFound
+		}
+		return setStreamKey(ctx, tx, trackID, key)
+	})
 	if err != nil {
 		return "", err
 	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tracks WHERE id = ?`, trackID).Scan(&n); err != nil {
-		return "", err
-	}
-	if n == 0 {
-		return "", conference.ErrNotFound
-	}
-	key := conference.NewSecret()
-	if err := setStreamKey(ctx, tx, trackID, key); err != nil {
-		return "", err
-	}
-	return key, tx.Commit()
+	return key, nil
 }
 
-// CheckAdminToken implements conference.Store.
+// CheckAdminToken implements conference.AdminStore.
 func (s *Store) CheckAdminToken(ctx context.Context, token string) (bool, error) {
 	if token == "" {
 		return false, nil

@@ -18,6 +18,9 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
+// maxConns bounds the connection pool.
+const maxConns = 16
+
 // busyTimeout is how long a statement waits for another writer's lock.
 const busyTimeout = 5 * time.Second
 
@@ -25,6 +28,8 @@ const busyTimeout = 5 * time.Second
 type Store struct {
 	db   *sql.DB
 	path string
+	// writer is a one-slot semaphore held by write transactions (inTx).
+	writer chan struct{}
 }
 
 var _ conference.Store = (*Store)(nil)
@@ -60,7 +65,12 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path}
+	// A bounded pool: every SQLite connection is a full database handle
+	// (schema parsed, pragmas run); a burst of requests queues for one
+	// instead of opening hundreds.
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	s := &Store{db: db, path: path, writer: make(chan struct{}, 1)}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.init(ctx); err != nil {
