@@ -38,6 +38,12 @@ func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.
 		SecureCookies: a.cfg.SecureCookies,
 		Viewers:       sessionViewers{sessions: api.Sessions, store: st},
 	}
+	// A registered event's media must not land in a shared cache.
+	dir := a.directory
+	a.hls.Private = func(track string) bool {
+		t, ok := dir.Track(track)
+		return ok && t.Registered
+	}
 	var origins []string
 	for _, o := range strings.Split(a.cfg.LiveOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
