@@ -402,6 +402,20 @@ func (r *Relay) Close() {
 // Viewers returns the number of sessions.
 func (r *Relay) Viewers() int { return int(r.stats.viewers.Load()) }
 
+// ViewerCount returns how many WebRTC viewers watch a track now: the
+// live channel and the API add it to the HLS count.
+func (r *Relay) ViewerCount(track string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for s, e := range r.entries {
+		if s.Track == track {
+			n += len(e.viewers)
+		}
+	}
+	return n
+}
+
 // Stats returns the relay's counters.
 func (r *Relay) Stats() Stats {
 	c := r.stats

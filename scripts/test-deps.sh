@@ -13,6 +13,8 @@ command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
+# ip (network namespaces: the RTMP flood test from one IPv6 /64, as root).
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 # aiortc, a WHIP publisher kast did not write (Debian's package, for
 # /usr/bin/python3, whatever python3 is first on PATH).
 /usr/bin/python3 -c 'import aiortc' >/dev/null 2>&1 || missing="$missing python3-aiortc"

@@ -175,6 +175,7 @@ func (a *app) start(ctx context.Context) error {
 		Relay:          a.relay,
 		Recorder:       a.rec,
 		Logger:         a.log.With("component", "http"),
+		RTMP:           a.rtmpStats,
 		API:            api,
 		Gate:           a.gate,
 		Live:           a.live,
@@ -214,7 +215,10 @@ func (a *app) start(ctx context.Context) error {
 		}
 	}
 
-	a.banner = newBanner(cfg, boot, a.watchAddr(), a.rtmpAddr(), a.rtmpsAddr(), a.whip != nil)
+	a.banner = newBanner(cfg, boot, a.watchAddr(), a.rtmpAddr(), a.rtmpsAddr())
+	if a.whip != nil {
+		a.banner.withWHIP()
+	}
 	return nil
 }
 
@@ -324,6 +328,17 @@ func (a *app) authorize(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	return t.Slug, nil
+}
+
+// rtmpStats sums the RTMP and RTMPS listeners' counters for /metrics.
+func (a *app) rtmpStats() rtmp.Stats {
+	var st rtmp.Stats
+	for _, s := range []*rtmp.Server{a.rtmp, a.rtmps} {
+		if s != nil {
+			st = st.Add(s.Stats())
+		}
+	}
+	return st
 }
 
 // expireSessions deletes expired login sessions once an hour.

@@ -65,6 +65,15 @@ func TestWHEPFromRTMP(t *testing.T) {
 	if s.AudioCodec != "audio/opus" || s.AudioPackets < 100 {
 		t.Fatalf("audio: %d packets of %q", s.AudioPackets, s.AudioCodec)
 	}
+	// The WebRTC viewer counts in the track's viewers.
+	code, body := apiDo(t, http.DefaultClient, a, "GET", "/api/v1/events/meetup/tracks", nil, false)
+	var tracks []struct {
+		Slug    string `json:"slug"`
+		Viewers int    `json:"viewers"`
+	}
+	if err := json.Unmarshal(body, &tracks); code != 200 || err != nil || len(tracks) != 1 || tracks[0].Viewers != 1 {
+		t.Errorf("tracks with one WebRTC viewer: %d %s", code, body)
+	}
 	p.PC.Close()
 	time.Sleep(100 * time.Millisecond)
 	f.Close()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/internal/testutil"
 )
 
@@ -264,4 +265,31 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestBannerWHIP: the banner says where to publish over WebRTC, over
+// HTTPS when TLS is on, and never prints the key for it.
+func TestBannerWHIP(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  *config
+		want string
+	}{
+		{&config{PublicHost: "192.0.2.10"}, "http://192.0.2.10:8080"},
+		{&config{PublicHost: "192.0.2.10", TLSCert: "c.pem", TLSKey: "k.pem"}, "https://192.0.2.10:8443"},
+	} {
+		boot := conference.BootstrapResult{Track: conference.Track{Slug: "main"}, StreamKey: "secret-key-0123456789"}
+		addr := "127.0.0.1:8080"
+		if tc.cfg.TLS() {
+			addr = "127.0.0.1:8443"
+		}
+		b := newBanner(tc.cfg, boot, addr, "127.0.0.1:1935", "")
+		b.withWHIP()
+		var out bytes.Buffer
+		b.print(&out)
+		s := out.String()
+		if !strings.Contains(s, "Server        "+tc.want+"/whip/main") || !strings.Contains(s, "From a browser: "+tc.want+"/publish/main") ||
+			strings.Contains(s, "secret-key") {
+			t.Errorf("banner:\n%s", s)
+		}
+	}
 }
