@@ -47,6 +47,8 @@ type Server struct {
 	Logger   *slog.Logger
 	// API serves /api/v1; nil: one on Store and Hub with defaults.
 	API *api.Handler
+	// Pages renders the HTML pages; nil: the track list and players only.
+	Pages *pages.Handler
 
 	fast    *fastpath.Server // cleartext; nil when it only redirects
 	plain   *http.Server     // cleartext when it only redirects
@@ -77,9 +79,12 @@ func (s *Server) Initialize() error {
 		s.API = &api.Handler{Store: s.Store, Hub: s.Hub, Log: s.Logger}
 		s.API.Initialize()
 	}
+	if s.Pages == nil {
+		s.Pages = &pages.Handler{Tracks: s.Store, Log: s.Logger}
+	}
 	routes := Routes(Handlers{
 		HLS:     hls,
-		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger},
+		Pages:   s.Pages,
 		Metrics: s.protectedMetrics(),
 		Health:  s.health,
 		API:     s.API,

@@ -42,6 +42,11 @@ type app struct {
 	feed      *conference.Feed
 	sched     *conference.Scheduler
 	stopSched context.CancelFunc
+
+	// health watches every publisher for the organizer pages; chatFeed
+	// carries chat and questions to the live channel.
+	health   *ingest.HealthMonitor
+	chatFeed *conference.ChatFeed
 }
 
 // run starts kast, prints where to publish and watch, and serves until ctx
@@ -98,6 +103,9 @@ func (a *app) start(ctx context.Context) error {
 
 	a.feed = &conference.Feed{}
 	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
+	a.health = &ingest.HealthMonitor{}
+	a.health.Attach(a.hub)
+	a.chatFeed = &conference.ChatFeed{}
 	api := &apihttp.Handler{
 		Store:         a.store,
 		Hub:           a.hub,
@@ -105,12 +113,17 @@ func (a *app) start(ctx context.Context) error {
 		Scheduler:     a.sched,
 		SecureCookies: cfg.SecureCookies,
 		Log:           a.log.With("component", "api"),
+		Chat:          &conference.Chat{Messages: st, Questions: st, Feed: a.chatFeed},
+		Organizers:    st,
+		Health:        a.health,
 	}
+	api.History = &apihttp.ViewerHistory{Tracks: a.trackSlugs, Count: api.ViewerCount}
 	api.Initialize()
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	a.stopSched = stopSched
 	go a.sched.Run(schedCtx)
 	go a.expireSessions(schedCtx)
+	go api.History.Run(schedCtx)
 
 	tlsConfig, wrapHTTP, err := a.tlsSetup()
 	if err != nil {
@@ -125,6 +138,7 @@ func (a *app) start(ctx context.Context) error {
 		Packager:       a.hls,
 		Logger:         a.log.With("component", "http"),
 		API:            api,
+		Pages:          a.pages(api),
 	}
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig

@@ -29,6 +29,7 @@ type config struct {
 	DataDir       string
 	PublicHost    string
 	SecureCookies bool
+	EmbedAncestors string
 
 	PartTarget    time.Duration
 	SegmentTarget time.Duration
@@ -82,6 +83,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.WebRTCUDPAddr, "webrtc-udp-addr", ":8189", "UDP address for WebRTC media (reserved: WebRTC is not served yet)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the database")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark login cookies Secure on plain HTTP too (kast behind a TLS-terminating proxy); requests over TLS always get Secure cookies")
+	fs.StringVar(&c.EmbedAncestors, "embed-frame-ancestors", "*", "Content-Security-Policy frame-ancestors of the embeddable player /embed/<event>/<track>: the sites allowed to put it in an iframe, space-separated (e.g. \"https://conf.example.org\"); * allows any")
 	fs.StringVar(&c.PublicHost, "public-host", "", "host name printed in the OBS and watch URLs (default: this machine's address)")
 	fs.DurationVar(&c.PartTarget, "part-target", 200*time.Millisecond, "LL-HLS part duration")
 	fs.DurationVar(&c.SegmentTarget, "segment-target", time.Second, "minimum HLS segment duration; segments end on the first keyframe after it")

@@ -2,11 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/kastlive/kast/conference"
 )
 
-var _ conference.OrganizerStore = (*Store)(nil)
+var _ conference.OrganizerAccountStore = (*Store)(nil)
 
 // IsOrganizer implements conference.OrganizerStore.
 func (s *Store) IsOrganizer(ctx context.Context, accountID int64) (bool, error) {
@@ -44,4 +45,20 @@ func (s *Store) Organizers(ctx context.Context) ([]conference.Account, error) {
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// CreateOrganizer implements conference.OrganizerAccountStore.
+func (s *Store) CreateOrganizer(ctx context.Context, acct conference.Account) (conference.Account, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO accounts (email, name, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			acct.Email, acct.Name, acct.PasswordHash, acct.CreatedAt.UnixMilli()).Scan(&acct.ID); err != nil {
+			return conflict(err, "email")
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO organizers (account_id, created_at) VALUES (?, ?)`, acct.ID, nowMillis())
+		return err
+	})
+	if err != nil {
+		return conference.Account{}, err
+	}
+	return acct, nil
 }

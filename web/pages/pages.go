@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/kastlive/kast/conference"
+	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/assets"
 )
 
@@ -37,6 +39,35 @@ type Handler struct {
 
 	// Log receives server-side errors; nil means slog.Default().
 	Log *slog.Logger
+
+	// The conference pages (event home, track, account and organizer
+	// pages) need Store and Auth; without them only the track list and
+	// /watch/ are served.
+	Store conference.Store
+	Auth  Authenticator
+	// Live reports whether a track has a publisher now; Viewers how many
+	// watch it. Both optional.
+	Live    func(track string) bool
+	Viewers func(track string) int
+	// FrameAncestors is the Content-Security-Policy frame-ancestors of
+	// the embeddable player (default "*": any site may embed it); every
+	// other page may only be framed by kast itself.
+	FrameAncestors string
+	// IngestPorts says where OBS publishes (RTMP and RTMPS ports, 0: not
+	// served), shown on the organizer pages with the request's host.
+	IngestPorts func() (rtmp, rtmps int)
+	// PublicHost, when set, replaces the request's host in those URLs.
+	PublicHost string
+	// Chat holds the chat and questions shown to late joiners; nil: no
+	// chat on the track pages.
+	Chat *conference.Chat
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Authenticator says who a request comes from (*api.Handler).
+type Authenticator interface {
+	Viewer(r *http.Request) (api.Viewer, error)
 }
 
 // Index lists the tracks with links to their players.
