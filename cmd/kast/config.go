@@ -12,23 +12,23 @@ import (
 // config is everything kast is started with. Each field has a flag and a
 // KAST_* environment variable; a flag given on the command line wins.
 type config struct {
-	HTTPAddr      string
-	HTTPSAddr     string
-	HTTPRedirect  bool
-	HSTS          time.Duration
-	RTMPAddr      string
-	RTMPSAddr     string
-	TLSCert       string
-	TLSKey        string
-	Domains       string
-	ACMEEmail     string
-	ACMEDirectory string
-	ACMECA        string
-	MetricsAddr   string
-	WebRTCUDPAddr string
-	DataDir       string
-	PublicHost    string
-	SecureCookies bool
+	HTTPAddr       string
+	HTTPSAddr      string
+	HTTPRedirect   bool
+	HSTS           time.Duration
+	RTMPAddr       string
+	RTMPSAddr      string
+	TLSCert        string
+	TLSKey         string
+	Domains        string
+	ACMEEmail      string
+	ACMEDirectory  string
+	ACMECA         string
+	MetricsAddr    string
+	WebRTCUDPAddr  string
+	DataDir        string
+	PublicHost     string
+	SecureCookies  bool
 	EmbedAncestors string
 
 	PartTarget    time.Duration
