@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"time"
@@ -32,6 +33,9 @@ type trackData struct {
 	CanPost   bool
 	Moderator bool
 	Gated     bool
+	// Upcoming talks of the track as JSON ({id, title, start}), for the
+	// script to show the right "next" after an on-air change.
+	Upcoming string
 }
 
 // TrackPage renders /e/{event}/{track}: the player, what is on air and
@@ -110,12 +114,23 @@ func (h *Handler) trackData(w http.ResponseWriter, r *http.Request, chat bool) (
 		h.serverError(w, r, err)
 		return d, v, false
 	}
+	type upcoming struct {
+		ID    int64  `json:"id"`
+		Title string `json:"title"`
+		Start int64  `json:"start"`
+		Clock string `json:"clock"`
+	}
+	var up []upcoming
 	for i := range talks {
-		if d.OnAir == nil || talks[i].ID != d.OnAir.ID {
+		if d.Next == nil && (d.OnAir == nil || talks[i].ID != d.OnAir.ID) {
 			d.Next = &talks[i]
-			break
+		}
+		if len(up) < 20 {
+			up = append(up, upcoming{ID: talks[i].ID, Title: talks[i].Title, Start: talks[i].Start.UnixMilli(), Clock: clock(talks[i].Start, d.Loc)})
 		}
 	}
+	b, _ := json.Marshal(up)
+	d.Upcoming = string(b)
 	if chat && d.CanWatch && h.Chat != nil {
 		if d.Messages, err = h.Chat.Messages.Messages(ctx, t.ID, conference.ChatHistory, v.Organizer); err != nil {
 			h.serverError(w, r, err)

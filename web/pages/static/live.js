@@ -50,7 +50,25 @@
     var title = $('onair-title'), sp = $('onair-speakers');
     if (title) title.textContent = talk ? talk.title : (root.getAttribute('data-embed') ? '' : 'Nothing right now');
     if (sp) sp.textContent = talk ? speakerNames(talk) : '';
+    showNext(id);
     if (!first && kast.retry && talk) kast.retry(delayMs || 0);
+  }
+
+  // showNext shows the first upcoming talk that is not on air.
+  var upcoming = [];
+  try { upcoming = JSON.parse(root.getAttribute('data-upcoming') || '[]') || []; } catch (e) { upcoming = []; }
+  function showNext(onAirID) {
+    var line = $('next-line'), el = $('next-title');
+    if (!line || !el) return;
+    var now = Date.now();
+    var n = upcoming.filter(function (t) { return t.id !== onAirID && t.start > now; })[0];
+    line.hidden = !n;
+    if (!n) return;
+    el.textContent = '';
+    var tm = document.createElement('time');
+    tm.dateTime = new Date(n.start).toISOString();
+    tm.textContent = n.clock;
+    el.append(tm, ' ' + n.title);
   }
 
   function showViewers(n) {
@@ -95,13 +113,18 @@
     var li = document.createElement('li');
     li.className = 'msg' + (m.hidden ? ' hidden-msg' : '');
     li.setAttribute('data-id', m.id);
+    var tm = document.createElement('time');
+    tm.className = 'msg-time';
+    tm.dateTime = m.created_at;
+    var d = new Date(m.created_at);
+    tm.textContent = isNaN(d) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
     var a = document.createElement('span');
     a.className = 'author';
     a.textContent = m.author;
     var b = document.createElement('span');
     b.className = 'body';
     b.textContent = m.body; // text, never HTML
-    li.append(a, ' ', b);
+    li.append(tm, ' ', a, ' ', b);
     if (moderator) {
       li.append(' ', button(m.hidden ? 'Show' : 'Hide', 'mod', function () {
         api('PATCH', trackAPI + '/messages/' + m.id, { hidden: !m.hidden }).then(function (r) { if (r.ok) upsertMessage(r.data); });
