@@ -4,7 +4,7 @@
 GO      ?= go
 BIN     := bin/kast
 
-.PHONY: all build assets run test test-deps vet bench fuzz clean
+.PHONY: all build assets run test test-deps vet bench fuzz fuzz-long clean
 
 all: build
 
@@ -46,9 +46,13 @@ bench: build
 	$(GO) build -o bin/bench ./bench
 	sh bench/run.sh
 
+# Every fuzz target (found with go test -list), a minute each; fuzz-long:
+# ten minutes each. Crashers become regression seeds in testdata/fuzz.
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzDemuxer -fuzztime 60s ./ingest/rtmp
-	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 60s ./web/fastpath
+	sh scripts/fuzz.sh
+
+fuzz-long:
+	FUZZTIME=10m sh scripts/fuzz.sh
 
 clean:
 	rm -rf bin
