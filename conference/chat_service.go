@@ -112,14 +112,14 @@ func (c *Chat) Post(ctx context.Context, ev Event, t Track, a Account, body stri
 	if err != nil {
 		return ChatMessage{}, err
 	}
-	if err := c.take('m', a.ID); err != nil {
-		return ChatMessage{}, err
-	}
 	if replyTo != 0 {
 		to, err := c.Messages.MessageByID(ctx, replyTo)
 		if err != nil || to.TrackID != t.ID || to.Hidden {
 			return ChatMessage{}, &FieldError{Field: "reply_to", Msg: "is not a message of this track"}
 		}
+	}
+	if err := c.take('m', a.ID); err != nil {
+		return ChatMessage{}, err
 	}
 	m, err := c.Messages.AddMessage(ctx, ChatMessage{TrackID: t.ID, AccountID: a.ID, Author: a.Name, Body: body,
 		ReplyTo: replyTo, CreatedAt: c.now().Truncate(time.Millisecond)})

@@ -31,6 +31,7 @@ func TestConferencePagesInBrowser(t *testing.T) {
 	}
 	testutil.RequireTool(t, "ffmpeg")
 	testutil.RequireBrowser(t)
+	zbarimg := testutil.RequireTool(t, "zbarimg")
 	a, logs := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey, "KAST_ADMIN_TOKEN": testAdminToken})
 	c := http.DefaultClient
 	must := func(want int, method, path string, body any) []byte {
@@ -163,6 +164,11 @@ func TestConferencePagesInBrowser(t *testing.T) {
 	}
 	if len(res.Steps) != 17 {
 		t.Fatalf("%d steps ran, want 17: %v", len(res.Steps), res.Steps)
+	}
+	// The ticket's QR code, as the browser showed it, scans as the ticket.
+	out, err := exec.Command(zbarimg, "-q", "--raw", filepath.Join(shots, "ticket-qr.png")).Output()
+	if got, want := strings.TrimSpace(string(out)), res.Steps["ticket"]["ticket"]; err != nil || got != want {
+		t.Errorf("zbarimg read %q from the ticket QR code (%v), want %q", got, err, want)
 	}
 	// The rotation cut the side room's publisher; its new key is the one
 	// the page showed.

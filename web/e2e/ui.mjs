@@ -133,6 +133,8 @@ try {
     const ticket = (await p.textContent('.ticket-code')).trim();
     const ok = await p.evaluate(() => { const i = document.querySelector('.ticket img'); return i.complete && i.naturalWidth > 0; });
     if (!ok) throw new Error('QR code image did not load');
+    // The test decodes this picture with zbarimg: the QR code must scan.
+    await p.locator('.ticket img').screenshot({ path: join(cfg.screenshots, 'ticket-qr.png') });
     await p.close();
     result.ticket = ticket;
     return { ticket };
