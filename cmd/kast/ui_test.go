@@ -162,8 +162,8 @@ func TestConferencePagesInBrowser(t *testing.T) {
 	if res.Failed != nil {
 		t.Fatalf("step %q failed: %v\nstderr: %s\nserver:\n%s", *res.Failed, res.Steps[*res.Failed], stderr.String(), logs)
 	}
-	if len(res.Steps) != 17 {
-		t.Fatalf("%d steps ran, want 17: %v", len(res.Steps), res.Steps)
+	if len(res.Steps) != 18 {
+		t.Fatalf("%d steps ran, want 18: %v", len(res.Steps), res.Steps)
 	}
 	// The ticket's QR code, as the browser showed it, scans as the ticket.
 	out, err := exec.Command(zbarimg, "-q", "--raw", filepath.Join(shots, "ticket-qr.png")).Output()

@@ -295,6 +295,19 @@ try {
     if (overflow > 0) throw new Error('the phone page scrolls sideways by ' + overflow + ' px');
   });
 
+  await step('dark', async () => {
+    const p = await newPage({ colorScheme: 'dark' });
+    await p.goto(base + '/e/' + ev);
+    const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await shot(p, 'event-home-dark', { fullPage: true });
+    await p.goto(base + '/e/' + ev + '/' + tr);
+    await until('dark page plays', async () => (await frames(p)) > 0, 30000);
+    await shot(p, 'track-page-dark');
+    await p.context().close();
+    if (bg === 'rgb(250, 250, 250)') throw new Error('dark color scheme ignored');
+    return { background: bg };
+  });
+
   await step('gated', async () => {
     const p = await newPage();
     await p.goto(base + '/e/' + cfg.gatedEvent + '/' + cfg.gatedTrack);

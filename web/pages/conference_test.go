@@ -272,3 +272,17 @@ func TestQRSVG(t *testing.T) {
 		t.Fatalf("%.120s", svg)
 	}
 }
+
+func TestFrontPageListsEvents(t *testing.T) {
+	s := newSite(t, time.Now())
+	_, body := s.get(nil, "/")
+	for _, want := range []string{`href="/e/conf"`, "Conf &lt;2027&gt;", `href="/e/conf/hall"`, `href="/e/club/room"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("front page lacks %q", want)
+		}
+	}
+	// The old player URL still plays.
+	if res, body := s.get(nil, "/watch/hall"); res.StatusCode != 200 || !strings.Contains(body, `data-src="/hls/hall/index.m3u8"`) {
+		t.Errorf("/watch/hall: %d", res.StatusCode)
+	}
+}

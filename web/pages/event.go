@@ -87,6 +87,9 @@ func (h *Handler) EventHome(w http.ResponseWriter, r *http.Request) {
 			c.OnAir = byID[o.TalkID]
 		}
 		c.Next = nextTalk(talks, t.ID, now)
+		if c.Next != nil && c.OnAir != nil && c.Next.ID == c.OnAir.ID {
+			c.Next = nextTalk(talks, t.ID, c.Next.Start) // started early: the one after
+		}
 		d.Tracks = append(d.Tracks, c)
 	}
 	d.Days = talkDays(talks, loc)

@@ -91,8 +91,13 @@ func (h *Handler) Asset(w http.ResponseWriter, r *http.Request) {
 // NotFound renders the 404 page.
 func (h *Handler) NotFound(w http.ResponseWriter, r *http.Request) { h.notFound(w, r) }
 
-// serveIndex lists the tracks with links to their players.
+// serveIndex lists the events (with the conference pages) or the tracks
+// with links to their players.
 func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
+	if h.Store != nil && h.Auth != nil {
+		h.serveEvents(w, r)
+		return
+	}
 	tracks, err := h.Tracks.Tracks(r.Context())
 	if err != nil {
 		h.serverError(w, r, err)

@@ -17,7 +17,7 @@ var templateFiles embed.FS
 // templates holds one parsed set per page, each with the shared layout.
 var templates = parseTemplates("index.html", "watch.html", "notfound.html", "error.html",
 	"event.html", "track.html", "embed.html", "register.html", "login.html", "me.html",
-	"admin.html", "admin_event.html", "checkin.html")
+	"admin.html", "admin_event.html", "checkin.html", "events.html")
 
 // page is the data every template receives: the layout reads Title, the
 // viewer and the event for its navigation, the page body reads Data.
