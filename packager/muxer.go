@@ -68,6 +68,7 @@ func (m *muxer) run(done <-chan struct{}) {
 			}
 			linger.Stop()
 			r, units = next, next.Units()
+			m.tl.rec.setStream(next.Stream())
 			if err := m.tl.startSession(r.Stream().Media); err != nil {
 				m.log.Error("cannot package stream", "err", err)
 				r.Close()

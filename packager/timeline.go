@@ -40,6 +40,7 @@ type timeline struct {
 	lastPartChunks int
 
 	sess *session
+	rec  *sinkHook // hands segments to the Server's SegmentSink; nil: none
 }
 
 // session is the part of the timeline fed by one ingest.Stream.
@@ -103,6 +104,7 @@ func (t *timeline) startSession(m ingest.Media) error {
 	}
 	t.nextInit++
 	t.inits[t.nextInit] = init
+	t.rec.timelineStarted(t.nextInit, init, m)
 	s := &session{
 		media:  m,
 		initID: t.nextInit,
@@ -133,6 +135,7 @@ func (t *timeline) endSession() {
 		return
 	}
 	t.sess = nil
+	defer t.rec.timelineEnded(s.initID)
 	if !s.started {
 		return
 	}
@@ -398,6 +401,7 @@ func (t *timeline) closeSegment(end time.Duration, reopen bool) {
 	seg := t.open
 	seg.duration = end - seg.start
 	seg.complete = true
+	t.rec.segmentClosed(seg)
 	t.segments = append(t.segments, seg)
 	t.open = nil
 	if td := int((seg.duration + time.Second/2) / time.Second); td > t.targetDur {

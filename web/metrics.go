@@ -63,10 +63,22 @@ var (
 	descAdoptions   = prometheus.NewDesc("kast_http_adoptions_total", "Connections taken back onto the fast path from net/http.", []string{"listener"}, nil)
 )
 
+// Recorder metrics.
+var (
+	descRecSegments = prometheus.NewDesc("kast_recording_segments_total", "Segments written to recordings.", nil, nil)
+	descRecBytes    = prometheus.NewDesc("kast_recording_bytes_total", "Bytes of segments written to recordings.", nil, nil)
+	descRecDropped  = prometheus.NewDesc("kast_recording_dropped_segments_total", "Segments not recorded (writer queue full, no room, write error).", nil, nil)
+	descRecErrors   = prometheus.NewDesc("kast_recording_write_errors_total", "Failed writes of recordings.", nil, nil)
+	descRecFull     = prometheus.NewDesc("kast_recording_stopped", "1 while recording is stopped for want of disk space or budget.", nil, nil)
+	descRecUsage    = prometheus.NewDesc("kast_recording_disk_bytes", "Bytes the recordings take on disk.", nil, nil)
+	descRecDeleted  = prometheus.NewDesc("kast_recording_deleted_publishes_total", "Publishes deleted by the budget or the retention.", []string{"reason"}, nil)
+)
+
 func (c *kastCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPublishers, descReaders, descIngestUnits, descIngestBytes, descDrops,
 		descFrames, descParts, descSegments, descBlocked, descRequests,
-		descFastConns, descFastReqs, descHandoffs, descAdoptions} {
+		descFastConns, descFastReqs, descHandoffs, descAdoptions,
+		descRecSegments, descRecBytes, descRecDropped, descRecErrors, descRecFull, descRecUsage, descRecDeleted} {
 		ch <- d
 	}
 }
@@ -88,6 +100,22 @@ func (c *kastCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descFastReqs, prometheus.CounterValue, float64(f.Requests), listener)
 		ch <- prometheus.MustNewConstMetric(descHandoffs, prometheus.CounterValue, float64(f.Handoffs), listener)
 		ch <- prometheus.MustNewConstMetric(descAdoptions, prometheus.CounterValue, float64(f.Adoptions), listener)
+	}
+
+	if c.s.Recorder != nil {
+		r := c.s.Recorder.Stats()
+		full := 0.0
+		if r.Full {
+			full = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descRecSegments, prometheus.CounterValue, float64(r.Segments))
+		ch <- prometheus.MustNewConstMetric(descRecBytes, prometheus.CounterValue, float64(r.Bytes))
+		ch <- prometheus.MustNewConstMetric(descRecDropped, prometheus.CounterValue, float64(r.Dropped))
+		ch <- prometheus.MustNewConstMetric(descRecErrors, prometheus.CounterValue, float64(r.WriteErrors))
+		ch <- prometheus.MustNewConstMetric(descRecFull, prometheus.GaugeValue, full)
+		ch <- prometheus.MustNewConstMetric(descRecUsage, prometheus.GaugeValue, float64(r.UsageBytes))
+		ch <- prometheus.MustNewConstMetric(descRecDeleted, prometheus.CounterValue, float64(r.Evicted), "budget")
+		ch <- prometheus.MustNewConstMetric(descRecDeleted, prometheus.CounterValue, float64(r.Expired), "retention")
 	}
 
 	p := c.s.Packager.Metrics().Stats()

@@ -10,9 +10,11 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/pages"
+	"github.com/kastlive/kast/web/vod"
 )
 
 // Server is kast's HTTP server: cleartext HTTP on Address and, with
@@ -44,7 +46,12 @@ type Server struct {
 	Store    conference.Store
 	Hub      *ingest.Hub
 	Packager *packager.Server
-	Logger   *slog.Logger
+	// Recorder, when set, has its recordings served under /vod/ and its
+	// admin API under /api/admin/recordings; RecordingGate gates them
+	// (nil: open).
+	Recorder      *recorder.Recorder
+	RecordingGate func(r *http.Request, track string) error
+	Logger        *slog.Logger
 	// API serves /api/v1; nil: one on Store and Hub with defaults.
 	API *api.Handler
 	// Pages renders the HTML pages; nil: the track list and players only.
@@ -82,14 +89,18 @@ func (s *Server) Initialize() error {
 	if s.Pages == nil {
 		s.Pages = &pages.Handler{Tracks: s.Store, Log: s.Logger}
 	}
-	routes := Routes(Handlers{
+	h := Handlers{
 		HLS:     hls,
 		Pages:   s.Pages,
 		Metrics: s.protectedMetrics(),
 		Health:  s.health,
 		API:     s.API,
-	})
-	return s.listen(hls, routes)
+	}
+	if s.Recorder != nil {
+		h.VOD = &vod.Handler{Recorder: s.Recorder, Gate: s.RecordingGate, Log: s.Logger}
+		h.RecordingsAdmin = &vod.Admin{Recorder: s.Recorder, CheckToken: s.Store.CheckAdminToken, Log: s.Logger}
+	}
+	return s.listen(hls, Routes(h))
 }
 
 // Addr returns the cleartext listening address.

@@ -16,6 +16,7 @@ import (
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/internal/certs"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
 	apihttp "github.com/kastlive/kast/web/api"
@@ -31,6 +32,7 @@ type app struct {
 	store  conference.Store
 	hub    *ingest.Hub
 	hls    *packager.Server
+	rec    *recorder.Recorder
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
 	web    *web.Server
@@ -85,6 +87,8 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.hub = &ingest.Hub{}
+	// Before the recorder, which cuts talks at the on-air changes on it.
+	a.feed = &conference.Feed{}
 	a.hls = &packager.Server{
 		Hub:    a.hub,
 		Logger: a.log.With("component", "hls"),
@@ -97,11 +101,28 @@ func (a *app) start(ctx context.Context) error {
 			StreamInterval: cfg.HLSStreamIvl,
 		},
 	}
+	if cfg.Record {
+		a.rec = &recorder.Recorder{
+			Dir:       filepath.Join(cfg.DataDir, "recordings"),
+			Retention: cfg.RecordRetention,
+			Budget:    cfg.RecordBudget,
+			MinFree:   cfg.RecordMinFree,
+			Feed:      a.feed,
+			Logger:    a.log.With("component", "recorder"),
+		}
+		if cfg.RecordMinFree == 0 {
+			a.rec.MinFree = -1 // 0 is "until the disk is full"; the recorder's 0 means its default
+		}
+		if err := a.rec.Initialize(); err != nil {
+			a.rec = nil
+			return fmt.Errorf("recordings: %w", err)
+		}
+		a.hls.Sink = a.rec
+	}
 	if err := a.hls.Initialize(); err != nil {
 		return fmt.Errorf("hls: %w", err)
 	}
 
-	a.feed = &conference.Feed{}
 	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
 	a.health = &ingest.HealthMonitor{}
 	a.health.Attach(a.hub)
@@ -118,6 +139,9 @@ func (a *app) start(ctx context.Context) error {
 		Health:        a.health,
 	}
 	api.History = &apihttp.ViewerHistory{Tracks: a.trackSlugs, Count: api.ViewerCount}
+	if a.rec != nil {
+		api.Recordings = recordingLinks{a.rec}
+	}
 	api.Initialize()
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	a.stopSched = stopSched
@@ -136,6 +160,7 @@ func (a *app) start(ctx context.Context) error {
 		Store:          a.store,
 		Hub:            a.hub,
 		Packager:       a.hls,
+		Recorder:       a.rec,
 		Logger:         a.log.With("component", "http"),
 		API:            api,
 		Pages:          a.pages(api),
@@ -252,6 +277,9 @@ func (a *app) stop() {
 	}
 	if a.hls != nil {
 		a.hls.Close()
+	}
+	if a.rec != nil {
+		a.rec.Close() // after the packager: its last segments are queued
 	}
 	if a.web != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

@@ -38,6 +38,11 @@ type config struct {
 	HLSHoldHint   bool
 	HLSStreamIvl  time.Duration
 
+	Record          bool
+	RecordRetention time.Duration
+	RecordBudget    int64
+	RecordMinFree   int64
+
 	LogFormat string
 	LogLevel  string
 
@@ -91,6 +96,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.HLSLinger, "hls-linger", 30*time.Second, "how long a playlist stays up after its publisher leaves, for reconnects")
 	fs.DurationVar(&c.HLSStreamIvl, "hls-stream-interval", 50*time.Millisecond, "least time between two writes of a streamed hinted part; frames in between go out together (0: every frame at once, more CPU)")
 	fs.BoolVar(&c.HLSHoldHint, "hls-hold-hinted-part", false, "answer the preload-hinted part when complete instead of streaming it frame by frame (less CPU, ~100 ms more latency for Apple players)")
+	fs.BoolVar(&c.Record, "record", true, "record every publish to <data-dir>/recordings and serve the talks under /vod/")
+	fs.Var(daysFlag{&c.RecordRetention}, "record-retention", "delete recordings that ended longer ago than this, e.g. 30d or 72h (0: keep)")
+	fs.Var(bytesFlag{&c.RecordBudget}, "record-budget", "most disk space recordings may take, e.g. 200G; past it the oldest are deleted, never a live one (0: no budget)")
+	c.RecordMinFree = 256 << 20
+	fs.Var(bytesFlag{&c.RecordMinFree}, "record-min-free", "stop recording while the disk has less free space than this (0: until it is full)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (off by default; never expose it)")

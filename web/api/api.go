@@ -27,6 +27,19 @@ type ViewerCounter interface {
 	Viewers(track string) int
 }
 
+// Recordings tells whether a talk has a recording (recorder/), so that its
+// API object links to it.
+type Recordings interface {
+	TalkRecording(talkID int64) (Recording, bool)
+}
+
+// Recording is what the API says of a talk's recording.
+type Recording struct {
+	Duration time.Duration
+	Size     int64
+	Live     bool // the talk is still on air: the recording grows
+}
+
 // Limits and defaults.
 const (
 	maxJSONBody          = 64 << 10
@@ -52,6 +65,8 @@ type Handler struct {
 	// viewers over the last hour (ingest.go); both optional.
 	Health  HealthSource
 	History *ViewerHistory
+	// Recordings links talks to their recordings; nil: none.
+	Recordings Recordings
 	// Feed receives every change (on-air, events, tracks, timetable).
 	Feed *conference.Feed
 	// Scheduler switches on-air; nil: one on Store and Feed.
