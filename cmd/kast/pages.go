@@ -23,6 +23,13 @@ func (a *app) pages(h *api.Handler) *pages.Handler {
 		IngestPorts:    func() (int, int) { return port(a.rtmpAddr()), port(a.rtmpsAddr()) },
 		PublicHost:     a.cfg.PublicHost,
 		Log:            a.log.With("component", "pages"),
+		Recorded: func(id int64) bool {
+			if h.Recordings == nil {
+				return false
+			}
+			_, ok := h.Recordings.TalkRecording(id)
+			return ok
+		},
 	}
 }
 

@@ -1,6 +1,7 @@
 package pages_test
 
 import (
+	"fmt"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -41,7 +42,8 @@ func newSite(t *testing.T, now time.Time) *site {
 	a := &api.Handler{Store: st, Chat: &conference.Chat{Messages: st, Questions: st}, Organizers: st, Now: func() time.Time { return now }}
 	a.Initialize()
 	p := &pages.Handler{Tracks: st, Store: st, Auth: a, Chat: a.Chat, HLSBuilt: func() bool { return true }, Now: func() time.Time { return now },
-		FrameAncestors: "https://conf.example.org", IngestPorts: func() (int, int) { return 1935, 0 }}
+		FrameAncestors: "https://conf.example.org", IngestPorts: func() (int, int) { return 1935, 0 },
+		Recorded: func(int64) bool { return true }}
 	srv := httptest.NewServer(web.Routes(web.Handlers{API: a, Pages: p}))
 	t.Cleanup(srv.Close)
 	s := &site{t: t, url: srv.URL}
@@ -105,7 +107,13 @@ func jar() *http.Client {
 func TestEventHome(t *testing.T) {
 	now := time.Date(2027, 3, 13, 10, 0, 0, 0, time.UTC)
 	s := newSite(t, now)
+	var past struct{ ID int64 }
+	json.Unmarshal(s.api(nil, "POST", "/api/v1/events/conf/talks", map[string]any{"track": "hall", "title": "Earlier", "kind": "talk",
+		"start": now.Add(-time.Hour).Format(time.RFC3339), "end": now.Add(-30 * time.Minute).Format(time.RFC3339)}, 201), &past)
 	res, body := s.get(nil, "/e/conf")
+	if n := strings.Count(body, "/talk.mp4"); n != 1 || !strings.Contains(body, fmt.Sprintf(`href="/vod/%d/talk.mp4"`, past.ID)) {
+		t.Errorf("recording links: %d, want one for the ended talk", n)
+	}
 	if res.StatusCode != 200 {
 		t.Fatalf("status %d", res.StatusCode)
 	}

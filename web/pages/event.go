@@ -26,6 +26,8 @@ type gridTalk struct {
 	Col       int // grid column, 2 = first track
 	Row, End  int // grid rows, 2 = first slot
 	Now, Next bool
+	// Recording: the talk ended and has a recording.
+	Recording bool
 }
 
 // gridLabel is a time label in the first column.
@@ -193,7 +195,8 @@ func (h *Handler) layoutGrid(d *eventData, talks []conference.Talk, tracks []con
 			end = row(t.Start) + 1
 		}
 		d.Talks = append(d.Talks, gridTalk{Talk: t, Track: trackByID[t.TrackID], Col: col[t.TrackID], Row: row(t.Start), End: end,
-			Now: !now.Before(t.Start) && now.Before(t.End), Next: nexts[t.ID]})
+			Now: !now.Before(t.Start) && now.Before(t.End), Next: nexts[t.ID],
+			Recording: !t.End.After(now) && h.Recorded != nil && h.Recorded(t.ID)})
 	}
 	for at := origin; at.Before(last); at = at.Add(30 * time.Minute) {
 		d.Labels = append(d.Labels, gridLabel{At: at, Row: row(at)})

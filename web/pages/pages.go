@@ -61,6 +61,9 @@ type Handler struct {
 	// Chat holds the chat and questions shown to late joiners; nil: no
 	// chat on the track pages.
 	Chat *conference.Chat
+	// Recorded reports whether a talk has a recording (/vod/<talk>/);
+	// nil: none. The event home links ended talks to theirs.
+	Recorded func(talkID int64) bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
