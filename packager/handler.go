@@ -80,6 +80,8 @@ func (h *handler) media() {
 		h.s.error(h.w, h.kind, http.StatusBadRequest, "_HLS_msn/_HLS_part too far ahead of the live edge")
 		return
 	}
+	h.m.viewers.waitingPlaylists.Add(1)
+	defer h.m.viewers.waitingPlaylists.Add(-1)
 	snap, status := h.wait(snap, func(s *snapshot) bool { return s.playlist != nil && s.has(msn, part) })
 	if status != http.StatusOK {
 		h.waitFailed(status)
@@ -141,6 +143,9 @@ func (h *handler) tooFarAhead(s *snapshot, msn, part int) bool {
 }
 
 func (h *handler) file(epoch string, n int64) {
+	if h.kind == filePart && h.m.viewers.partRequest(h.r, n) {
+		defer h.m.viewers.waitingParts.Add(-1)
+	}
 	snap := h.m.cur.Load()
 	if snap.gone || epoch != snap.epoch {
 		h.s.error(h.w, h.kind, http.StatusNotFound, "not found")
@@ -402,6 +407,7 @@ func (h *handler) writeSegment(seg *segment) {
 	if h.r.Method == http.MethodHead {
 		return
 	}
+	h.m.viewers.segment(h.r, seg.msn)
 	var bufs net.Buffers
 	for _, p := range seg.parts {
 		if p.data != nil {

@@ -31,6 +31,8 @@ type muxer struct {
 	multivariant []byte // rendered for mvMedia and mvBandwidth
 	mvMedia      ingest.Media
 	mvBandwidth  int
+
+	viewers viewerCounter // see viewers.go
 }
 
 func newMuxer(track string, cfg Config, log *slog.Logger, metrics *Metrics, onGone func(*muxer), retire func(*muxer) bool) *muxer {
@@ -166,6 +168,7 @@ func (m *muxer) publish() {
 	s.playlistLen = []string{strconv.Itoa(len(s.playlist))}
 	s.deltaLen = []string{strconv.Itoa(len(s.delta))}
 	s.multivariantLen = []string{strconv.Itoa(len(s.multivariant))}
+	m.viewers.published(s)
 	old := m.cur.Swap(s)
 	close(old.next)
 	m.metrics.published(old.nextPart != s.nextPart, old.msn != s.msn)

@@ -13,6 +13,8 @@ import (
 	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/fastpath"
+	"github.com/kastlive/kast/web/gate"
+	"github.com/kastlive/kast/web/live"
 	"github.com/kastlive/kast/web/pages"
 	"github.com/kastlive/kast/web/vod"
 )
@@ -56,6 +58,12 @@ type Server struct {
 	API *api.Handler
 	// Pages renders the HTML pages; nil: the track list and players only.
 	Pages *pages.Handler
+	// Gate, when set, guards the HLS files of registered events (it wraps
+	// the one /hls/ handler the mux and the fast path share) and serves
+	// the playback-token endpoint.
+	Gate *gate.Gate
+	// Live, when set, serves the websocket live channel.
+	Live *live.Hub
 
 	fast    *fastpath.Server // cleartext; nil when it only redirects
 	plain   *http.Server     // cleartext when it only redirects
@@ -81,7 +89,16 @@ func (s *Server) Initialize() error {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	hls := hlsHandler{p: s.Packager}
+	var hls http.Handler = hlsHandler{p: s.Packager}
+	var token http.HandlerFunc
+	var liveHandler http.Handler // not a nil *live.Hub in an interface
+	if s.Live != nil {
+		liveHandler = s.Live
+	}
+	if s.Gate != nil {
+		s.Gate.Next, s.Gate.Prefix = hls, hlsPrefix
+		hls, token = s.Gate, s.Gate.ServeToken
+	}
 	if s.API == nil {
 		s.API = &api.Handler{Store: s.Store, Hub: s.Hub, Log: s.Logger}
 		s.API.Initialize()
@@ -90,11 +107,13 @@ func (s *Server) Initialize() error {
 		s.Pages = &pages.Handler{Tracks: s.Store, Log: s.Logger}
 	}
 	h := Handlers{
-		HLS:     hls,
-		Pages:   s.Pages,
-		Metrics: s.protectedMetrics(),
-		Health:  s.health,
-		API:     s.API,
+		HLS:           hls,
+		Pages:         s.Pages,
+		Metrics:       s.protectedMetrics(),
+		Health:        s.health,
+		API:           s.API,
+		PlaybackToken: token,
+		Live:          liveHandler,
 	}
 	if s.Recorder != nil {
 		h.VOD = &vod.Handler{Recorder: s.Recorder, Gate: s.RecordingGate, Log: s.Logger}

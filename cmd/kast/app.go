@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
 	apihttp "github.com/kastlive/kast/web/api"
+	"github.com/kastlive/kast/web/gate"
+	"github.com/kastlive/kast/web/live"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -49,6 +52,11 @@ type app struct {
 	// carries chat and questions to the live channel.
 	health   *ingest.HealthMonitor
 	chatFeed *conference.ChatFeed
+
+	// the playback gate, its access table, the live channel
+	directory *gate.Directory
+	gate      *gate.Gate
+	live      *live.Hub
 }
 
 // run starts kast, prints where to publish and watch, and serves until ctx
@@ -143,6 +151,10 @@ func (a *app) start(ctx context.Context) error {
 		api.Recordings = recordingLinks{a.rec}
 	}
 	api.Initialize()
+	if err := a.startPlayback(ctx, st, api); err != nil {
+		return err
+	}
+	a.live.FollowChat(a.chatFeed) // chat and questions to the viewers
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	a.stopSched = stopSched
 	go a.sched.Run(schedCtx)
@@ -164,6 +176,13 @@ func (a *app) start(ctx context.Context) error {
 		Logger:         a.log.With("component", "http"),
 		API:            api,
 		Pages:          a.pages(api),
+		Gate:           a.gate,
+		Live:           a.live,
+	}
+	if a.gate != nil {
+		// Recordings of a registered event take the credential its live stream does.
+		ws.RecordingGate = a.gate.CheckWHEP
+		api.OnLogout = func(id int64) { a.gate.Revoke(strconv.FormatInt(id, 10)) }
 	}
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
@@ -280,6 +299,12 @@ func (a *app) stop() {
 	}
 	if a.rec != nil {
 		a.rec.Close() // after the packager: its last segments are queued
+	}
+	if a.live != nil {
+		a.live.Close() // hijacked connections: http.Server.Shutdown does not see them
+	}
+	if a.directory != nil {
+		a.directory.Close()
 	}
 	if a.web != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
