@@ -165,6 +165,15 @@ func TestConferencePagesInBrowser(t *testing.T) {
 	if len(res.Steps) != 18 {
 		t.Fatalf("%d steps ran, want 18: %v", len(res.Steps), res.Steps)
 	}
+	if ch := res.Steps["on-air-switch"]["channel"]; ch != "ws" {
+		t.Errorf("the viewer page followed the on-air switch over %v, not the live channel", ch)
+	}
+	// The gated track's media needs the playback token the page fetched.
+	if r, err := http.Get(a.testURL("/hls/members/index.m3u8")); err != nil || r.StatusCode != 401 {
+		t.Errorf("gated playlist without a credential: %v %v", r.Status, err)
+	} else {
+		r.Body.Close()
+	}
 	// The ticket's QR code, as the browser showed it, scans as the ticket.
 	out, err := exec.Command(zbarimg, "-q", "--raw", filepath.Join(shots, "ticket-qr.png")).Output()
 	if got, want := strings.TrimSpace(string(out)), res.Steps["ticket"]["ticket"]; err != nil || got != want {

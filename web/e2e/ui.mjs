@@ -149,6 +149,12 @@ try {
     await v2.click('#register-form [type=submit]');
     await v2.waitForURL(base + '/e/' + ev + '/' + tr);
     await until('second viewer plays', async () => (await frames(v2)) > 0, 30000);
+    // The count the live channel pushes follows the two players.
+    const n = await until('viewer count', async () => {
+      const c = +(await v1.textContent('#viewers'));
+      return c >= 2 ? c : null;
+    }, 20000);
+    return { viewers: n };
   });
 
   await step('organizer-login', async () => {
