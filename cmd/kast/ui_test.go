@@ -56,12 +56,13 @@ func TestConferencePagesInBrowser(t *testing.T) {
 			"start": at(from), "end": at(to)}
 	}
 	tt := map[string]any{
-		"rooms": []map[string]string{{"name": "Main stage", "slug": "main"}, {"name": "Side room", "slug": "side"}},
+		"rooms": []map[string]string{{"name": "Main stage", "slug": "main"}, {"name": "Side room", "slug": "side"}, {"name": "Workshop", "slug": "workshop"}},
 		"talks": []any{
 			talk("m1", "Main stage", "Opening <keynote>", "Ada Lovelace", -20, 25),
 			talk("m2", "Main stage", "Low-latency video for everyone", "Grace Hopper", 25, 70),
 			talk("s1", "Side room", "Hallway track", "Everyone", -5, 40),
 			talk("s2", "Side room", "Lightning talks", "Many people", 40, 90),
+			talk("w1", "Workshop", "Hands-on: OBS settings", "Linus", 0, 60),
 		},
 	}
 	timetable := func(v any) []byte {
@@ -88,6 +89,16 @@ func TestConferencePagesInBrowser(t *testing.T) {
 		ids[k.GUID] = k.ID
 	}
 	must(200, "PUT", "/api/v1/tracks/main/on-air", map[string]any{"talk_id": ids["m1"]})
+	small := func(key string, bf int) testutil.Publish {
+		return testutil.Publish{URL: a.publishURL(key), Size: "640x360", Bitrate: "800k", BFrames: bf, Duration: 5 * time.Minute}
+	}
+	// The workshop's key: ui.mjs starts its publisher while a viewer waits.
+	var ws struct {
+		StreamKey string `json:"stream_key"`
+	}
+	json.Unmarshal(must(200, "POST", "/api/v1/tracks/workshop/stream-key", nil), &ws)
+	later := small(ws.StreamKey, 0)
+	later.Duration = time.Minute
 
 	// The file the organizer uploads: the same timetable and one talk more.
 	tt["talks"] = append(tt["talks"].([]any), talk("m3", "Main stage", "Closing words", "The organizers", 70, 80))
@@ -109,9 +120,6 @@ func TestConferencePagesInBrowser(t *testing.T) {
 
 	// Publishers like OBS: main and the gated track without B-frames, the
 	// side room with -bf 2 (the organizer page must warn).
-	small := func(key string, bf int) testutil.Publish {
-		return testutil.Publish{URL: a.publishURL(key), Size: "640x360", Bitrate: "800k", BFrames: bf, Duration: 5 * time.Minute}
-	}
 	testutil.StartPublish(t, small(testStreamKey, 0))
 	sidePub := testutil.StartPublish(t, small(side.StreamKey, 2))
 	testutil.StartPublish(t, small(gated.StreamKey, 0))
@@ -126,7 +134,7 @@ func TestConferencePagesInBrowser(t *testing.T) {
 		"base": strings.TrimSuffix(a.testURL(""), "/"), "adminToken": testAdminToken, "event": "meetup", "track": "main", "sideTrack": "side",
 		"gatedEvent": "private", "gatedTrack": "members", "gatedEmail": "member@example.org", "gatedPassword": "members password",
 		"timetableFile": ttFile, "importedTitle": "Closing words", "switchTalkId": ids["m2"], "switchTalkTitle": "Low-latency video for everyone",
-		"screenshots": shots,
+		"screenshots": shots, "waitTrack": "workshop", "waitTalkId": ids["w1"], "ffmpeg": testutil.RequireTool(t, "ffmpeg"), "publishArgs": later.Args(),
 	})
 	cmd := exec.Command("node", filepath.Join(testutil.RepoRoot(t), "web", "e2e", "ui.mjs"), string(cfg))
 	var stdout, stderr bytes.Buffer
@@ -162,8 +170,8 @@ func TestConferencePagesInBrowser(t *testing.T) {
 	if res.Failed != nil {
 		t.Fatalf("step %q failed: %v\nstderr: %s\nserver:\n%s", *res.Failed, res.Steps[*res.Failed], stderr.String(), logs)
 	}
-	if len(res.Steps) != 18 {
-		t.Fatalf("%d steps ran, want 18: %v", len(res.Steps), res.Steps)
+	if len(res.Steps) != 19 {
+		t.Fatalf("%d steps ran, want 19: %v", len(res.Steps), res.Steps)
 	}
 	if ch := res.Steps["on-air-switch"]["channel"]; ch != "ws" {
 		t.Errorf("the viewer page followed the on-air switch over %v, not the live channel", ch)

@@ -15,6 +15,7 @@
 // switchTalkId, switchTalkTitle, screenshots}
 import { chromium } from 'playwright-core';
 import { createServer } from 'node:http';
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromiumArgs } from './browser.mjs';
@@ -220,6 +221,27 @@ try {
     await v2.click('#qa-tab');
     await shot(v1, 'questions', { clip: await v1.locator('.side').boundingBox() });
     return { before, after, ms: Date.now() - t0 };
+  });
+
+  await step('waiting', async () => {
+    // Nobody publishes the workshop yet: the page waits, then starts by
+    // itself when the speaker goes live and the talk is put on air.
+    await v2.goto(base + '/e/' + ev + '/' + cfg.waitTrack);
+    await until('waiting screen', async () => await v2.isVisible('#waiting'), 10000);
+    await shot(v2, 'track-waiting');
+    const ff = spawn(cfg.ffmpeg, cfg.publishArgs, { stdio: 'ignore' });
+    result.cleanup = () => ff.kill('SIGKILL');
+    const t0 = Date.now();
+    await org.goto(base + '/admin/e/' + ev);
+    await org.locator('.admin-track[data-track="' + cfg.waitTrack + '"] .switch[data-talk="' + cfg.waitTalkId + '"]').click();
+    await until('the waiting page plays', async () => (await frames(v2)) > 0, 30000);
+    const ms = Date.now() - t0;
+    const hidden = await v2.isHidden('#waiting');
+    const live = await v2.evaluate(() => ({ mode: window.kast.live.mode, switches: window.kast.live.switches }));
+    ff.kill('SIGKILL');
+    if (!hidden) throw new Error('the waiting screen stayed up');
+    await v2.goto(base + '/e/' + ev + '/' + tr);
+    return Object.assign({ startedMs: ms }, live);
   });
 
   await step('import', async () => {
