@@ -17,8 +17,7 @@ import (
 func chatServer(t *testing.T) (*testServer, *conference.ChatFeed) {
 	t.Helper()
 	feed := &conference.ChatFeed{}
-	var s *testServer
-	s = newServer(t, func(h *api.Handler) {
+	s := newServer(t, func(h *api.Handler) {
 		h.Chat = &conference.Chat{Messages: h.Store.(conference.ChatStore), Questions: h.Store.(conference.QuestionStore), Feed: feed,
 			MessageLimit: conference.Limit{Burst: 3, Every: time.Hour}}
 		h.Organizers = h.Store.(conference.OrganizerAccountStore)
