@@ -90,7 +90,7 @@ func TestConferencePagesInBrowser(t *testing.T) {
 	}
 	must(200, "PUT", "/api/v1/tracks/main/on-air", map[string]any{"talk_id": ids["m1"]})
 	small := func(key string, bf int) testutil.Publish {
-		return testutil.Publish{URL: a.publishURL(key), Size: "640x360", Bitrate: "800k", BFrames: bf, Duration: 5 * time.Minute}
+		return testutil.Publish{URL: a.publishURL(key), Size: "426x240", Bitrate: "500k", BFrames: bf, Duration: 10 * time.Minute}
 	}
 	// The workshop's key: ui.mjs starts its publisher while a viewer waits.
 	var ws struct {
@@ -120,7 +120,9 @@ func TestConferencePagesInBrowser(t *testing.T) {
 
 	// Publishers like OBS: main and the gated track without B-frames, the
 	// side room with -bf 2 (the organizer page must warn).
-	testutil.StartPublish(t, small(testStreamKey, 0))
+	mainPub := small(testStreamKey, 0)
+	mainPub.Size, mainPub.Bitrate = "640x360", "800k"
+	testutil.StartPublish(t, mainPub)
 	sidePub := testutil.StartPublish(t, small(side.StreamKey, 2))
 	testutil.StartPublish(t, small(gated.StreamKey, 0))
 	for _, tr := range []string{"main", "side", "members"} {
@@ -146,10 +148,10 @@ func TestConferencePagesInBrowser(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	select {
 	case <-done:
-	case <-time.After(4 * time.Minute):
+	case <-time.After(8 * time.Minute):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("ui.mjs did not finish in 4 minutes: %s %s", stdout.String(), stderr.String())
+		t.Fatalf("ui.mjs did not finish in 8 minutes: %s %s", stdout.String(), stderr.String())
 	}
 	var res struct {
 		Steps  map[string]map[string]any `json:"steps"`
