@@ -172,8 +172,8 @@ func TestConferencePagesInBrowser(t *testing.T) {
 	if res.Failed != nil {
 		t.Fatalf("step %q failed: %v\nstderr: %s\nserver:\n%s", *res.Failed, res.Steps[*res.Failed], stderr.String(), logs)
 	}
-	if len(res.Steps) != 19 {
-		t.Fatalf("%d steps ran, want 19: %v", len(res.Steps), res.Steps)
+	if len(res.Steps) != 20 {
+		t.Fatalf("%d steps ran, want 20: %v", len(res.Steps), res.Steps)
 	}
 	if ch := res.Steps["on-air-switch"]["channel"]; ch != "ws" {
 		t.Errorf("the viewer page followed the on-air switch over %v, not the live channel", ch)

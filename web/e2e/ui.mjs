@@ -248,6 +248,31 @@ try {
     return Object.assign({ startedMs: ms }, live);
   });
 
+  await step('moderate', async () => {
+    // The organizer hides the message and marks the top question answered
+    // from the track page; both viewers see it at once.
+    const page = await org.context().newPage();
+    const t0 = Date.now(), at = {};
+    await page.goto(base + '/e/' + ev + '/' + tr);
+    at.loaded = Date.now() - t0;
+    await until('moderation buttons', () => page.locator('#messages .msg button.mod').count());
+    at.buttons = Date.now() - t0;
+    await page.locator('#messages .msg button.mod').first().click();
+    await until('message gone for the second viewer', async () => (await v2.locator('#messages .msg').count()) === 0, 5000);
+    at.hidden = Date.now() - t0;
+    await page.click('#qa-tab');
+    await page.locator('#questions .question', { hasText: 'phone' }).locator('button.mod', { hasText: 'Answered' }).click();
+    const order = await until('answered question moves down', async () => {
+      const l = await v1.locator('#questions .question .body').allTextContents();
+      const tagged = await v1.locator('#questions .question.answered').count();
+      return l[l.length - 1] === 'Does it work on a phone?' && tagged === 1 ? l : null;
+    }, 5000);
+    at.answered = Date.now() - t0;
+    at.mode = await page.evaluate(() => window.kast.live.mode);
+    await page.close();
+    return { order, at };
+  });
+
   await step('import', async () => {
     await org.setInputFiles('#tt-file', cfg.timetableFile);
     await org.click('#import-form [type=submit]');

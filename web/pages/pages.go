@@ -37,6 +37,10 @@ type Handler struct {
 	// "/hls/<slug>/index.m3u8".
 	PlaylistURL func(slug string) string
 
+	// WHEPURL returns the WHEP endpoint of a track, "" when WebRTC is off;
+	// nil means off.
+	WHEPURL func(slug string) string
+
 	// Log receives server-side errors; nil means slog.Default().
 	Log *slog.Logger
 

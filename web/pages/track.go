@@ -69,6 +69,9 @@ func (h *Handler) playerScripts(d trackData, extra string) []string {
 	if !d.CanWatch || !d.HLSBuilt {
 		return []string{extra}
 	}
+	if d.WHEPURL != "" { // WebRTC first where the server offers it (webrtc.js plays WHEP)
+		return []string{"hls.min.js", "webrtc.js", "watch.js", extra}
+	}
 	return []string{"hls.min.js", "watch.js", extra}
 }
 
@@ -84,8 +87,11 @@ func (h *Handler) trackData(w http.ResponseWriter, r *http.Request, chat bool) (
 	v := h.viewer(r)
 	now := h.now()
 	d := trackData{Event: ev, Track: t, Loc: ev.Location(), Live: h.isLive(t.Slug), Viewers: h.viewerCount(t.Slug),
-		PlaylistURL: h.playlistURL(t.Slug), WHEPURL: api.WHEPURL(t.Slug), HLSBuilt: h.hlsBuilt(),
+		PlaylistURL: h.playlistURL(t.Slug), HLSBuilt: h.hlsBuilt(),
 		Moderator: v.Organizer, Gated: ev.Access == conference.AccessRegistered}
+	if h.WHEPURL != nil {
+		d.WHEPURL = h.WHEPURL(t.Slug)
+	}
 	here := r.URL.Path
 	d.LoginURL = "/login?next=" + url.QueryEscape(here)
 	d.RegisterURL = "/register/" + url.PathEscape(ev.Slug) + "?next=" + url.QueryEscape(here)
