@@ -201,3 +201,37 @@ func TestConferencePagesInBrowser(t *testing.T) {
 	p.Stop()
 	t.Logf("screenshots in %s", shots)
 }
+
+// TestOrganizerAccountWatchesGatedEvent: an organizer account gets a
+// playback token for an event it is not registered for; an attendee of
+// another event does not.
+func TestOrganizerAccountWatchesGatedEvent(t *testing.T) {
+	a, _ := startApp(t, map[string]string{"KAST_ADMIN_TOKEN": testAdminToken})
+	if st, b := apiDo(t, http.DefaultClient, a, "POST", "/api/v1/events", map[string]any{"slug": "club", "name": "Club", "timezone": "UTC", "access": "registered"}, true); st != 201 {
+		t.Fatalf("event: %d %s", st, b)
+	}
+	apiDo(t, http.DefaultClient, a, "POST", "/api/v1/events/club/tracks", map[string]any{"slug": "room", "name": "Room"}, true)
+	if st, b := apiDo(t, http.DefaultClient, a, "POST", "/api/v1/organizers", map[string]any{"name": "Org", "email": "org@example.org", "password": "organizer password"}, true); st != 201 {
+		t.Fatalf("organizer: %d %s", st, b)
+	}
+	login := func(email, pw string) *http.Client {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		if st, b := apiDo(t, c, a, "POST", "/api/v1/session", map[string]any{"email": email, "password": pw}, false); st != 200 {
+			t.Fatalf("login %s: %d %s", email, st, b)
+		}
+		return c
+	}
+	org := login("org@example.org", "organizer password")
+	if st, b := apiDo(t, org, a, "GET", "/api/v1/events/club/playback-token", nil, false); st != 200 || !strings.Contains(string(b), `"token"`) {
+		t.Fatalf("organizer's playback token: %d %s", st, b)
+	}
+	jar, _ := cookiejar.New(nil)
+	other := &http.Client{Jar: jar}
+	if st, b := apiDo(t, other, a, "POST", "/api/v1/events/meetup/registrations", map[string]any{"name": "Ann", "email": "ann@example.org", "password": "attendee password", "consent_terms": true}, false); st != 201 {
+		t.Fatalf("attendee: %d %s", st, b)
+	}
+	if st, _ := apiDo(t, other, a, "GET", "/api/v1/events/club/playback-token", nil, false); st != 403 {
+		t.Fatalf("attendee of another event got a token: %d", st)
+	}
+}

@@ -97,7 +97,10 @@ func (h *Handler) trackData(w http.ResponseWriter, r *http.Request, chat bool) (
 	d.RegisterURL = "/register/" + url.PathEscape(ev.Slug) + "?next=" + url.QueryEscape(here)
 	_, registered := h.registered(ctx, v, ev)
 	switch {
-	case ev.Access != conference.AccessRegistered || v.Organizer || registered:
+	// The admin cookie alone is no login session, which the playback
+	// token needs: on a registered event the admin logs in with an
+	// (organizer) account to watch.
+	case ev.Access != conference.AccessRegistered || registered || (v.Organizer && v.Account != nil):
 		d.CanWatch = true
 	case v.Account == nil:
 		d.NeedLogin = true
