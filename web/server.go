@@ -9,6 +9,7 @@ import (
 
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/web/api"
@@ -64,6 +65,9 @@ type Server struct {
 	Gate *gate.Gate
 	// Live, when set, serves the websocket live channel.
 	Live *live.Hub
+	// RTMP returns the RTMP listeners' connection counters for /metrics
+	// (nil: none).
+	RTMP func() rtmp.Stats
 
 	fast    *fastpath.Server // cleartext; nil when it only redirects
 	plain   *http.Server     // cleartext when it only redirects

@@ -174,6 +174,7 @@ func (a *app) start(ctx context.Context) error {
 		Packager:       a.hls,
 		Recorder:       a.rec,
 		Logger:         a.log.With("component", "http"),
+		RTMP:           a.rtmpStats,
 		API:            api,
 		Pages:          a.pages(api),
 		Gate:           a.gate,
@@ -240,6 +241,17 @@ func (a *app) authorize(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	return t.Slug, nil
+}
+
+// rtmpStats sums the RTMP and RTMPS listeners' counters for /metrics.
+func (a *app) rtmpStats() rtmp.Stats {
+	var st rtmp.Stats
+	for _, s := range []*rtmp.Server{a.rtmp, a.rtmps} {
+		if s != nil {
+			st = st.Add(s.Stats())
+		}
+	}
+	return st
 }
 
 // expireSessions deletes expired login sessions once an hour.
