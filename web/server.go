@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/kastlive/kast/conference"
@@ -12,12 +13,14 @@ import (
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/recorder"
+	"github.com/kastlive/kast/relay"
 	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/gate"
 	"github.com/kastlive/kast/web/live"
 	"github.com/kastlive/kast/web/pages"
 	"github.com/kastlive/kast/web/vod"
+	"github.com/kastlive/kast/web/webrtc"
 )
 
 // Server is kast's HTTP server: cleartext HTTP on Address and, with
@@ -49,6 +52,9 @@ type Server struct {
 	Store    conference.Store
 	Hub      *ingest.Hub
 	Packager *packager.Server
+	// WebRTC serves WHEP; Relay is read for the metrics. Both optional.
+	WebRTC *webrtc.Handler
+	Relay  *relay.Relay
 	// Recorder, when set, has its recordings served under /vod/ and its
 	// admin API under /api/admin/recordings; RecordingGate gates them
 	// (nil: open).
@@ -110,12 +116,16 @@ func (s *Server) Initialize() error {
 	if s.Pages == nil {
 		s.Pages = &pages.Handler{Tracks: s.Store, Log: s.Logger}
 	}
+	if s.Pages.WHEPURL == nil {
+		s.Pages.WHEPURL = s.whepURL()
+	}
 	h := Handlers{
 		HLS:           hls,
 		Pages:         s.Pages,
 		Metrics:       s.protectedMetrics(),
 		Health:        s.health,
 		API:           s.API,
+		WebRTC:        s.WebRTC,
 		PlaybackToken: token,
 		Live:          liveHandler,
 	}
@@ -128,3 +138,11 @@ func (s *Server) Initialize() error {
 
 // Addr returns the cleartext listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// whepURL gives the watch page the WHEP endpoint of a track when WebRTC is on.
+func (s *Server) whepURL() func(string) string {
+	if s.WebRTC == nil {
+		return nil
+	}
+	return func(slug string) string { return "/whep/" + url.PathEscape(slug) }
+}

@@ -125,6 +125,7 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 type watchData struct {
 	Track       conference.Track
 	PlaylistURL string
+	WHEPURL     string
 	HLSBuilt    bool
 }
 
@@ -140,6 +141,9 @@ func (h *Handler) serveWatch(w http.ResponseWriter, r *http.Request, slug string
 		return
 	}
 	d := watchData{Track: t, PlaylistURL: h.playlistURL(t.Slug), HLSBuilt: h.hlsBuilt()}
+	if h.WHEPURL != nil {
+		d.WHEPURL = h.WHEPURL(t.Slug)
+	}
 	h.render(w, r, http.StatusOK, "watch.html", page{Title: t.Title, Data: d})
 }
 
