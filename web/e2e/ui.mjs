@@ -59,7 +59,8 @@ async function plays(target, label) {
   const t1 = Date.now();
   let b = a;
   await until(label + ' keeps decoding (' + a + ' frames at start)', async () => (b = await frames(target)) >= a + 30, 10000);
-  return { startMs, framesStart: a, framesEnd: b, growMs: Date.now() - t1 };
+  const mode = await target.evaluate(() => (window.kast && window.kast.mode) || null);
+  return { startMs, framesStart: a, framesEnd: b, growMs: Date.now() - t1, mode };
 }
 
 async function step(name, f) {
@@ -342,14 +343,18 @@ try {
 
   await step('phone', async () => {
     const p = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
-    await p.goto(base + '/e/' + ev + '/' + tr);
-    await until('phone plays', async () => (await frames(p)) > 0, 30000);
+    // hls.js on this one (the mode switch's ?playback=hls): both players
+    // of the track page are driven.
+    await p.goto(base + '/e/' + ev + '/' + tr + '?playback=hls');
+    const r = await plays(p, 'phone (hls.js)');
+    if (r.mode !== 'hls.js') throw new Error('phone played with ' + r.mode + ', not hls.js');
     const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     await shot(p, 'track-phone', { fullPage: true });
     await p.goto(base + '/e/' + ev);
     await shot(p, 'event-home-phone', { fullPage: true });
     await p.context().close();
     if (overflow > 0) throw new Error('the phone page scrolls sideways by ' + overflow + ' px');
+    return r;
   });
 
   await step('dark', async () => {
