@@ -34,8 +34,10 @@ type Server struct {
 	TLSAddress string
 	TLSConfig  *tls.Config
 	// RedirectHTTP makes the cleartext listener answer every request but
-	// /healthz with a redirect to HTTPS (used with TLS).
-	RedirectHTTP bool
+	// /healthz with a redirect to HTTPS (used with TLS), to CanonicalHost
+	// when set (the public name) or else to the request's Host.
+	RedirectHTTP  bool
+	CanonicalHost string
 	// WrapHTTP, when set, wraps what the cleartext listener serves: the
 	// ACME HTTP-01 challenge responder goes there.
 	WrapHTTP func(http.Handler) http.Handler

@@ -81,7 +81,11 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		servePprof(cfg.PprofAddr, a.log)
 	}
 	a.banner.print(stdout)
-	a.log.Info("kast started", "http", a.web.Addr().String(), "rtmp", a.rtmpAddr())
+	started := []any{"http", a.web.Addr().String(), "rtmp", a.rtmpAddr()}
+	if t := a.web.TLSAddr(); t != nil {
+		started = append(started, "https", t.String(), "rtmps", a.rtmpsAddr())
+	}
+	a.log.Info("kast started", started...)
 	<-ctx.Done()
 	a.log.Info("shutting down")
 	a.stop()
@@ -204,6 +208,10 @@ func (a *app) start(ctx context.Context) error {
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
 		ws.RedirectHTTP, ws.WrapHTTP, ws.HSTSMaxAge = cfg.HTTPRedirect, wrapHTTP, cfg.HSTS
+		ws.CanonicalHost = cfg.PublicHost
+		if d := cfg.domainList(); ws.CanonicalHost == "" && len(d) > 0 {
+			ws.CanonicalHost = d[0]
+		}
 	}
 	if err := ws.Initialize(); err != nil {
 		return fmt.Errorf("http: %w", err)
