@@ -130,7 +130,12 @@ func (s *Server) redirectToHTTPS(routes http.Handler) http.Handler {
 			routes.ServeHTTP(w, r)
 			return
 		}
-		host := r.Host
+		// The configured name when there is one: a Host header is the
+		// client's to choose, and a permanent redirect is cached.
+		host := s.CanonicalHost
+		if host == "" {
+			host = r.Host
+		}
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}

@@ -57,6 +57,11 @@ type app struct {
 	sched     *conference.Scheduler
 	stopSched context.CancelFunc
 
+	// health watches every publisher for the organizer pages; chatFeed
+	// carries chat and questions to the live channel.
+	health   *ingest.HealthMonitor
+	chatFeed *conference.ChatFeed
+
 	// the playback gate, its access table, the live channel
 	directory *gate.Directory
 	gate      *gate.Gate
@@ -78,7 +83,11 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		servePprof(cfg.PprofAddr, a.log)
 	}
 	a.banner.print(stdout)
-	a.log.Info("kast started", "http", a.web.Addr().String(), "rtmp", a.rtmpAddr())
+	started := []any{"http", a.web.Addr().String(), "rtmp", a.rtmpAddr()}
+	if t := a.web.TLSAddr(); t != nil {
+		started = append(started, "https", t.String(), "rtmps", a.rtmpsAddr())
+	}
+	a.log.Info("kast started", started...)
 	<-ctx.Done()
 	a.log.Info("shutting down")
 	a.stop()
@@ -140,6 +149,9 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
+	a.health = &ingest.HealthMonitor{}
+	a.health.Attach(a.hub)
+	a.chatFeed = &conference.ChatFeed{}
 	api := &apihttp.Handler{
 		Store:         a.store,
 		Hub:           a.hub,
@@ -147,7 +159,11 @@ func (a *app) start(ctx context.Context) error {
 		Scheduler:     a.sched,
 		SecureCookies: cfg.SecureCookies,
 		Log:           a.log.With("component", "api"),
+		Chat:          &conference.Chat{Messages: st, Questions: st, Feed: a.chatFeed},
+		Organizers:    st,
+		Health:        a.health,
 	}
+	api.History = &apihttp.ViewerHistory{Tracks: a.trackSlugs, Count: api.ViewerCount}
 	if a.rec != nil {
 		api.Recordings = recordingLinks{a.rec}
 	}
@@ -155,10 +171,12 @@ func (a *app) start(ctx context.Context) error {
 	if err := a.startPlayback(ctx, st, api); err != nil {
 		return err
 	}
+	a.live.FollowChat(a.chatFeed) // chat and questions to the viewers
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	a.stopSched = stopSched
 	go a.sched.Run(schedCtx)
 	go a.expireSessions(schedCtx)
+	go api.History.Run(schedCtx)
 
 	tlsConfig, wrapHTTP, err := a.tlsSetup()
 	if err != nil {
@@ -177,6 +195,7 @@ func (a *app) start(ctx context.Context) error {
 		Logger:         a.log.With("component", "http"),
 		RTMP:           a.rtmpStats,
 		API:            api,
+		Pages:          a.pages(api),
 		Gate:           a.gate,
 		Live:           a.live,
 	}
@@ -191,6 +210,10 @@ func (a *app) start(ctx context.Context) error {
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
 		ws.RedirectHTTP, ws.WrapHTTP, ws.HSTSMaxAge = cfg.HTTPRedirect, wrapHTTP, cfg.HSTS
+		ws.CanonicalHost = cfg.PublicHost
+		if d := cfg.domainList(); ws.CanonicalHost == "" && len(d) > 0 {
+			ws.CanonicalHost = d[0]
+		}
 	}
 	if err := ws.Initialize(); err != nil {
 		return fmt.Errorf("http: %w", err)

@@ -27,12 +27,11 @@ func (h *Handler) Publish(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	// The camera and the stream key stay on this page: no other origin may
-	// frame it.
+	// The camera and the stream key stay on this page: nobody may frame it.
 	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
 	h.render(w, r, http.StatusOK, "publish.html", page{
 		Title: "Go live: " + t.Title,
 		Data:  publishData{Track: t, WHIPURL: "/whip/" + url.PathEscape(t.Slug)},
+		Frame: "'none'",
 	})
 }
