@@ -35,7 +35,7 @@ func (s *Server) listen(hls, routes http.Handler) error {
 		if cfg.MinVersion == 0 {
 			cfg.MinVersion = tls.VersionTLS12
 		}
-		s.secure = s.fastPath(tls.NewListener(tlsLn, cfg), hls, s.hsts(routes))
+		s.secure = s.fastPath(fastpath.TLSListener(tlsLn, cfg), hls, s.hsts(routes))
 	}
 	if s.MetricsAddress != "" {
 		if s.metLn, err = net.Listen("tcp", s.MetricsAddress); err != nil {

@@ -325,11 +325,18 @@ var recordPool = sync.Pool{New: func() any { b := make([]byte, 0, tlsRecord); re
 // writeRecords sends bufs over TLS in full records: crypto/tls makes a
 // record and a system call of every Write, so the status line and headers
 // written apart from a small body would cost a second one.
-func (c *conn) writeRecords(bufs *net.Buffers) (int64, error) {
+func (c *conn) writeRecords(bufs *net.Buffers) (n int64, err error) {
+	if cc := corkOf(c.nc); cc != nil {
+		cc.corked = true
+		defer func() {
+			if uerr := cc.uncork(); err == nil {
+				err = uerr
+			}
+		}()
+	}
 	bp := recordPool.Get().(*[]byte)
 	defer recordPool.Put(bp)
 	rec := (*bp)[:0]
-	var n int64
 	for _, b := range *bufs {
 		for len(b) > 0 {
 			k := copy(rec[len(rec):cap(rec)], b)

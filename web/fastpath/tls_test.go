@@ -23,7 +23,7 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := tls.NewListener(inner, &tls.Config{Certificates: []tls.Certificate{cert.TLS}, NextProtos: []string{"h2", "http/1.1"}})
+	ln := TLSListener(inner, &tls.Config{Certificates: []tls.Certificate{cert.TLS}, NextProtos: []string{"h2", "http/1.1"}})
 	describe := func(who string, r *http.Request) string {
 		return fmt.Sprintf("%s %s proto=%d tls=%v", who, r.URL.Path, r.ProtoMajor, r.TLS != nil)
 	}
