@@ -39,7 +39,8 @@ func TestNginxCache(t *testing.T) {
 	const key = "bench-stream-key-0000"
 	startProcess(t, []string{"KAST_STREAM_KEY=" + key}, kastBin, "-data-dir", filepath.Join(dir, "data"),
 		"-log-level", "warn", "-http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort),
-		"-rtmp-addr", fmt.Sprintf("127.0.0.1:%d", rtmpPort), "-metrics-addr", fmt.Sprintf("127.0.0.1:%d", metricsPort))
+		"-rtmp-addr", fmt.Sprintf("127.0.0.1:%d", rtmpPort), "-metrics-addr", fmt.Sprintf("127.0.0.1:%d", metricsPort),
+		"-webrtc-udp-addr", "127.0.0.1:0")
 
 	httpsPort := freePort(t)
 	startNginxCache(t, dir, httpPort, httpsPort)
