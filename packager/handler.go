@@ -60,6 +60,14 @@ func (h *handler) media() {
 			h.s.error(h.w, h.kind, http.StatusNotFound, "no live stream on this track")
 			return
 		}
+		// Only a request with no directive at all is held: players start
+		// with one, and gohlslib's client reloads with _HLS_skip alone.
+		if h.s.Config.JoinHold != JoinAtOnce && snap.live && skipArg == "" {
+			if snap = h.joinHold(snap); snap == nil {
+				h.s.metrics.request(h.kind, 0) // the client went away
+				return
+			}
+		}
 		body, length := pickPlaylist(snap, skip)
 		h.writePlaylist(headerLive, body, length)
 		return
@@ -87,6 +95,48 @@ func (h *handler) media() {
 	}
 	body, length := pickPlaylist(snap, skip)
 	h.writePlaylist(headerBlocking, body, length)
+}
+
+// joinHold waits for the snapshot to answer a player's first playlist
+// request with (see JoinHold). It returns nil if the request was
+// cancelled, and the newest snapshot when the wait times out.
+func (h *handler) joinHold(snap *snapshot) *snapshot {
+	cfg := &h.s.Config
+	// Parts of the open segment past PART-HOLD-BACK: a player's start
+	// position is then inside the segment's first part rather than on a
+	// part boundary, where rounding could put it in the part before the
+	// keyframe.
+	parts := int(cfg.PartHoldBack/cfg.PartTarget) + 1
+	timer := time.NewTimer(cfg.SegmentTarget + 2*cfg.PartTarget)
+	defer timer.Stop()
+	h.s.metrics.blocked.Add(1)
+	defer h.s.metrics.blocked.Add(-1)
+	done := h.r.Context().Done()
+	first := snap.nextPart
+	for {
+		// A snapshot is published per part, but a slow request may see
+		// only every other one: look for the open segment reaching the
+		// parts since the last snapshot seen.
+		prevMSN, prevParts := snap.msn, snap.parts
+		select {
+		case <-snap.next:
+			next := h.m.cur.Load()
+			if next.gone || next.playlist == nil || !next.live {
+				return snap
+			}
+			snap = next
+		case <-timer.C:
+			return snap
+		case <-done:
+			return nil
+		}
+		if snap.nextPart == first {
+			continue
+		}
+		if snap.parts >= parts && (snap.msn != prevMSN || prevParts < parts) {
+			return snap
+		}
+	}
 }
 
 // hlsQuery returns the delivery directives of a playlist request. Their
