@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,14 +33,14 @@ const advancePartLimit = 3
 // handler serves one request for a track's files.
 type handler struct {
 	s    *Server
-	m    *muxer
+	cur  *atomic.Pointer[snapshot] // the track's, or a rendition's
 	w    http.ResponseWriter
 	r    *http.Request
 	kind fileKind
 }
 
 func (h *handler) multivariant() {
-	snap := h.m.cur.Load()
+	snap := h.cur.Load()
 	if snap.gone || snap.multivariant == nil || snap.playlist == nil {
 		h.s.error(h.w, h.kind, http.StatusNotFound, "no live stream on this track")
 		return
@@ -55,7 +56,7 @@ func (h *handler) media() {
 	}
 	skip := skipArg == "YES" || skipArg == "v2"
 	if msnArg == "" {
-		snap := h.m.cur.Load()
+		snap := h.cur.Load()
 		if snap.gone || snap.playlist == nil {
 			h.s.error(h.w, h.kind, http.StatusNotFound, "no live stream on this track")
 			return
@@ -83,7 +84,7 @@ func (h *handler) media() {
 		h.s.error(h.w, h.kind, http.StatusBadRequest, "invalid _HLS_msn or _HLS_part")
 		return
 	}
-	snap := h.m.cur.Load()
+	snap := h.cur.Load()
 	if !snap.gone && h.tooFarAhead(snap, msn, part) {
 		h.s.error(h.w, h.kind, http.StatusBadRequest, "_HLS_msn/_HLS_part too far ahead of the live edge")
 		return
@@ -120,7 +121,7 @@ func (h *handler) joinHold(snap *snapshot) *snapshot {
 		prevMSN, prevParts := snap.msn, snap.parts
 		select {
 		case <-snap.next:
-			next := h.m.cur.Load()
+			next := h.cur.Load()
 			if next.gone || next.playlist == nil || !next.live {
 				return snap
 			}
@@ -191,7 +192,7 @@ func (h *handler) tooFarAhead(s *snapshot, msn, part int) bool {
 }
 
 func (h *handler) file(epoch string, n int64) {
-	snap := h.m.cur.Load()
+	snap := h.cur.Load()
 	if snap.gone || epoch != snap.epoch {
 		h.s.error(h.w, h.kind, http.StatusNotFound, "not found")
 		return
@@ -344,7 +345,7 @@ func (h *handler) wait(snap *snapshot, ready func(*snapshot) bool) (*snapshot, i
 	for {
 		select {
 		case <-snap.next:
-			snap = h.m.cur.Load()
+			snap = h.cur.Load()
 			if snap.gone {
 				return nil, http.StatusNotFound
 			}

@@ -31,6 +31,8 @@ type muxer struct {
 	multivariant []byte // rendered for mvMedia and mvBandwidth
 	mvMedia      ingest.Media
 	mvBandwidth  int
+
+	rend *renditionSet // see rendition.go
 }
 
 func newMuxer(track string, cfg Config, log *slog.Logger, metrics *Metrics, onGone func(*muxer), retire func(*muxer) bool) *muxer {
@@ -45,6 +47,7 @@ func newMuxer(track string, cfg Config, log *slog.Logger, metrics *Metrics, onGo
 		retire:  retire,
 	}
 	m.tl = newTimeline(cfg, m.log, m.publish)
+	m.rend = newRenditionSet(m, log)
 	m.cur.Store(&snapshot{epoch: m.epoch, next: make(chan struct{}), targetDur: m.tl.targetDur})
 	return m
 }
@@ -68,6 +71,7 @@ func (m *muxer) run(done <-chan struct{}) {
 			}
 			linger.Stop()
 			r, units = next, next.Units()
+			m.rend.stream = next.Stream().ID
 			if err := m.tl.startSession(r.Stream().Media); err != nil {
 				m.log.Error("cannot package stream", "err", err)
 				r.Close()
@@ -82,7 +86,15 @@ func (m *muxer) run(done <-chan struct{}) {
 				continue
 			}
 			m.metrics.frames(u)
+			if m.rend.npending.Load() > 0 {
+				m.rend.attachPending()
+			}
 			m.tl.push(u)
+			if len(m.rend.followers) > 0 {
+				m.rend.advance()
+			}
+		case msg := <-m.rend.in:
+			m.rend.receive(msg)
 		case <-linger.C:
 			// A publisher may have come back just now: give up the track
 			// only if no reader is queued, atomically with the server's
@@ -162,6 +174,9 @@ func (m *muxer) publish() {
 		}
 		s.multivariant = m.multivariant
 	}
+	if len(m.rend.followers) > 0 {
+		s.multivariant = m.rend.multivariant(s.playlist != nil)
+	}
 	s.playlistLen = []string{strconv.Itoa(len(s.playlist))}
 	s.deltaLen = []string{strconv.Itoa(len(s.delta))}
 	s.multivariantLen = []string{strconv.Itoa(len(s.multivariant))}
@@ -178,6 +193,7 @@ func (m *muxer) finish() {
 	s := &snapshot{epoch: m.epoch, gone: true, next: make(chan struct{})}
 	old := m.cur.Swap(s)
 	close(old.next)
+	m.rend.finish()
 	m.onGone(m)
 }
 
