@@ -40,12 +40,16 @@ type follower struct {
 
 	started bool // mirroring the source; until then waiting for a segment to start on
 	needKey bool // a picture was lost: the next must be a keyframe
-	failed  bool
+	failed  bool // to be dropped: no pictures for the stream being packaged
+	lagged  bool // to be started over: its pictures come too late
 
 	video     *ingest.Video // parameters of the pictures packaged
 	audio     *ingest.Audio // the source session's
 	initMedia ingest.Media
 	metrics   Metrics // the rendition's own: the server's count the source
+
+	resets    int // times the rendition was started over for lagging
+	lastReset time.Time
 }
 
 // pendingEvent is a tapEvent waiting to be replayed, with its slot.
@@ -229,12 +233,19 @@ func (fl *follower) unresolvable(s *slot) bool {
 	return time.Since(s.created) >= maxRenditionLag
 }
 
-// giveUp resolves the oldest slot, s, as empty. A started rendition with
-// no feed for the stream being packaged has failed.
+// giveUp resolves the oldest slot, s, as empty: its stream's feed ended
+// (the last pictures of a stream), or nothing is started yet. A started
+// rendition with no feed for the stream being packaged has failed; one
+// whose pictures come too late is started over (see renditionSet.reset)
+// rather than listing parts without pictures.
 func (fl *follower) giveUp(s *slot) {
-	if fl.started && (fl.feed == nil || fl.feed.src.ID != s.stream) && s.stream != fl.endedStream {
-		fl.log.Warn("no rendition pictures for the stream; taking it out of the multivariant playlist")
-		fl.failed = true
+	if fl.started && s.stream != fl.endedStream {
+		if fl.feed == nil || fl.feed.src.ID != s.stream {
+			fl.log.Warn("no rendition pictures for the stream; taking it out of the multivariant playlist")
+			fl.failed = true
+		} else {
+			fl.lagged = true
+		}
 		return
 	}
 	if i := slices.Index(fl.byPTS, s); i >= 0 {
@@ -248,7 +259,7 @@ func (fl *follower) giveUp(s *slot) {
 // advance replays the source's decisions as far as the rendition's
 // pictures allow.
 func (fl *follower) advance() {
-	if fl.failed {
+	if fl.failed || fl.lagged {
 		return
 	}
 	fl.match()
@@ -261,7 +272,7 @@ func (fl *follower) advance() {
 			// The segment's init depends on its first picture.
 			return
 		}
-		if fl.failed {
+		if fl.failed || fl.lagged {
 			return
 		}
 		var next *pendingEvent
@@ -271,7 +282,7 @@ func (fl *follower) advance() {
 		fl.apply(pe, next)
 		fl.queue[0] = nil
 		fl.queue = fl.queue[1:]
-		if fl.failed {
+		if fl.failed || fl.lagged {
 			return
 		}
 	}

@@ -46,8 +46,9 @@ import (
 
 // maxRenditionLag is how long a source picture waits for its rendition
 // picture before the rendition's chunk goes out without it (the picture
-// then never comes: ffmpeg restarted or fell behind).
-const maxRenditionLag = 2 * time.Second
+// then never comes: ffmpeg restarted, or fell behind for want of CPU).
+// The ladder's queue holds 3 s of pictures too.
+const maxRenditionLag = 3 * time.Second
 
 // renditionHold is how long, after the source's playlist is ready, the
 // multivariant playlist waits for the renditions attached to the stream
@@ -211,13 +212,35 @@ func (rs *renditionSet) receive(msg renditionMsg) {
 // advance lets every follower catch up with the source.
 func (rs *renditionSet) advance() {
 	failed := false
-	for _, fl := range rs.followers {
+	for i, fl := range rs.followers {
 		fl.advance()
+		if fl.lagged {
+			rs.followers[i] = rs.reset(fl)
+			rs.publishNames()
+		}
 		failed = failed || fl.failed
 	}
 	if failed {
 		rs.dropFailed()
 	}
+}
+
+// reset replaces a follower whose pictures came too late with a new one,
+// which starts at the first segment its pictures are in time for. Its
+// playlist answers 404 and it is out of the multivariant playlist until it
+// has StartSegments segments again: players on it move to another
+// variant. The new epoch keeps every name immutable.
+func (rs *renditionSet) reset(old *follower) *follower {
+	rs.gen++
+	fl := newFollower(rs, old.name, rs.m.epoch+"r"+strconv.Itoa(rs.gen))
+	fl.feed, fl.audio, fl.endedStream = old.feed, old.audio, old.endedStream
+	fl.resets, fl.lastReset = old.resets+1, time.Now()
+	if old.resets == 0 || time.Since(old.lastReset) > time.Minute {
+		fl.log.Warn("rendition pictures more than 3 s behind the source (ffmpeg short of CPU?): rendition started over",
+			"restarts", fl.resets)
+	}
+	old.finish()
+	return fl
 }
 
 func (rs *renditionSet) dropFailed() {

@@ -29,6 +29,10 @@ type copyFeed struct {
 	// reorder holds this many pictures to put them in presentation order,
 	// as a decoder of a stream with B-frames does.
 	reorder int
+	// stallAt pictures, the feed stops for stall (an encoder short of
+	// CPU), then catches up.
+	stallAt int
+	stall   time.Duration
 }
 
 func (c copyFeed) run(r *ingest.Reader, out chan<- *ingest.Unit) {
@@ -51,6 +55,9 @@ func (c copyFeed) run(r *ingest.Reader, out chan<- *ingest.Unit) {
 		}
 		if c.lose != nil && c.lose(n) {
 			continue
+		}
+		if c.stall > 0 && n == c.stallAt {
+			time.Sleep(c.stall)
 		}
 		held = append(held, u)
 		for len(held) > c.reorder {
@@ -468,6 +475,46 @@ func TestRenditionBFrames(t *testing.T) {
 		if first := ps[0].Tracks[0]; first.Samples[0].IsNonSyncSample || first.Samples[0].PTSOffset < 0 {
 			t.Fatalf("segment %d does not start with a keyframe: %+v", msn, first.Samples[0])
 		}
+	}
+}
+
+// A rendition that falls more than maxRenditionLag behind is started over:
+// out of the multivariant playlist, then back, aligned, with a later first
+// segment and new names.
+func TestRenditionLagsAndRestarts(t *testing.T) {
+	t.Parallel()
+	rr := newRenditionRig(t, copyFeed{delay: 20 * time.Millisecond, stallAt: 120, stall: maxRenditionLag + 500*time.Millisecond})
+	go rr.publish(16 * time.Second)
+	rr.waitReady("index.m3u8")
+	before := rr.media("copy/media.m3u8")
+	// Picture 120 is due at 4 s and comes at 7.5 s: the rendition gives up
+	// on it at 7 s, about 4 s from now.
+	time.Sleep(4 * time.Second)
+	var gone bool
+	for range 40 {
+		if code, _ := rr.get("copy/media.m3u8"); code == 404 {
+			gone = true
+			if bytes.Contains(mustGet(rr, "index.m3u8"), []byte("copy/")) {
+				t.Fatal("the lagging rendition is still listed")
+			}
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !gone {
+		t.Fatal("the lagging rendition's playlist is still served")
+	}
+	deadline := time.Now().Add(8 * time.Second)
+	for !bytes.Contains(mustGet(rr, "index.m3u8"), []byte("copy/")) {
+		if time.Now().After(deadline) {
+			t.Fatal("the rendition did not come back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	src, ren := rr.both()
+	checkAligned(t, src, ren)
+	if ren.MediaSequence <= before.MediaSequence || ren.Map.URI == before.Map.URI {
+		t.Fatalf("the restarted rendition starts at %d (%s), as before (%d, %s)", ren.MediaSequence, ren.Map.URI, before.MediaSequence, before.Map.URI)
 	}
 }
 

@@ -607,3 +607,14 @@ func (l *Ladder) emit(o *ladderOutput, nalus [][]byte, params *ingest.Video) {
 		o.wantKey = true
 	}
 }
+
+// CheckLadder returns an error wrapping ErrUnavailable when the ffmpeg
+// binary (empty: "ffmpeg" on PATH) cannot run a Ladder: missing, or built
+// without libx264.
+func CheckLadder(ffmpeg string) error {
+	path, err := lookPath(ffmpeg)
+	if err != nil {
+		return err
+	}
+	return checkEncoder(path, "libx264")
+}
