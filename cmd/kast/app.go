@@ -15,6 +15,7 @@ import (
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/internal/certs"
+	"github.com/kastlive/kast/internal/ladder"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
@@ -31,6 +32,7 @@ type app struct {
 	store  conference.Store
 	hub    *ingest.Hub
 	hls    *packager.Server
+	ladder *ladder.Ladder
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
 	web    *web.Server
@@ -94,6 +96,16 @@ func (a *app) start(ctx context.Context) error {
 	}
 	if err := a.hls.Initialize(); err != nil {
 		return fmt.Errorf("hls: %w", err)
+	}
+	if len(cfg.rungs) > 0 {
+		// After the packager: a stream's track is packaged before its
+		// renditions are handed over.
+		a.ladder = &ladder.Ladder{Hub: a.hub, Sink: a.hls, Rungs: cfg.rungs, Preset: cfg.RenditionsPreset,
+			Logger: a.log.With("component", "renditions")}
+		if err := a.ladder.Initialize(); err != nil {
+			a.ladder = nil
+			return fmt.Errorf("-renditions: %w", err)
+		}
 	}
 
 	a.feed = &conference.Feed{}
@@ -235,6 +247,9 @@ func (a *app) stop() {
 	}
 	if a.rtmps != nil {
 		a.rtmps.Close()
+	}
+	if a.ladder != nil {
+		a.ladder.Close()
 	}
 	if a.hls != nil {
 		a.hls.Close()
