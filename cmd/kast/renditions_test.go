@@ -57,4 +57,3 @@ func TestRenditionsConfig(t *testing.T) {
 		t.Fatalf("%+v, %v", cfg, err)
 	}
 }
-
