@@ -56,8 +56,8 @@ func TestTimestampsPast24Bits(t *testing.T) {
 func TestReconnectContinues(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, packager.Config{})
-	p1 := testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 7 * time.Second})
-	r.waitPlaylist(t, 10*time.Second)
+	p1 := testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 9 * time.Second})
+	r.waitPlaylist(t, 10*time.Second) // about 3 s: the playlist waits for three segments
 	time.Sleep(3 * time.Second)
 
 	type result struct {

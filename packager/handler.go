@@ -33,6 +33,7 @@ const advancePartLimit = 3
 // handler serves one request for a track's files.
 type handler struct {
 	s    *Server
+	m    *muxer                    // the track's
 	cur  *atomic.Pointer[snapshot] // the track's, or a rendition's
 	w    http.ResponseWriter
 	r    *http.Request
@@ -89,6 +90,8 @@ func (h *handler) media() {
 		h.s.error(h.w, h.kind, http.StatusBadRequest, "_HLS_msn/_HLS_part too far ahead of the live edge")
 		return
 	}
+	h.m.viewers.waitingPlaylists.Add(1)
+	defer h.m.viewers.waitingPlaylists.Add(-1)
 	snap, status := h.wait(snap, func(s *snapshot) bool { return s.playlist != nil && s.has(msn, part) })
 	if status != http.StatusOK {
 		h.waitFailed(status)
@@ -192,6 +195,9 @@ func (h *handler) tooFarAhead(s *snapshot, msn, part int) bool {
 }
 
 func (h *handler) file(epoch string, n int64) {
+	if h.kind == filePart && h.m.viewers.partRequest(h.r, n) {
+		defer h.m.viewers.waitingParts.Add(-1)
+	}
 	snap := h.cur.Load()
 	if snap.gone || epoch != snap.epoch {
 		h.s.error(h.w, h.kind, http.StatusNotFound, "not found")
@@ -453,6 +459,7 @@ func (h *handler) writeSegment(seg *segment) {
 	if h.r.Method == http.MethodHead {
 		return
 	}
+	h.m.viewers.segment(h.r, seg.msn)
 	var bufs net.Buffers
 	for _, p := range seg.parts {
 		if p.data != nil {

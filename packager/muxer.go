@@ -32,7 +32,8 @@ type muxer struct {
 	mvMedia      ingest.Media
 	mvBandwidth  int
 
-	rend *renditionSet // see rendition.go
+	rend    *renditionSet // see rendition.go
+	viewers viewerCounter // see viewers.go
 }
 
 func newMuxer(track string, cfg Config, log *slog.Logger, metrics *Metrics, onGone func(*muxer), retire func(*muxer) bool) *muxer {
@@ -72,6 +73,7 @@ func (m *muxer) run(done <-chan struct{}) {
 			linger.Stop()
 			r, units = next, next.Units()
 			m.rend.stream = next.Stream().ID
+			m.tl.rec.setStream(next.Stream())
 			if err := m.tl.startSession(r.Stream().Media); err != nil {
 				m.log.Error("cannot package stream", "err", err)
 				r.Close()
@@ -180,6 +182,7 @@ func (m *muxer) publish() {
 	s.playlistLen = []string{strconv.Itoa(len(s.playlist))}
 	s.deltaLen = []string{strconv.Itoa(len(s.delta))}
 	s.multivariantLen = []string{strconv.Itoa(len(s.multivariant))}
+	m.viewers.published(s)
 	old := m.cur.Swap(s)
 	close(old.next)
 	m.metrics.published(old.nextPart != s.nextPart, old.msn != s.msn)

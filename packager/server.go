@@ -16,6 +16,8 @@ type Server struct {
 	Hub    *ingest.Hub
 	Config Config
 	Logger *slog.Logger
+	// Sink, when set, receives every complete segment (the recorder).
+	Sink SegmentSink
 
 	metrics Metrics
 	mu      sync.RWMutex
@@ -61,6 +63,7 @@ func (s *Server) onStream(st *ingest.Stream) {
 	m := s.muxers[st.Track]
 	if m == nil {
 		m = newMuxer(st.Track, s.Config, s.Logger, &s.metrics, s.remove, s.retire)
+		m.tl.rec = s.newSinkHook(m)
 		s.muxers[st.Track] = m
 		s.wg.Add(1)
 		go func() {
@@ -158,7 +161,7 @@ func (s *Server) ServeFile(w http.ResponseWriter, r *http.Request, track, name s
 		}
 		cur = &f.mux.cur
 	}
-	h := handler{s: s, cur: cur, w: w, r: r, kind: kind}
+	h := handler{s: s, m: m, cur: cur, w: w, r: r, kind: kind}
 	switch kind {
 	case fileMultivariant:
 		h.multivariant()

@@ -44,6 +44,7 @@ type timeline struct {
 	// tap, when set, is told every packaging decision, for the
 	// renditions to follow (see rendition.go). nil without renditions.
 	tap *renditionSet
+	rec *sinkHook // hands segments to the Server's SegmentSink; nil: none
 }
 
 // session is the part of the timeline fed by one ingest.Stream.
@@ -110,6 +111,7 @@ func (t *timeline) startSession(m ingest.Media) error {
 	}
 	t.nextInit++
 	t.inits[t.nextInit] = init
+	t.rec.timelineStarted(t.nextInit, init, m)
 	s := &session{
 		media:  m,
 		initID: t.nextInit,
@@ -146,6 +148,7 @@ func (t *timeline) endSession() {
 	if t.tap != nil {
 		defer t.tap.tapSessionEnd()
 	}
+	defer t.rec.timelineEnded(s.initID)
 	if !s.started {
 		return
 	}
@@ -459,6 +462,7 @@ func (t *timeline) closeSegment(end time.Duration, reopen bool) {
 	seg := t.open
 	seg.duration = end - seg.start
 	seg.complete = true
+	t.rec.segmentClosed(seg)
 	t.segments = append(t.segments, seg)
 	t.open = nil
 	if t.tap != nil {

@@ -57,16 +57,34 @@ var (
 	descSegments    = prometheus.NewDesc("kast_hls_segments_total", "HLS segments produced.", nil, nil)
 	descBlocked     = prometheus.NewDesc("kast_hls_blocked_requests", "HLS requests waiting for a part now.", nil, nil)
 	descRequests    = prometheus.NewDesc("kast_hls_requests_total", "HLS responses by kind and status (0: client went away).", []string{"kind", "status"}, nil)
+	descViewers     = prometheus.NewDesc("kast_viewers", "Viewers per track, counted from their HLS requests (docs/api.md).", []string{"track", "protocol"}, nil)
+	descLiveConns   = prometheus.NewDesc("kast_live_connections", "Live channel websocket connections now.", nil, nil)
+	descLiveSent    = prometheus.NewDesc("kast_live_messages_total", "Messages queued to live channel connections.", nil, nil)
+	descLiveDropped = prometheus.NewDesc("kast_live_dropped_total", "Live channel connections closed by kast, by reason.", []string{"reason"}, nil)
+	descLiveRefused = prometheus.NewDesc("kast_live_refused_total", "Live channel connections refused, by reason.", []string{"reason"}, nil)
 	descFastConns   = prometheus.NewDesc("kast_http_fastpath_connections", "HTTP connections on the HLS fast path now.", []string{"listener"}, nil)
 	descFastReqs    = prometheus.NewDesc("kast_http_fastpath_requests_total", "Requests served on the HLS fast path.", []string{"listener"}, nil)
 	descHandoffs    = prometheus.NewDesc("kast_http_handoffs_total", "Connections the fast path gave to net/http (other paths, unusual requests).", []string{"listener"}, nil)
 	descAdoptions   = prometheus.NewDesc("kast_http_adoptions_total", "Connections taken back onto the fast path from net/http.", []string{"listener"}, nil)
 )
 
+// Recorder metrics.
+var (
+	descRecSegments = prometheus.NewDesc("kast_recording_segments_total", "Segments written to recordings.", nil, nil)
+	descRecBytes    = prometheus.NewDesc("kast_recording_bytes_total", "Bytes of segments written to recordings.", nil, nil)
+	descRecDropped  = prometheus.NewDesc("kast_recording_dropped_segments_total", "Segments not recorded (writer queue full, no room, write error).", nil, nil)
+	descRecErrors   = prometheus.NewDesc("kast_recording_write_errors_total", "Failed writes of recordings.", nil, nil)
+	descRecFull     = prometheus.NewDesc("kast_recording_stopped", "1 while recording is stopped for want of disk space or budget.", nil, nil)
+	descRecUsage    = prometheus.NewDesc("kast_recording_disk_bytes", "Bytes the recordings take on disk.", nil, nil)
+	descRecDeleted  = prometheus.NewDesc("kast_recording_deleted_publishes_total", "Publishes deleted by the budget or the retention.", []string{"reason"}, nil)
+)
+
 func (c *kastCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPublishers, descReaders, descIngestUnits, descIngestBytes, descDrops,
 		descFrames, descParts, descSegments, descBlocked, descRequests,
-		descFastConns, descFastReqs, descHandoffs, descAdoptions} {
+		descFastConns, descFastReqs, descHandoffs, descAdoptions,
+		descRecSegments, descRecBytes, descRecDropped, descRecErrors, descRecFull, descRecUsage, descRecDeleted,
+		descViewers, descLiveConns, descLiveSent, descLiveDropped, descLiveRefused} {
 		ch <- d
 	}
 }
@@ -88,6 +106,35 @@ func (c *kastCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descFastReqs, prometheus.CounterValue, float64(f.Requests), listener)
 		ch <- prometheus.MustNewConstMetric(descHandoffs, prometheus.CounterValue, float64(f.Handoffs), listener)
 		ch <- prometheus.MustNewConstMetric(descAdoptions, prometheus.CounterValue, float64(f.Adoptions), listener)
+	}
+
+	if c.s.Recorder != nil {
+		r := c.s.Recorder.Stats()
+		full := 0.0
+		if r.Full {
+			full = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descRecSegments, prometheus.CounterValue, float64(r.Segments))
+		ch <- prometheus.MustNewConstMetric(descRecBytes, prometheus.CounterValue, float64(r.Bytes))
+		ch <- prometheus.MustNewConstMetric(descRecDropped, prometheus.CounterValue, float64(r.Dropped))
+		ch <- prometheus.MustNewConstMetric(descRecErrors, prometheus.CounterValue, float64(r.WriteErrors))
+		ch <- prometheus.MustNewConstMetric(descRecFull, prometheus.GaugeValue, full)
+		ch <- prometheus.MustNewConstMetric(descRecUsage, prometheus.GaugeValue, float64(r.UsageBytes))
+		ch <- prometheus.MustNewConstMetric(descRecDeleted, prometheus.CounterValue, float64(r.Evicted), "budget")
+		ch <- prometheus.MustNewConstMetric(descRecDeleted, prometheus.CounterValue, float64(r.Expired), "retention")
+	}
+	for track, n := range c.s.Packager.ViewerCounts() {
+		ch <- prometheus.MustNewConstMetric(descViewers, prometheus.GaugeValue, float64(n), track, "hls")
+	}
+	if l := c.s.Live; l != nil {
+		st := l.Stats()
+		ch <- prometheus.MustNewConstMetric(descLiveConns, prometheus.GaugeValue, float64(st.Conns))
+		ch <- prometheus.MustNewConstMetric(descLiveSent, prometheus.CounterValue, float64(st.Sent))
+		ch <- prometheus.MustNewConstMetric(descLiveDropped, prometheus.CounterValue, float64(st.SlowDrops), "slow")
+		ch <- prometheus.MustNewConstMetric(descLiveDropped, prometheus.CounterValue, float64(st.ClientDrop), "client_limit")
+		for reason, n := range st.Refused {
+			ch <- prometheus.MustNewConstMetric(descLiveRefused, prometheus.CounterValue, float64(n), reason)
+		}
 	}
 
 	p := c.s.Packager.Metrics().Stats()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/pages"
+	"github.com/kastlive/kast/web/vod"
 )
 
 // Every path kast serves over HTTP is registered here and nowhere else.
@@ -23,8 +24,17 @@ type Handlers struct {
 	Pages   *pages.Handler
 	Metrics http.Handler
 	Health  http.HandlerFunc
+	// VOD serves the recordings, RecordingsAdmin their admin API.
+	VOD             *vod.Handler
+	RecordingsAdmin *vod.Admin
 	// API serves the JSON API under /api/v1 (docs/api.md).
 	API *api.Handler
+	// PlaybackToken issues viewer credentials for registered events
+	// (web/gate); Live is the websocket live channel (web/live). Both are
+	// under /api/v1 but mounted here, beside the API's mux: their more
+	// specific patterns win over its /api/ prefix.
+	PlaybackToken http.HandlerFunc
+	Live          http.Handler
 }
 
 // apiPrefix is where the JSON API lives.
@@ -89,8 +99,30 @@ func Routes(h Handlers) *http.ServeMux {
 	if h.Health != nil {
 		mux.HandleFunc("GET /healthz", h.Health)
 	}
+	if v := h.VOD; v != nil {
+		mux.HandleFunc("GET /vod/{talk}/index.m3u8", v.TalkPlaylist)
+		mux.HandleFunc("GET /vod/{talk}/talk.mp4", v.TalkMP4)
+		mux.HandleFunc("GET /vod/{talk}/poster.jpg", v.TalkPoster)
+		mux.HandleFunc("GET /vod/{talk}/{publish}/{file}", v.TalkFile)
+		mux.HandleFunc("GET /vod/p/{track}/{publish}/index.m3u8", v.PublishPlaylist)
+		mux.HandleFunc("GET /vod/p/{track}/{publish}/recording.mp4", v.PublishMP4)
+		mux.HandleFunc("GET /vod/p/{track}/{publish}/poster.jpg", v.PublishPoster)
+		mux.HandleFunc("GET /vod/p/{track}/{publish}/{file}", v.PublishFile)
+	}
+	if a := h.RecordingsAdmin; a != nil {
+		mux.HandleFunc("GET /api/admin/recordings", a.List)
+		mux.HandleFunc("POST /api/admin/recordings/talks/{talk}/trim", a.Trim)
+		mux.HandleFunc("DELETE /api/admin/recordings/talks/{talk}", a.DeleteTalk)
+		mux.HandleFunc("DELETE /api/admin/recordings/publishes/{track}/{publish}", a.DeletePublish)
+	}
 	if h.API != nil {
 		mux.Handle("/api/", apiRoutes(h.API))
+	}
+	if h.PlaybackToken != nil {
+		mux.HandleFunc("GET "+apiPrefix+"/events/{event}/playback-token", h.PlaybackToken)
+	}
+	if h.Live != nil {
+		mux.Handle("GET "+apiPrefix+"/events/{event}/live", h.Live)
 	}
 	if p := h.Pages; p != nil {
 		mux.HandleFunc("GET /{$}", p.Index)

@@ -10,9 +10,13 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/fastpath"
+	"github.com/kastlive/kast/web/gate"
+	"github.com/kastlive/kast/web/live"
 	"github.com/kastlive/kast/web/pages"
+	"github.com/kastlive/kast/web/vod"
 )
 
 // Server is kast's HTTP server: cleartext HTTP on Address and, with
@@ -44,9 +48,20 @@ type Server struct {
 	Store    conference.Store
 	Hub      *ingest.Hub
 	Packager *packager.Server
-	Logger   *slog.Logger
+	// Recorder, when set, has its recordings served under /vod/ and its
+	// admin API under /api/admin/recordings; RecordingGate gates them
+	// (nil: open).
+	Recorder      *recorder.Recorder
+	RecordingGate func(r *http.Request, track string) error
+	Logger        *slog.Logger
 	// API serves /api/v1; nil: one on Store and Hub with defaults.
 	API *api.Handler
+	// Gate, when set, guards the HLS files of registered events (it wraps
+	// the one /hls/ handler the mux and the fast path share) and serves
+	// the playback-token endpoint.
+	Gate *gate.Gate
+	// Live, when set, serves the websocket live channel.
+	Live *live.Hub
 
 	fast    *fastpath.Server // cleartext; nil when it only redirects
 	plain   *http.Server     // cleartext when it only redirects
@@ -72,19 +87,34 @@ func (s *Server) Initialize() error {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	hls := hlsHandler{p: s.Packager}
+	var hls http.Handler = hlsHandler{p: s.Packager}
+	var token http.HandlerFunc
+	var liveHandler http.Handler // not a nil *live.Hub in an interface
+	if s.Live != nil {
+		liveHandler = s.Live
+	}
+	if s.Gate != nil {
+		s.Gate.Next, s.Gate.Prefix = hls, hlsPrefix
+		hls, token = s.Gate, s.Gate.ServeToken
+	}
 	if s.API == nil {
 		s.API = &api.Handler{Store: s.Store, Hub: s.Hub, Log: s.Logger}
 		s.API.Initialize()
 	}
-	routes := Routes(Handlers{
-		HLS:     hls,
-		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger},
-		Metrics: s.protectedMetrics(),
-		Health:  s.health,
-		API:     s.API,
-	})
-	return s.listen(hls, routes)
+	h := Handlers{
+		HLS:           hls,
+		Pages:         &pages.Handler{Tracks: s.Store, Log: s.Logger},
+		Metrics:       s.protectedMetrics(),
+		Health:        s.health,
+		API:           s.API,
+		PlaybackToken: token,
+		Live:          liveHandler,
+	}
+	if s.Recorder != nil {
+		h.VOD = &vod.Handler{Recorder: s.Recorder, Gate: s.RecordingGate, Log: s.Logger}
+		h.RecordingsAdmin = &vod.Admin{Recorder: s.Recorder, CheckToken: s.Store.CheckAdminToken, Log: s.Logger}
+	}
+	return s.listen(hls, Routes(h))
 }
 
 // Addr returns the cleartext listening address.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,9 +18,12 @@ import (
 	"github.com/kastlive/kast/internal/certs"
 	"github.com/kastlive/kast/internal/ladder"
 	"github.com/kastlive/kast/packager"
+	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
 	apihttp "github.com/kastlive/kast/web/api"
+	"github.com/kastlive/kast/web/gate"
+	"github.com/kastlive/kast/web/live"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -33,6 +37,7 @@ type app struct {
 	hub    *ingest.Hub
 	hls    *packager.Server
 	ladder *ladder.Ladder
+	rec    *recorder.Recorder
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
 	web    *web.Server
@@ -44,6 +49,11 @@ type app struct {
 	feed      *conference.Feed
 	sched     *conference.Scheduler
 	stopSched context.CancelFunc
+
+	// the playback gate, its access table, the live channel
+	directory *gate.Directory
+	gate      *gate.Gate
+	live      *live.Hub
 }
 
 // run starts kast, prints where to publish and watch, and serves until ctx
@@ -82,6 +92,8 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.hub = &ingest.Hub{}
+	// Before the recorder, which cuts talks at the on-air changes on it.
+	a.feed = &conference.Feed{}
 	a.hls = &packager.Server{
 		Hub:    a.hub,
 		Logger: a.log.With("component", "hls"),
@@ -93,6 +105,24 @@ func (a *app) start(ctx context.Context) error {
 			HoldHintedPart: cfg.HLSHoldHint,
 			StreamInterval: cfg.HLSStreamIvl,
 		},
+	}
+	if cfg.Record {
+		a.rec = &recorder.Recorder{
+			Dir:       filepath.Join(cfg.DataDir, "recordings"),
+			Retention: cfg.RecordRetention,
+			Budget:    cfg.RecordBudget,
+			MinFree:   cfg.RecordMinFree,
+			Feed:      a.feed,
+			Logger:    a.log.With("component", "recorder"),
+		}
+		if cfg.RecordMinFree == 0 {
+			a.rec.MinFree = -1 // 0 is "until the disk is full"; the recorder's 0 means its default
+		}
+		if err := a.rec.Initialize(); err != nil {
+			a.rec = nil
+			return fmt.Errorf("recordings: %w", err)
+		}
+		a.hls.Sink = a.rec
 	}
 	if err := a.hls.Initialize(); err != nil {
 		return fmt.Errorf("hls: %w", err)
@@ -108,7 +138,6 @@ func (a *app) start(ctx context.Context) error {
 		}
 	}
 
-	a.feed = &conference.Feed{}
 	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
 	api := &apihttp.Handler{
 		Store:         a.store,
@@ -118,7 +147,13 @@ func (a *app) start(ctx context.Context) error {
 		SecureCookies: cfg.SecureCookies,
 		Log:           a.log.With("component", "api"),
 	}
+	if a.rec != nil {
+		api.Recordings = recordingLinks{a.rec}
+	}
 	api.Initialize()
+	if err := a.startPlayback(ctx, st, api); err != nil {
+		return err
+	}
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	a.stopSched = stopSched
 	go a.sched.Run(schedCtx)
@@ -135,8 +170,16 @@ func (a *app) start(ctx context.Context) error {
 		Store:          a.store,
 		Hub:            a.hub,
 		Packager:       a.hls,
+		Recorder:       a.rec,
 		Logger:         a.log.With("component", "http"),
 		API:            api,
+		Gate:           a.gate,
+		Live:           a.live,
+	}
+	if a.gate != nil {
+		// Recordings of a registered event take the credential its live stream does.
+		ws.RecordingGate = a.gate.CheckWHEP
+		api.OnLogout = func(id int64) { a.gate.Revoke(strconv.FormatInt(id, 10)) }
 	}
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
@@ -253,6 +296,15 @@ func (a *app) stop() {
 	}
 	if a.hls != nil {
 		a.hls.Close()
+	}
+	if a.rec != nil {
+		a.rec.Close() // after the packager: its last segments are queued
+	}
+	if a.live != nil {
+		a.live.Close() // hijacked connections: http.Server.Shutdown does not see them
+	}
+	if a.directory != nil {
+		a.directory.Close()
 	}
 	if a.web != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

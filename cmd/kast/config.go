@@ -43,6 +43,14 @@ type config struct {
 	Renditions       string
 	RenditionsPreset string
 	rungs            []transcode.Rung // parsed Renditions
+	Record           bool
+	RecordRetention  time.Duration
+	RecordBudget     int64
+	RecordMinFree    int64
+	PlaybackTokenTTL time.Duration
+	LiveSwitchDelay  time.Duration
+	LivePerSource    int
+	LiveOrigins      string
 
 	LogFormat string
 	LogLevel  string
@@ -98,6 +106,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.BoolVar(&c.HLSHoldHint, "hls-hold-hinted-part", false, "answer the preload-hinted part when complete instead of streaming it frame by frame (less CPU, ~100 ms more latency for Apple players)")
 	fs.StringVar(&c.Renditions, "renditions", "", "lower renditions made of every live track for weak networks, e.g. 480p,360p (bitrates: 480p:1200k); one ffmpeg per track, off when empty")
 	fs.StringVar(&c.RenditionsPreset, "renditions-preset", transcode.DefaultPreset, "x264 preset of the renditions (ultrafast ... medium: more CPU, better pictures)")
+	fs.BoolVar(&c.Record, "record", true, "record every publish to <data-dir>/recordings and serve the talks under /vod/")
+	fs.Var(daysFlag{&c.RecordRetention}, "record-retention", "delete recordings that ended longer ago than this, e.g. 30d or 72h (0: keep)")
+	fs.Var(bytesFlag{&c.RecordBudget}, "record-budget", "most disk space recordings may take, e.g. 200G; past it the oldest are deleted, never a live one (0: no budget)")
+	c.RecordMinFree = 256 << 20
+	fs.Var(bytesFlag{&c.RecordMinFree}, "record-min-free", "stop recording while the disk has less free space than this (0: until it is full)")
+	fs.DurationVar(&c.PlaybackTokenTTL, "playback-token-ttl", 10*time.Minute, "lifetime of the playback tokens of registered events (a logout ends them at once; after a restart within this time)")
+	fs.DurationVar(&c.LiveSwitchDelay, "live-switch-delay", 3*time.Second, "upper bound of the random delay the live channel suggests to players after an on-air change")
+	fs.IntVar(&c.LivePerSource, "live-per-source", 64, "live channel connections per source address (IPv6: per /64)")
+	fs.StringVar(&c.LiveOrigins, "live-origins", "", "comma-separated browser origins besides kast's own allowed on the live channel (\"*\": any)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (off by default; never expose it)")

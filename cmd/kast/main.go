@@ -26,6 +26,9 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	if len(os.Args) > 1 && os.Args[1] == "recordings" {
+		os.Exit(recordingsCommand(os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
 	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return

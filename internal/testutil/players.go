@@ -105,13 +105,15 @@ type PlayerSample struct {
 	Target      *float64 `json:"target"`
 }
 
-// PlayPlayer opens a player page with web/e2e/players.mjs, waiting up to
-// waitS seconds for the first frame and sampling for sampleS seconds. It
-// returns the decoded result and the script's exit code (0: frames kept
-// growing and no stall after the first frame).
-func PlayPlayer(t testing.TB, url string, waitS, sampleS int) (PlayerResult, int) {
+// PlayPlayer opens a player page with web/e2e/players.mjs, settleS seconds
+// after Chromium started, waiting up to waitS seconds for the first frame
+// and sampling for sampleS seconds. It returns the decoded result and the
+// script's exit code (0: frames kept growing and no stall after the first
+// frame).
+func PlayPlayer(t testing.TB, url string, settleS, waitS, sampleS int) (PlayerResult, int) {
 	t.Helper()
-	cmd := exec.Command("node", filepath.Join(RepoRoot(t), "web", "e2e", "players.mjs"), url, strconv.Itoa(waitS), strconv.Itoa(sampleS))
+	cmd := exec.Command("node", filepath.Join(RepoRoot(t), "web", "e2e", "players.mjs"), url,
+		strconv.Itoa(waitS), strconv.Itoa(sampleS), strconv.Itoa(settleS))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

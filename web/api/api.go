@@ -27,6 +27,19 @@ type ViewerCounter interface {
 	Viewers(track string) int
 }
 
+// Recordings tells whether a talk has a recording (recorder/), so that its
+// API object links to it.
+type Recordings interface {
+	TalkRecording(talkID int64) (Recording, bool)
+}
+
+// Recording is what the API says of a talk's recording.
+type Recording struct {
+	Duration time.Duration
+	Size     int64
+	Live     bool // the talk is still on air: the recording grows
+}
+
 // Limits and defaults.
 const (
 	maxJSONBody          = 64 << 10
@@ -43,6 +56,11 @@ type Handler struct {
 	Hub Hub
 	// Viewers counts viewers per track; nil: 0 everywhere.
 	Viewers ViewerCounter
+	// Recordings links talks to their recordings; nil: none.
+	Recordings Recordings
+	// OnLogout is told of each session a logout ends, before it ends:
+	// the playback gate revokes the tokens issued to it.
+	OnLogout func(sessionID int64)
 	// Feed receives every change (on-air, events, tracks, timetable).
 	Feed *conference.Feed
 	// Scheduler switches on-air; nil: one on Store and Feed.

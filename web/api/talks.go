@@ -120,7 +120,7 @@ func (h *Handler) ListTalks(w http.ResponseWriter, r *http.Request) {
 	slugs := trackSlugs(tracks)
 	out := []talkView{}
 	for _, t := range talks {
-		out = append(out, viewTalk(ev, slugs[t.TrackID], t, onAir[t.ID]))
+		out = append(out, h.viewTalk(ev, slugs[t.TrackID], t, onAir[t.ID]))
 	}
 	publicCache(w)
 	writeJSON(w, http.StatusOK, out)
@@ -166,7 +166,7 @@ func (h *Handler) GetTalk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	publicCache(w)
-	writeJSON(w, http.StatusOK, viewTalk(ev, trackSlugs(tracks)[t.TrackID], t, onAir[t.ID]))
+	writeJSON(w, http.StatusOK, h.viewTalk(ev, trackSlugs(tracks)[t.TrackID], t, onAir[t.ID]))
 }
 
 // CreateTalk answers POST /events/{event}/talks (admin).
@@ -195,7 +195,7 @@ func (h *Handler) CreateTalk(w http.ResponseWriter, r *http.Request) {
 	}
 	h.publish(conference.Change{Kind: conference.ChangeTimetable, EventID: ev.ID})
 	w.Header().Set("Location", "/api/v1/talks/"+strconv.FormatInt(t.ID, 10))
-	writeJSON(w, http.StatusCreated, viewTalk(ev, trackSlugs(tracks)[t.TrackID], t, false))
+	writeJSON(w, http.StatusCreated, h.viewTalk(ev, trackSlugs(tracks)[t.TrackID], t, false))
 }
 
 // UpdateTalk answers PATCH /talks/{id} (admin); fields left out keep
@@ -243,7 +243,7 @@ func (h *Handler) UpdateTalk(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewTalk(ev, trackSlugs(tracks)[t.TrackID], t, onAir[t.ID]))
+	writeJSON(w, http.StatusOK, h.viewTalk(ev, trackSlugs(tracks)[t.TrackID], t, onAir[t.ID]))
 }
 
 // DeleteTalk answers DELETE /talks/{id} (admin). A track showing it shows

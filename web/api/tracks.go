@@ -49,7 +49,7 @@ func (h *Handler) trackView(ctx context.Context, ev conference.Event, t conferen
 			return trackView{}, err
 		}
 		if err == nil {
-			tv := viewTalk(ev, t.Slug, k, true)
+			tv := h.viewTalk(ev, t.Slug, k, true)
 			v.OnAir = &tv
 		}
 	}
@@ -236,7 +236,7 @@ func (h *Handler) onAirView(ctx context.Context, ev conference.Event, t conferen
 			return onAirView{}, err
 		}
 		if err == nil {
-			tv := viewTalk(ev, t.Slug, k, true)
+			tv := h.viewTalk(ev, t.Slug, k, true)
 			v.Talk = &tv
 		}
 	}

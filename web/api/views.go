@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/kastlive/kast/conference"
@@ -71,9 +72,33 @@ type talkView struct {
 	Kind     string        `json:"kind"`
 	Language string        `json:"language,omitempty"`
 	OnAir    bool          `json:"on_air"`
+	// Recording links to the talk's recording, once it has one.
+	Recording *recordingView `json:"recording,omitempty"`
 }
 
-func viewTalk(ev conference.Event, trackSlug string, t conference.Talk, onAir bool) talkView {
+type recordingView struct {
+	Playlist  string  `json:"playlist"` // HLS VOD
+	MP4       string  `json:"mp4"`      // the whole talk, seekable
+	Poster    string  `json:"poster"`
+	DurationS float64 `json:"duration_s"`
+	Bytes     int64   `json:"bytes"`
+	Live      bool    `json:"live"`
+}
+
+// viewTalk is viewTalkOf with the talk's recording.
+func (h *Handler) viewTalk(ev conference.Event, trackSlug string, t conference.Talk, onAir bool) talkView {
+	v := viewTalkOf(ev, trackSlug, t, onAir)
+	if h.Recordings != nil {
+		if r, ok := h.Recordings.TalkRecording(t.ID); ok {
+			base := "/vod/" + strconv.FormatInt(t.ID, 10) + "/"
+			v.Recording = &recordingView{Playlist: base + "index.m3u8", MP4: base + "talk.mp4", Poster: base + "poster.jpg",
+				DurationS: r.Duration.Seconds(), Bytes: r.Size, Live: r.Live}
+		}
+	}
+	return v
+}
+
+func viewTalkOf(ev conference.Event, trackSlug string, t conference.Talk, onAir bool) talkView {
 	loc := ev.Location()
 	v := talkView{ID: t.ID, Event: ev.Slug, Track: trackSlug, TrackID: t.TrackID, GUID: t.GUID, Title: t.Title,
 		Abstract: t.Abstract, Speakers: []speakerView{}, Start: formatTime(t.Start, loc), End: formatTime(t.End, loc),

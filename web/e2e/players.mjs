@@ -1,6 +1,8 @@
-// players.mjs URL [WAIT_SECONDS] [SAMPLE_SECONDS]
+// players.mjs URL [WAIT_SECONDS] [SAMPLE_SECONDS] [SETTLE_SECONDS]
 //
-// Opens a player test page (web/e2e/players/*.html, which expose
+// Starts headless Chromium, lets it settle SETTLE_SECONDS (default 2: its
+// start-up burst of CPU would otherwise starve a publisher on the same
+// machine just as the player starts), then opens a player test page (web/e2e/players/*.html, which expose
 // window.probe) in headless Chromium, waits up to WAIT_SECONDS (default 20)
 // for the first presented frame, then samples the player every 250 ms for
 // SAMPLE_SECONDS (default 15). Prints one JSON line: the samples, the
@@ -13,6 +15,7 @@ import { launch } from './browser.mjs';
 const url = process.argv[2];
 const waitS = Number(process.argv[3] || 20);
 const sampleS = Number(process.argv[4] || 15);
+const settleS = Number(process.argv[5] || 2);
 if (!url) {
   console.error('usage: node players.mjs URL [WAIT_SECONDS] [SAMPLE_SECONDS]');
   process.exit(2);
@@ -34,10 +37,13 @@ const result = {
 };
 let browser;
 let code = 1;
-const t0 = Date.now();
+let t0 = Date.now();
 try {
   browser = await launch();
   const { page } = browser;
+  await page.goto('about:blank');
+  await sleep(settleS * 1000);
+  t0 = Date.now();
   // With ?debug=1 every console line is kept (players' own logs).
   const debug = new URL(url).searchParams.get('debug');
   result.console = [];

@@ -1,0 +1,194 @@
+package vod
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kastlive/kast/recorder"
+)
+
+// Admin is the recordings' admin API, behind the admin bearer token:
+//
+//	GET    /api/admin/recordings                          every talk recording and publish
+//	POST   /api/admin/recordings/talks/{talk}/trim        {"cut_start_s": 12, "cut_end_s": 30}
+//	DELETE /api/admin/recordings/talks/{talk}
+//	DELETE /api/admin/recordings/publishes/{track}/{publish}
+type Admin struct {
+	Recorder *recorder.Recorder
+	// CheckToken reports whether a bearer token is an admin token
+	// (conference.Store.CheckAdminToken).
+	CheckToken func(ctx context.Context, token string) (bool, error)
+	Log        *slog.Logger
+}
+
+// TalkListing is a talk's entry in the listing, with its URLs.
+type TalkListing struct {
+	recorder.TalkSummary
+	Playlist string `json:"playlist"`
+	MP4      string `json:"mp4"`
+	Poster   string `json:"poster"`
+}
+
+// PublishListing is a publish's entry in the listing, with its URLs.
+type PublishListing struct {
+	recorder.PublishSummary
+	Playlist string `json:"playlist"`
+	MP4      string `json:"mp4"`
+}
+
+// Listing is what GET /api/admin/recordings answers.
+type Listing struct {
+	Talks     []TalkListing    `json:"talks"`
+	Publishes []PublishListing `json:"publishes"`
+	Stats     recorder.Stats   `json:"stats"`
+}
+
+// List serves GET /api/admin/recordings.
+func (a *Admin) List(w http.ResponseWriter, r *http.Request) {
+	if !a.authorized(w, r) {
+		return
+	}
+	l := a.Recorder.List()
+	out := Listing{Talks: []TalkListing{}, Publishes: []PublishListing{}, Stats: a.Recorder.Stats()}
+	for _, t := range l.Talks {
+		base := "/vod/" + strconv.FormatInt(t.ID, 10) + "/"
+		out.Talks = append(out.Talks, TalkListing{TalkSummary: t, Playlist: base + "index.m3u8", MP4: base + "talk.mp4", Poster: base + "poster.jpg"})
+	}
+	for _, p := range l.Publishes {
+		base := "/vod/p/" + p.Track + "/" + p.ID + "/"
+		out.Publishes = append(out.Publishes, PublishListing{PublishSummary: p, Playlist: base + "index.m3u8", MP4: base + "recording.mp4"})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// trimRequest is the body of a trim.
+type trimRequest struct {
+	CutStartS float64 `json:"cut_start_s"`
+	CutEndS   float64 `json:"cut_end_s"`
+}
+
+// Trim serves POST /api/admin/recordings/talks/{talk}/trim.
+func (a *Admin) Trim(w http.ResponseWriter, r *http.Request) {
+	if !a.authorized(w, r) {
+		return
+	}
+	id, ok := talkID(w, r)
+	if !ok {
+		return
+	}
+	var req trimRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "body must be {\"cut_start_s\": seconds, \"cut_end_s\": seconds}: "+err.Error())
+		return
+	}
+	const most = 7 * 24 * time.Hour
+	if req.CutStartS < 0 || req.CutEndS < 0 || req.CutStartS > most.Seconds() || req.CutEndS > most.Seconds() {
+		writeError(w, http.StatusBadRequest, "cut_start_s and cut_end_s must be between 0 and a week")
+		return
+	}
+	err := a.Recorder.Trim(id, time.Duration(req.CutStartS*float64(time.Second)), time.Duration(req.CutEndS*float64(time.Second)))
+	if a.done(w, err) {
+		rec, err := a.Recorder.Talk(id)
+		if err != nil {
+			a.done(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"id": id, "segments": len(rec.Entries), "duration_s": rec.Duration.Seconds(),
+			"cut_start_s": rec.CutStart.Seconds(), "cut_end_s": rec.CutEnd.Seconds()})
+	}
+}
+
+// DeleteTalk serves DELETE /api/admin/recordings/talks/{talk}.
+func (a *Admin) DeleteTalk(w http.ResponseWriter, r *http.Request) {
+	if !a.authorized(w, r) {
+		return
+	}
+	if id, ok := talkID(w, r); ok && a.done(w, a.Recorder.DeleteTalk(id)) {
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// DeletePublish serves DELETE /api/admin/recordings/publishes/{track}/{publish}.
+func (a *Admin) DeletePublish(w http.ResponseWriter, r *http.Request) {
+	if !a.authorized(w, r) {
+		return
+	}
+	if a.done(w, a.Recorder.DeletePublish(r.PathValue("track"), r.PathValue("publish"))) {
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (a *Admin) authorized(w http.ResponseWriter, r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kast admin"`)
+		writeError(w, http.StatusUnauthorized, "admin token required (Authorization: Bearer <token>)")
+		return false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	valid, err := a.CheckToken(ctx, tok)
+	if err != nil {
+		if a.Log != nil {
+			a.Log.Warn("admin token check", "err", err)
+		}
+		writeError(w, http.StatusServiceUnavailable, "cannot check the token now")
+		return false
+	}
+	if !valid {
+		writeError(w, http.StatusUnauthorized, "invalid admin token")
+		return false
+	}
+	return true
+}
+
+// done answers an error, if any, and reports whether there was none.
+func (a *Admin) done(w http.ResponseWriter, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, recorder.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, recorder.ErrLive):
+		writeError(w, http.StatusConflict, "the recording is still live: try again once it has ended")
+	default:
+		if a.Log != nil {
+			a.Log.Warn("recordings admin", "err", err)
+		}
+		writeError(w, http.StatusInternalServerError, "failed: "+err.Error())
+	}
+	return false
+}
+
+func talkID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("talk"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusNotFound, "no such talk")
+		return 0, false
+	}
+	return id, true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

@@ -1,0 +1,264 @@
+// Package vod serves kast's recordings: HLS VOD playlists of the recorded
+// fMP4 segments, one progressive MP4 per recording (seekable with Range),
+// a poster image, and the admin API that lists, trims and deletes them.
+// The recordings themselves are the recorder package's.
+package vod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kastlive/kast/recorder"
+)
+
+// Handler serves the recordings:
+//
+//	/vod/{talk}/index.m3u8                  a talk's recording, HLS VOD
+//	/vod/{talk}/talk.mp4                    the same as one MP4 (?download=1: as an attachment)
+//	/vod/{talk}/poster.jpg                  a poster image (needs ffmpeg)
+//	/vod/{talk}/{publish}/{file}            the init sections and segments the playlist lists
+//	/vod/p/{track}/{publish}/index.m3u8     one publish's recording, and the same files
+//	/vod/p/{track}/{publish}/recording.mp4
+//	/vod/p/{track}/{publish}/poster.jpg
+//	/vod/p/{track}/{publish}/{file}
+type Handler struct {
+	Recorder *recorder.Recorder
+	// Gate, when set, is asked before anything of a track's recordings is
+	// served: a gated event's recordings take the same credential as its
+	// live stream. A non-nil error refuses the request (403). nil: open.
+	Gate func(r *http.Request, track string) error
+	Log  *slog.Logger
+}
+
+const (
+	typePlaylist = "application/vnd.apple.mpegurl"
+	typeMP4      = "video/mp4"
+	typeM4S      = "video/iso.segment"
+)
+
+// TalkPlaylist serves /vod/{talk}/index.m3u8.
+func (h *Handler) TalkPlaylist(w http.ResponseWriter, r *http.Request) {
+	rec, ok := h.talk(w, r)
+	if !ok {
+		return
+	}
+	h.playlist(w, r, rec, func(e *recorder.Entry) string { return e.Publish + "/" })
+}
+
+// TalkMP4 serves /vod/{talk}/talk.mp4.
+func (h *Handler) TalkMP4(w http.ResponseWriter, r *http.Request) {
+	rec, ok := h.talk(w, r)
+	if !ok {
+		return
+	}
+	name := "talk-" + strconv.FormatInt(rec.TalkID, 10)
+	if s := slug(rec.Title); s != "" {
+		name += "-" + s
+	}
+	h.mp4(w, r, rec, name+".mp4")
+}
+
+// TalkPoster serves /vod/{talk}/poster.jpg.
+func (h *Handler) TalkPoster(w http.ResponseWriter, r *http.Request) {
+	if rec, ok := h.talk(w, r); ok {
+		h.poster(w, r, rec)
+	}
+}
+
+// TalkFile serves /vod/{talk}/{publish}/{file}.
+func (h *Handler) TalkFile(w http.ResponseWriter, r *http.Request) {
+	if rec, ok := h.talk(w, r); ok {
+		h.file(w, r, rec, r.PathValue("publish"), r.PathValue("file"))
+	}
+}
+
+// PublishPlaylist serves /vod/p/{track}/{publish}/index.m3u8.
+func (h *Handler) PublishPlaylist(w http.ResponseWriter, r *http.Request) {
+	if rec, ok := h.publish(w, r); ok {
+		h.playlist(w, r, rec, func(*recorder.Entry) string { return "" })
+	}
+}
+
+// PublishMP4 serves /vod/p/{track}/{publish}/recording.mp4.
+func (h *Handler) PublishMP4(w http.ResponseWriter, r *http.Request) {
+	if rec, ok := h.publish(w, r); ok {
+		h.mp4(w, r, rec, rec.Track+"-"+rec.Publish+".mp4")
+	}
+}
+
+// PublishPoster serves /vod/p/{track}/{publish}/poster.jpg.
+func (h *Handler) PublishPoster(w http.ResponseWriter, r *http.Request) {
+	if rec, ok := h.publish(w, r); ok {
+		h.poster(w, r, rec)
+	}
+}
+
+// PublishFile serves /vod/p/{track}/{publish}/{file}.
+func (h *Handler) PublishFile(w http.ResponseWriter, r *http.Request) {
+	if rec, ok := h.publish(w, r); ok {
+		h.file(w, r, rec, rec.Publish, r.PathValue("file"))
+	}
+}
+
+// talk looks the talk's recording up and applies the gate.
+func (h *Handler) talk(w http.ResponseWriter, r *http.Request) (*recorder.Recording, bool) {
+	id, err := strconv.ParseInt(r.PathValue("talk"), 10, 64)
+	if err != nil || id <= 0 {
+		http.Error(w, "not found", http.StatusNotFound)
+		return nil, false
+	}
+	rec, err := h.Recorder.Talk(id)
+	return h.found(w, r, rec, err)
+}
+
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request) (*recorder.Recording, bool) {
+	rec, err := h.Recorder.Publish(r.PathValue("track"), r.PathValue("publish"))
+	return h.found(w, r, rec, err)
+}
+
+func (h *Handler) found(w http.ResponseWriter, r *http.Request, rec *recorder.Recording, err error) (*recorder.Recording, bool) {
+	setCORS(w.Header())
+	if errors.Is(err, recorder.ErrNotFound) || err == nil && len(rec.Entries) == 0 {
+		http.Error(w, "no such recording", http.StatusNotFound)
+		return nil, false
+	}
+	if err != nil {
+		h.fail(w, err)
+		return nil, false
+	}
+	if h.Gate != nil {
+		if err := h.Gate(r, rec.Track); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return nil, false
+		}
+	}
+	return rec, true
+}
+
+func (h *Handler) playlist(w http.ResponseWriter, r *http.Request, rec *recorder.Recording, dir func(*recorder.Entry) string) {
+	b := rec.Playlist(dir)
+	hd := w.Header()
+	hd.Set("Content-Type", typePlaylist)
+	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	if rec.Live {
+		hd.Set("Cache-Control", "no-cache")
+	} else {
+		// A trim changes it; a minute of staleness is fine.
+		hd.Set("Cache-Control", h.cache("max-age=60"))
+	}
+	if r.Method != http.MethodHead {
+		w.Write(b)
+	}
+}
+
+func (h *Handler) file(w http.ResponseWriter, r *http.Request, rec *recorder.Recording, publish, name string) {
+	path, ok := rec.File(publish, name)
+	if !ok {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			http.Error(w, "not found", http.StatusNotFound)
+			return
+		}
+		h.fail(w, err)
+		return
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	hd := w.Header()
+	if strings.HasSuffix(name, ".mp4") {
+		hd.Set("Content-Type", typeMP4)
+	} else {
+		hd.Set("Content-Type", typeM4S)
+	}
+	// A file never changes under its name.
+	hd.Set("Cache-Control", h.cache("max-age=31536000, immutable"))
+	http.ServeContent(w, r, "", info.ModTime(), f)
+}
+
+func (h *Handler) mp4(w http.ResponseWriter, r *http.Request, rec *recorder.Recording, filename string) {
+	m, err := rec.MP4()
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	defer m.Close()
+	hd := w.Header()
+	hd.Set("Content-Type", typeMP4)
+	hd.Set("ETag", m.ETag)
+	if rec.Live {
+		hd.Set("Cache-Control", "no-cache")
+	} else {
+		hd.Set("Cache-Control", h.cache("max-age=60"))
+	}
+	disp := "inline"
+	if r.URL.Query().Get("download") != "" {
+		disp = "attachment"
+	}
+	hd.Set("Content-Disposition", fmt.Sprintf("%s; filename=%q", disp, filename))
+	http.ServeContent(w, r, "", m.ModTime, m)
+}
+
+func (h *Handler) poster(w http.ResponseWriter, r *http.Request, rec *recorder.Recording) {
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	path, err := h.Recorder.Poster(ctx, rec)
+	if errors.Is(err, recorder.ErrNoFFmpeg) {
+		http.Error(w, "no poster: ffmpeg is not installed", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", h.cache("max-age=3600"))
+	http.ServeFile(w, r, path)
+}
+
+// cache returns a Cache-Control value: public, unless a gate decides who
+// may see the recordings.
+func (h *Handler) cache(v string) string {
+	if h.Gate != nil {
+		return "private, " + v
+	}
+	return "public, " + v
+}
+
+func (h *Handler) fail(w http.ResponseWriter, err error) {
+	if h.Log != nil {
+		h.Log.Warn("vod", "err", err)
+	}
+	http.Error(w, "cannot read the recording", http.StatusInternalServerError)
+}
+
+func setCORS(h http.Header) {
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, Accept-Ranges")
+}
+
+var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+// slug turns a title into a file name part.
+func slug(s string) string {
+	s = strings.Trim(notSlug.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	if len(s) > 60 {
+		s = strings.TrimRight(s[:60], "-")
+	}
+	return s
+}
