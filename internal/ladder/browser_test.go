@@ -30,6 +30,8 @@ type abrResult struct {
 	DownAt       *int `json:"downAt"`
 	DownToHeight *int `json:"downToHeight"`
 	FramesLower  int  `json:"framesOnLower"`
+	RestoredAt   *int `json:"restoredAt"`
+	UpAt         *int `json:"upAt"`
 	Samples      []struct {
 		At           int     `json:"at"`
 		Phase        string  `json:"phase"`
@@ -73,7 +75,7 @@ func TestHlsjsSwitchesDownWhenThrottled(t *testing.T) {
 	// about 0.5 and 0.35 (their BANDWIDTH above).
 	kbps := 700
 	cmd := exec.Command("node", filepath.Join(testutil.RepoRoot(t), "web", "e2e", "renditions.mjs"),
-		r.http.URL+"/abr/hlsjs.html", strconv.Itoa(kbps), "30", "40")
+		r.http.URL+"/abr/hlsjs.html", strconv.Itoa(kbps), "30", "40", "30")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -110,4 +112,10 @@ func TestHlsjsSwitchesDownWhenThrottled(t *testing.T) {
 	}
 	t.Logf("throttled to %d kbit/s: hls.js switched from %dp to %dp after %.1f s and presented %d frames there",
 		kbps, res.Levels[res.TopLevel].Height, *res.DownToHeight, float64(*res.DownAt)/1000, res.FramesLower)
+	// Not required: hls.js raises its estimate slowly.
+	if res.UpAt != nil {
+		t.Logf("throttle lifted: back on %dp after %.1f s", res.Levels[res.TopLevel].Height, float64(*res.UpAt)/1000)
+	} else if res.RestoredAt != nil {
+		t.Logf("throttle lifted: hls.js had not returned to %dp after 30 s", res.Levels[res.TopLevel].Height)
+	}
 }

@@ -1,4 +1,4 @@
-// renditions.mjs URL THROTTLE_KBPS [FREE_SECONDS] [THROTTLED_SECONDS]
+// renditions.mjs URL THROTTLE_KBPS [FREE_SECONDS] [THROTTLED_SECONDS] [RESTORED_SECONDS]
 //
 // Opens web/e2e/abr/hlsjs.html (hls.js with its defaults on a multivariant
 // playlist with renditions) in headless Chromium, lets it play unthrottled
@@ -6,8 +6,10 @@
 // throttles the page's network with the DevTools protocol
 // (Network.emulateNetworkConditions: THROTTLE_KBPS down and up, 40 ms of
 // latency) and samples for THROTTLED_SECONDS (default 30): which level
-// hls.js plays and loads, its bandwidth estimate, decoded frames. Prints one
-// JSON line. Exit code 0 if hls.js moved to a lower level under the
+// hls.js plays and loads, its bandwidth estimate, decoded frames. Then, for
+// at most RESTORED_SECONDS (default 0: skipped), the throttle is lifted and
+// the time hls.js takes to play the highest level again is noted (upAt;
+// informational). Prints one JSON line. Exit code 0 if hls.js moved to a lower level under the
 // throttle and kept presenting frames there, 1 otherwise, 2 on a harness
 // failure.
 import { launch } from './browser.mjs';
@@ -16,6 +18,7 @@ const url = process.argv[2];
 const kbps = Number(process.argv[3]);
 const freeS = Number(process.argv[4] || 20);
 const throttledS = Number(process.argv[5] || 30);
+const restoredS = Number(process.argv[6] || 0);
 if (!url || !kbps) {
   console.error('usage: node renditions.mjs URL THROTTLE_KBPS [FREE_SECONDS] [THROTTLED_SECONDS]');
   process.exit(2);
@@ -25,6 +28,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const result = {
   url, throttleKbps: kbps, version: null, levels: [], firstLevel: null, topLevel: null,
   reachedTop: false, throttledAt: null, downAt: null, downToHeight: null, framesOnLower: 0,
+  restoredAt: null, upAt: null,
   samples: [], switches: [], loads: [], errors: [],
 };
 let browser;
@@ -85,6 +89,19 @@ try {
       lowerSince = null;
     }
     await sleep(250);
+  }
+  if (restoredS > 0 && result.downAt !== null) {
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    result.restoredAt = Date.now() - t0;
+    const top = (await page.evaluate(() => window.abr.levels)).length - 1;
+    for (const end = Date.now() + restoredS * 1000; Date.now() < end;) {
+      s = await sample('restored');
+      if (s.currentLevel === top) {
+        result.upAt = s.at - result.restoredAt;
+        break;
+      }
+      await sleep(250);
+    }
   }
   const a = await page.evaluate(() => ({ version: window.abr.version, levels: window.abr.levels, firstLevel: window.abr.firstLevel, switches: window.abr.switches, loads: window.abr.loads, errors: window.abr.errors }));
   result.version = a.version;
