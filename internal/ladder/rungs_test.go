@@ -51,3 +51,24 @@ func TestRungsFor(t *testing.T) {
 		t.Fatalf("below 360: %v", got)
 	}
 }
+
+// FuzzParseRungs: any string is refused with an error or gives rungs the
+// transcoder accepts.
+func FuzzParseRungs(f *testing.F) {
+	for _, s := range []string{"480p,360p", "720p:2.5M,240p:300000", "480P:1200k", "", "p", "480p:", "1e9p", "480p:1e400k"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		rungs, err := ParseRungs(s)
+		if err != nil {
+			return
+		}
+		seen := map[int]bool{}
+		for _, r := range rungs {
+			if r.Height < 16 || r.Height > 4320 || r.Height%2 != 0 || r.Bitrate < 50_000 || r.Bitrate > 50_000_000 || seen[r.Height] {
+				t.Fatalf("%q: rung %+v", s, r)
+			}
+			seen[r.Height] = true
+		}
+	})
+}
