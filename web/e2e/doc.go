@@ -12,4 +12,11 @@
 // packager's TestDefaultPlayers and BenchmarkDefaultPlayers run them against
 // the packager, serving the players from node_modules (test-only
 // devDependencies, never embedded in kast).
+//
+// renditions.mjs drives abr/hlsjs.html (the hls.js kast embeds, with its
+// defaults) against a multivariant playlist with renditions: it lets
+// hls.js play the source, throttles the page's network through the
+// DevTools protocol (Network.emulateNetworkConditions) and reports the
+// level hls.js switches to; internal/ladder's
+// TestHlsjsSwitchesDownWhenThrottled runs it.
 package e2e
