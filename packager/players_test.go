@@ -159,7 +159,11 @@ func TestDefaultPlayers(t *testing.T) {
 			case !res.Started:
 				t.Fatalf("no frame within 30 s: %v", res.Errors)
 			case res.Frozen || res.FramesEnd <= res.FramesStart:
-				t.Errorf("frames stopped growing: %v", res.Samples)
+				var frames []int
+				for _, s := range res.Samples {
+					frames = append(frames, s.Frames)
+				}
+				t.Errorf("frames stopped growing (every 250 ms): %v", frames)
 			case res.Stalls > 0 || res.WaitingAfterStart > 0:
 				t.Errorf("stalled after the first frame")
 			case code != 0:
