@@ -38,6 +38,9 @@ type handler struct {
 	w    http.ResponseWriter
 	r    *http.Request
 	kind fileKind
+	// private: the track is for credentialed viewers (Server.Private),
+	// so no shared cache may keep its responses.
+	private bool
 }
 
 func (h *handler) multivariant() {
@@ -255,7 +258,7 @@ func abortStream() { panic(http.ErrAbortHandler) }
 func (h *handler) stream(ps *partStream, targetDur int) {
 	hd := h.w.Header()
 	hd["Content-Type"] = headerM4S
-	hd["Cache-Control"] = headerImmutable
+	hd["Cache-Control"] = h.cacheControl(headerImmutable)
 	h.w.WriteHeader(http.StatusOK)
 	h.s.metrics.request(h.kind, http.StatusOK)
 	if h.r.Method == http.MethodHead {
@@ -388,12 +391,29 @@ var (
 	headerImmutable = []string{cacheImmutable}
 	headerBlocking  = []string{cacheBlocking}
 	headerLive      = []string{cacheLive}
+
+	headerImmutablePrivate = []string{"private, max-age=31536000, immutable"}
+	headerBlockingPrivate  = []string{"private, max-age=1"}
 )
+
+// cacheControl returns cache, or its private form for a private track.
+func (h *handler) cacheControl(cache []string) []string {
+	if !h.private {
+		return cache
+	}
+	switch &cache[0] {
+	case &headerImmutable[0]:
+		return headerImmutablePrivate
+	case &headerBlocking[0]:
+		return headerBlockingPrivate
+	}
+	return cache
+}
 
 func (h *handler) header(contentType, cache, length []string) {
 	hd := h.w.Header()
 	hd["Content-Type"] = contentType
-	hd["Cache-Control"] = cache
+	hd["Cache-Control"] = h.cacheControl(cache)
 	hd["Content-Length"] = length
 	h.w.WriteHeader(http.StatusOK)
 	h.s.metrics.request(h.kind, http.StatusOK)

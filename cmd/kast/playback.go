@@ -38,6 +38,12 @@ func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.
 		SecureCookies: a.cfg.SecureCookies,
 		Viewers:       sessionViewers{sessions: api.Sessions, store: st},
 	}
+	// A registered event's media must not land in a shared cache.
+	dir := a.directory
+	a.hls.Private = func(track string) bool {
+		t, ok := dir.Track(track)
+		return ok && t.Registered
+	}
 	var origins []string
 	for _, o := range strings.Split(a.cfg.LiveOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -55,7 +61,12 @@ func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.
 		},
 		Logger: a.log.With("component", "live"),
 	}
-	api.Viewers = viewerTotal{a.hls}
+	total := viewerTotal{hls: a.hls}
+	if a.relay != nil {
+		a.live.WebRTC = a.relay
+		total.webrtc = a.relay
+	}
+	api.Viewers = total
 	return a.live.Initialize()
 }
 
@@ -99,6 +110,14 @@ func (v sessionViewers) PlaybackGrant(ctx context.Context, r *http.Request, even
 		return gate.Grant{}, err
 	}
 	if _, err := v.store.RegistrationFor(ctx, ev.ID, acct.ID); errors.Is(err, conference.ErrNotFound) {
+		// Organizer accounts watch (and moderate) every event unregistered.
+		if o, ok := v.store.(conference.OrganizerStore); ok {
+			if is, err := o.IsOrganizer(ctx, acct.ID); err != nil {
+				return gate.Grant{}, err
+			} else if is {
+				return gate.Grant{EventID: ev.ID, SessionID: strconv.FormatInt(sess.ID, 10)}, nil
+			}
+		}
 		return gate.Grant{}, gate.ErrNotRegistered
 	} else if err != nil {
 		return gate.Grant{}, err
@@ -117,8 +136,14 @@ func (l liveEvents) LiveEvent(slug string) (live.Event, bool) {
 	return live.Event{ID: e.ID, Slug: e.Slug, Tracks: e.Tracks}, true
 }
 
-// viewerTotal is the API's viewer count of a track: HLS (and, once the
-// WebRTC relay is wired, its sessions).
-type viewerTotal struct{ hls live.Counter }
+// viewerTotal is the API's viewer count of a track: HLS players and WebRTC
+// sessions.
+type viewerTotal struct{ hls, webrtc live.Counter }
 
-func (v viewerTotal) Viewers(track string) int { return v.hls.ViewerCount(track) }
+func (v viewerTotal) Viewers(track string) int {
+	n := v.hls.ViewerCount(track)
+	if v.webrtc != nil {
+		n += v.webrtc.ViewerCount(track)
+	}
+	return n
+}

@@ -13,6 +13,12 @@
 // the packager, serving the players from node_modules (test-only
 // devDependencies, never embedded in kast).
 //
+// ui.mjs drives the conference pages as people use them (a newcomer, a
+// second viewer, an organizer, an embedding site, a phone, a gated event)
+// against a whole kast; cmd/kast's TestConferencePagesInBrowser runs it with
+// ffmpeg publishers and checks what it reports. Its screenshots land in
+// web/e2e/screenshots/ (gitignored) for a person to look at.
+//
 // renditions.mjs drives abr/hlsjs.html (the hls.js kast embeds, with its
 // defaults) against a multivariant playlist with renditions: it lets
 // hls.js play the source, throttles the page's network through the
