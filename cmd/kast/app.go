@@ -17,6 +17,7 @@ import (
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/ingest/whip"
 	"github.com/kastlive/kast/internal/certs"
+	"github.com/kastlive/kast/internal/ladder"
 	"github.com/kastlive/kast/internal/rtc"
 	"github.com/kastlive/kast/internal/transcode"
 	"github.com/kastlive/kast/packager"
@@ -40,6 +41,7 @@ type app struct {
 	store  conference.Store
 	hub    *ingest.Hub
 	hls    *packager.Server
+	ladder *ladder.Ladder
 	rec    *recorder.Recorder
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
@@ -142,6 +144,16 @@ func (a *app) start(ctx context.Context) error {
 	}
 	if err := a.hls.Initialize(); err != nil {
 		return fmt.Errorf("hls: %w", err)
+	}
+	if len(cfg.rungs) > 0 {
+		// After the packager: a stream's track is packaged before its
+		// renditions are handed over.
+		a.ladder = &ladder.Ladder{Hub: a.hub, Sink: a.hls, Rungs: cfg.rungs, Preset: cfg.RenditionsPreset,
+			Logger: a.log.With("component", "renditions")}
+		if err := a.ladder.Initialize(); err != nil {
+			a.ladder = nil
+			return fmt.Errorf("-renditions: %w", err)
+		}
 	}
 
 	if err := a.startWebRTC(); err != nil {
@@ -418,6 +430,9 @@ func (a *app) stop() {
 	}
 	if a.whip != nil {
 		a.whip.Close()
+	}
+	if a.ladder != nil {
+		a.ladder.Close()
 	}
 	// Publishers gone, their streams ended: WebRTC sessions follow.
 	if a.whep != nil {

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kastlive/kast/internal/ladder"
 	"github.com/kastlive/kast/internal/rtc"
+	"github.com/kastlive/kast/internal/transcode"
 )
 
 // config is everything kast is started with. Each field has a flag and a
@@ -45,6 +47,9 @@ type config struct {
 	HLSHoldHint   bool
 	HLSStreamIvl  time.Duration
 
+	Renditions       string
+	RenditionsPreset string
+	rungs            []transcode.Rung // parsed Renditions
 	Record           bool
 	RecordRetention  time.Duration
 	RecordBudget     int64
@@ -112,6 +117,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.HLSLinger, "hls-linger", 30*time.Second, "how long a playlist stays up after its publisher leaves, for reconnects")
 	fs.DurationVar(&c.HLSStreamIvl, "hls-stream-interval", 50*time.Millisecond, "least time between two writes of a streamed hinted part; frames in between go out together (0: every frame at once, more CPU)")
 	fs.BoolVar(&c.HLSHoldHint, "hls-hold-hinted-part", false, "answer the preload-hinted part when complete instead of streaming it frame by frame (less CPU, ~100 ms more latency for Apple players)")
+	fs.StringVar(&c.Renditions, "renditions", "", "lower renditions made of every live track for weak networks, e.g. 480p,360p (bitrates: 480p:1200k); one ffmpeg per track, off when empty")
+	fs.StringVar(&c.RenditionsPreset, "renditions-preset", transcode.DefaultPreset, "x264 preset of the renditions (ultrafast ... medium: more CPU, better pictures)")
 	fs.BoolVar(&c.Record, "record", true, "record every publish to <data-dir>/recordings and serve the talks under /vod/")
 	fs.Var(daysFlag{&c.RecordRetention}, "record-retention", "delete recordings that ended longer ago than this, e.g. 30d or 72h (0: keep)")
 	fs.Var(bytesFlag{&c.RecordBudget}, "record-budget", "most disk space recordings may take, e.g. 200G; past it the oldest are deleted, never a live one (0: no budget)")
@@ -190,6 +197,16 @@ func (c *config) validate() error {
 	}
 	if c.TLSCert != "" && c.Domains != "" {
 		return fmt.Errorf("-domain gets certificates over ACME: leave -tls-cert and -tls-key out, or -domain")
+	}
+	rungs, err := ladder.ParseRungs(c.Renditions)
+	if err != nil {
+		return fmt.Errorf("-renditions: %v", err)
+	}
+	c.rungs = rungs
+	switch c.RenditionsPreset {
+	case "ultrafast", "superfast", "veryfast", "faster", "fast", "medium":
+	default:
+		return fmt.Errorf("-renditions-preset %q: want ultrafast, superfast, veryfast, faster, fast or medium", c.RenditionsPreset)
 	}
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		return fmt.Errorf("KAST_METRICS_TOKEN is too short: use at least 16 characters")
