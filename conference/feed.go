@@ -23,6 +23,12 @@ const (
 	ChangeTrack ChangeKind = "track"
 	// ChangeTimetable: talks of EventID were added, changed or removed.
 	ChangeTimetable ChangeKind = "timetable"
+	// ChangeTalk: one talk was created or updated (Talk its new state) or
+	// deleted (Deleted, Talk its last state), by hand or by an import;
+	// published besides ChangeTimetable for the listeners that follow
+	// single talks (the recorder hides a deleted talk's recording and
+	// honours do_not_record).
+	ChangeTalk ChangeKind = "talk"
 )
 
 // Change is something that happened in the conference that in-process
@@ -43,7 +49,7 @@ type Change struct {
 	Access Access
 	// OldTrack is a renamed track's previous slug.
 	OldTrack string
-	// Deleted: the event or track is gone.
+	// Deleted: the event, track or talk is gone.
 	Deleted bool
 }
 

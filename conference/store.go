@@ -64,6 +64,8 @@ type TalkFilter struct {
 
 // TalkStore keeps the timetable.
 type TalkStore interface {
+	// CreateTalk stores t with a new id, never one a deleted talk had
+	// (recordings are named by talk id).
 	CreateTalk(ctx context.Context, t Talk) (Talk, error)
 	// UpdateTalk replaces the talk t.ID (a guid in use in the event is
 	// ErrConflict).

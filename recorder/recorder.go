@@ -49,6 +49,7 @@ type Recorder struct {
 	mu        sync.Mutex
 	publishes map[string]*Publish // by track + "/" + id
 	talks     map[int64]*talk
+	optOut    map[int64]*talk  // talks with DoNotRecord: their spans are not written
 	onAir     map[string]int64 // track -> talk on air
 	usage     int64            // bytes of every listed file
 	// rev counts changes to the catalog; cached recordings of an older
@@ -75,6 +76,13 @@ const DefaultMinFree = 256 << 20
 // ErrNotFound: no such recording.
 var ErrNotFound = errors.New("recording not found")
 
+// ErrWithdrawn: the talk was deleted from the timetable, and its
+// recording with it.
+var ErrWithdrawn = errors.New("this talk was removed from the timetable: its recording is no longer available")
+
+// ErrDoNotRecord: the speaker opted out of the recording.
+var ErrDoNotRecord = errors.New("the speaker asked not to be recorded (do_not_record): this talk has no recording")
+
 // ErrLive: the operation needs a publish or talk that is no longer being
 // recorded.
 var ErrLive = errors.New("recording is live")
@@ -96,6 +104,7 @@ func (r *Recorder) Initialize() error {
 	}
 	r.publishes = map[string]*Publish{}
 	r.talks = map[int64]*talk{}
+	r.optOut = map[int64]*talk{}
 	r.cache = map[int64]*Recording{}
 	r.onAir = map[string]int64{}
 	r.writers = map[string]*trackWriter{}

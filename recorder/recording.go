@@ -82,15 +82,22 @@ func (rec *Recording) File(publish, name string) (string, bool) {
 	return p, ok
 }
 
-// Talk returns the recording of a talk. It is cut again only when the
+// Talk returns the recording of a talk: ErrNotFound for a talk never on
+// air, ErrWithdrawn for one deleted from the timetable, ErrDoNotRecord
+// when its speaker opted out. It is cut again only when the
 // catalog changed since the last call (a segment, a switch, a trim): a
 // viewer's segment requests reuse it. Treat it as read-only.
 func (r *Recorder) Talk(id int64) (*Recording, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t := r.talks[id]
-	if t == nil {
+	switch {
+	case t == nil:
 		return nil, ErrNotFound
+	case t.Withdrawn:
+		return nil, ErrWithdrawn
+	case t.DoNotRecord:
+		return nil, ErrDoNotRecord
 	}
 	if rec := r.cache[id]; rec != nil && rec.rev == r.rev {
 		return rec, nil

@@ -80,6 +80,10 @@ func (w *trackWriter) segment(s *packager.SinkSegment) {
 	if w.cur != nil && (!w.cur.same(tl) || r.isRemoved(w.cur.pub)) {
 		w.finish()
 	}
+	if r.optedOut(tl.Track, s.PDT.Add(s.Duration/2)) {
+		r.metrics.optedOut.Add(1)
+		return // the talk on air asked not to be recorded
+	}
 	need := int64(s.Size)
 	if w.cur == nil || !w.cur.inits[tl.InitID] {
 		need += int64(len(tl.Init))

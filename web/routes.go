@@ -104,16 +104,13 @@ func Routes(h Handlers) *http.ServeMux {
 		mux.HandleFunc("GET /vod/{talk}/talk.mp4", v.TalkMP4)
 		mux.HandleFunc("GET /vod/{talk}/poster.jpg", v.TalkPoster)
 		mux.HandleFunc("GET /vod/{talk}/{publish}/{file}", v.TalkFile)
-		mux.HandleFunc("GET /vod/p/{track}/{publish}/index.m3u8", v.PublishPlaylist)
-		mux.HandleFunc("GET /vod/p/{track}/{publish}/recording.mp4", v.PublishMP4)
-		mux.HandleFunc("GET /vod/p/{track}/{publish}/poster.jpg", v.PublishPoster)
-		mux.HandleFunc("GET /vod/p/{track}/{publish}/{file}", v.PublishFile)
 	}
 	if a := h.RecordingsAdmin; a != nil {
 		mux.HandleFunc("GET /api/admin/recordings", a.List)
 		mux.HandleFunc("POST /api/admin/recordings/talks/{talk}/trim", a.Trim)
 		mux.HandleFunc("DELETE /api/admin/recordings/talks/{talk}", a.DeleteTalk)
 		mux.HandleFunc("DELETE /api/admin/recordings/publishes/{track}/{publish}", a.DeletePublish)
+		mux.HandleFunc("GET /api/admin/recordings/publishes/{track}/{publish}/{file}", a.Publish)
 	}
 	if h.API != nil {
 		mux.Handle("/api/", apiRoutes(h.API))

@@ -25,6 +25,8 @@ type frabEvent struct {
 	Abstract    string
 	Description string
 	Persons     []conference.Speaker
+	// DoNotRecord: JSON do_not_record, XML <recording><optout>.
+	DoNotRecord bool
 }
 
 // talk converts e, on day (YYYY-MM-DD) in loc, into a timetable talk.
@@ -49,14 +51,15 @@ func (e frabEvent) talk(field, day string, loc *time.Location) (conference.Talk,
 		abstract = strings.TrimSpace(e.Description)
 	}
 	return conference.Talk{
-		GUID:     guid,
-		Title:    strings.TrimSpace(e.Title),
-		Abstract: abstract,
-		Speakers: e.Persons,
-		Start:    start,
-		End:      start.Add(d),
-		Kind:     kindOf(e.Type, e.Title),
-		Language: strings.TrimSpace(e.Language),
+		GUID:        guid,
+		Title:       strings.TrimSpace(e.Title),
+		Abstract:    abstract,
+		Speakers:    e.Persons,
+		Start:       start,
+		End:         start.Add(d),
+		Kind:        kindOf(e.Type, e.Title),
+		Language:    strings.TrimSpace(e.Language),
+		DoNotRecord: e.DoNotRecord,
 	}, nil
 }
 

@@ -47,6 +47,7 @@ type frabJSONEventWire struct {
 	Language    string          `json:"language"`
 	Abstract    string          `json:"abstract"`
 	Description string          `json:"description"`
+	DoNotRecord looseBool       `json:"do_not_record"`
 	Persons     []struct {
 		Name       string `json:"name"`
 		PublicName string `json:"public_name"`
@@ -80,7 +81,7 @@ func ParseFrabJSON(data []byte) (conference.Timetable, error) {
 				field := "schedule.conference.days[" + strconv.Itoa(di) + "].rooms[" + strconv.Quote(name) + "][" + strconv.Itoa(ei) + "]"
 				e := frabEvent{GUID: w.GUID, ID: rawID(w.ID), Date: w.Date, Start: w.Start, Duration: w.Duration,
 					Room: w.Room, Title: w.Title, Subtitle: w.Subtitle, Type: w.Type, Language: w.Language,
-					Abstract: w.Abstract, Description: w.Description}
+					Abstract: w.Abstract, Description: w.Description, DoNotRecord: bool(w.DoNotRecord)}
 				for _, p := range w.Persons {
 					n := strings.TrimSpace(p.PublicName)
 					if n == "" {
@@ -104,6 +105,21 @@ func ParseFrabJSON(data []byte) (conference.Timetable, error) {
 		return conference.Timetable{}, fieldErr("schedule.conference.rooms", "more than %d rooms", MaxRooms)
 	}
 	return tt, nil
+}
+
+// looseBool reads a JSON boolean as exports write it: true/false, and
+// also null, "true"/"false" and 1/0 (anything else is false). Only true
+// opts a talk out of the recording.
+type looseBool bool
+
+func (b *looseBool) UnmarshalJSON(data []byte) error {
+	switch strings.Trim(strings.ToLower(string(data)), `"`) {
+	case "true", "1", "yes":
+		*b = true
+	default:
+		*b = false
+	}
+	return nil
 }
 
 // rawID renders a JSON id (number or string) as text.

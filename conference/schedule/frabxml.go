@@ -35,7 +35,9 @@ type frabXMLDoc struct {
 				Language    string `xml:"language"`
 				Abstract    string `xml:"abstract"`
 				Description string `xml:"description"`
-				Persons     []struct {
+				// <recording><license/><optout>true</optout></recording>
+				RecordingOptOut string `xml:"recording>optout"`
+				Persons         []struct {
 					Name string `xml:",chardata"`
 				} `xml:"persons>person"`
 			} `xml:"event"`
@@ -67,7 +69,8 @@ func ParseFrabXML(data []byte) (conference.Timetable, error) {
 				field := "schedule.day[" + strconv.Itoa(di) + "].room[" + strconv.Quote(room.Name) + "].event[" + strconv.Itoa(ei) + "]"
 				e := frabEvent{GUID: x.GUID, ID: x.ID, Date: x.Date, Start: x.Start, Duration: x.Duration, Room: x.Room,
 					Title: x.Title, Subtitle: x.Subtitle, Type: x.Type, Language: x.Language,
-					Abstract: x.Abstract, Description: x.Description}
+					Abstract: x.Abstract, Description: x.Description,
+					DoNotRecord: strings.EqualFold(strings.TrimSpace(x.RecordingOptOut), "true")}
 				for _, p := range x.Persons {
 					e.Persons = append(e.Persons, conference.Speaker{Name: strings.TrimSpace(p.Name)})
 				}

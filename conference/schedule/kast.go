@@ -35,6 +35,8 @@ type kastTalk struct {
 	End      time.Time     `json:"end"`
 	Kind     string        `json:"kind,omitempty"`
 	Language string        `json:"language,omitempty"`
+	// DoNotRecord: the speaker opted out of the recording.
+	DoNotRecord bool `json:"do_not_record,omitempty"`
 }
 
 type kastSpeaker struct {
@@ -77,7 +79,7 @@ func ParseKast(data []byte) (conference.Timetable, error) {
 		}
 		tk := conference.Talk{
 			GUID: t.GUID, Title: t.Title, Abstract: t.Abstract, Start: t.Start, End: t.End,
-			Kind: conference.TalkKind(t.Kind), Language: t.Language,
+			Kind: conference.TalkKind(t.Kind), Language: t.Language, DoNotRecord: t.DoNotRecord,
 		}
 		for _, s := range t.Speakers {
 			tk.Speakers = append(tk.Speakers, conference.Speaker{Name: s.Name, Bio: s.Bio})
@@ -111,7 +113,7 @@ func Marshal(tt conference.Timetable, loc *time.Location) ([]byte, error) {
 	}
 	for _, t := range tt.Talks {
 		kt := kastTalk{GUID: t.GUID, Room: t.Room, Title: t.Title, Abstract: t.Abstract,
-			Start: t.Start.In(loc), End: t.End.In(loc), Kind: string(t.Kind), Language: t.Language}
+			Start: t.Start.In(loc), End: t.End.In(loc), Kind: string(t.Kind), Language: t.Language, DoNotRecord: t.DoNotRecord}
 		for _, s := range t.Speakers {
 			kt.Speakers = append(kt.Speakers, kastSpeaker{Name: s.Name, Bio: s.Bio})
 		}

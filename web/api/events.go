@@ -177,10 +177,16 @@ func (h *Handler) DeleteEvent(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	talks, err := h.Store.Talks(r.Context(), conference.TalkFilter{EventID: ev.ID})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if err := h.Store.DeleteEvent(r.Context(), ev.ID); err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	h.publishTalks(ev.ID, talks, true)
 	for _, t := range tracks {
 		h.disconnect(t.Slug)
 		h.publish(conference.Change{Kind: conference.ChangeTrack, EventID: ev.ID, TrackID: t.ID, Track: t.Slug, Access: ev.Access, Deleted: true})

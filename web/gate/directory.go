@@ -112,6 +112,9 @@ func (d *Directory) run(ctx context.Context, changes <-chan conference.Change) {
 				changes = nil
 				continue
 			}
+			if c.Kind == conference.ChangeTalk {
+				continue // a talk changes no track's access
+			}
 			if c.Kind == conference.ChangeOnAir {
 				if _, known := d.Track(c.Track); known {
 					continue

@@ -19,6 +19,13 @@ import (
 //	POST   /api/admin/recordings/talks/{talk}/trim        {"cut_start_s": 12, "cut_end_s": 30}
 //	DELETE /api/admin/recordings/talks/{talk}
 //	DELETE /api/admin/recordings/publishes/{track}/{publish}
+//	GET    /api/admin/recordings/publishes/{track}/{publish}/index.m3u8     one publish, HLS VOD
+//	GET    /api/admin/recordings/publishes/{track}/{publish}/recording.mp4  the same as one MP4
+//	GET    /api/admin/recordings/publishes/{track}/{publish}/poster.jpg
+//	GET    /api/admin/recordings/publishes/{track}/{publish}/{file}        its init sections and segments
+//
+// A publish is everything a track sent in one connection, what trims and
+// deleted talks leave out included: it is for the organizers only.
 type Admin struct {
 	Recorder *recorder.Recorder
 	// CheckToken reports whether a bearer token is an admin token
@@ -26,6 +33,9 @@ type Admin struct {
 	CheckToken func(ctx context.Context, token string) (bool, error)
 	Log        *slog.Logger
 }
+
+// PublishPrefix is where the admin API serves the publishes.
+const PublishPrefix = "/api/admin/recordings/publishes/"
 
 // TalkListing is a talk's entry in the listing, with its URLs.
 type TalkListing struct {
@@ -61,7 +71,7 @@ func (a *Admin) List(w http.ResponseWriter, r *http.Request) {
 		out.Talks = append(out.Talks, TalkListing{TalkSummary: t, Playlist: base + "index.m3u8", MP4: base + "talk.mp4", Poster: base + "poster.jpg"})
 	}
 	for _, p := range l.Publishes {
-		base := "/vod/p/" + p.Track + "/" + p.ID + "/"
+		base := PublishPrefix + p.Track + "/" + p.ID + "/"
 		out.Publishes = append(out.Publishes, PublishListing{PublishSummary: p, Playlist: base + "index.m3u8", MP4: base + "recording.mp4"})
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -96,13 +106,13 @@ func (a *Admin) Trim(w http.ResponseWriter, r *http.Request) {
 	}
 	err := a.Recorder.Trim(id, time.Duration(req.CutStartS*float64(time.Second)), time.Duration(req.CutEndS*float64(time.Second)))
 	if a.done(w, err) {
-		rec, err := a.Recorder.Talk(id)
+		sum, err := a.Recorder.TalkSummary(id)
 		if err != nil {
 			a.done(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"id": id, "segments": len(rec.Entries), "duration_s": rec.Duration.Seconds(),
-			"cut_start_s": rec.CutStart.Seconds(), "cut_end_s": rec.CutEnd.Seconds()})
+		writeJSON(w, http.StatusOK, map[string]any{"id": id, "segments": sum.Segments, "duration_s": sum.DurationS,
+			"cut_start_s": sum.CutStartS, "cut_end_s": sum.CutEndS})
 	}
 }
 
@@ -114,6 +124,17 @@ func (a *Admin) DeleteTalk(w http.ResponseWriter, r *http.Request) {
 	if id, ok := talkID(w, r); ok && a.done(w, a.Recorder.DeleteTalk(id)) {
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// Publish serves GET /api/admin/recordings/publishes/{track}/{publish}/{file}:
+// one publish's playlist (index.m3u8), MP4 (recording.mp4), poster
+// (poster.jpg), init sections and segments.
+func (a *Admin) Publish(w http.ResponseWriter, r *http.Request) {
+	if !a.authorized(w, r) {
+		return
+	}
+	h := &Handler{Recorder: a.Recorder, Log: a.Log, private: true}
+	h.servePublish(w, r, r.PathValue("file"))
 }
 
 // DeletePublish serves DELETE /api/admin/recordings/publishes/{track}/{publish}.

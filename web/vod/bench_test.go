@@ -1,6 +1,7 @@
 package vod_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,7 +25,7 @@ func oneHourTalk(tb testing.TB) (string, *recorder.Recorder) {
 }
 
 // talkFixture is oneHourTalk with n segments and a gate.
-func talkFixture(tb testing.TB, n int, gate func(*http.Request, string) error) (string, *recorder.Recorder) {
+func talkFixture(tb testing.TB, n int, gate func(*http.Request, string) error, moreTalks ...map[string]any) (string, *recorder.Recorder) {
 	tb.Helper()
 	dir := tb.TempDir()
 	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
@@ -59,16 +60,30 @@ func talkFixture(tb testing.TB, n int, gate func(*http.Request, string) error) (
 	talk, _ := json.Marshal(map[string]any{"id": 1, "track": "main", "title": "One hour",
 		"spans": []map[string]any{{"track": "main", "from": start, "to": start.Add(time.Duration(n) * time.Second)}}})
 	os.WriteFile(filepath.Join(dir, "talks", "1.json"), talk, 0o640)
+	// More talks over the same span, with fields of their own (id, withdrawn, do_not_record...).
+	for _, m := range moreTalks {
+		t := map[string]any{"track": "main", "title": "Another",
+			"spans": []map[string]any{{"track": "main", "from": start, "to": start.Add(time.Duration(n) * time.Second)}}}
+		for k, v := range m {
+			t[k] = v
+		}
+		b, _ := json.Marshal(t)
+		os.WriteFile(filepath.Join(dir, "talks", fmt.Sprint(t["id"])+".json"), b, 0o640)
+	}
 
 	rec := &recorder.Recorder{Dir: dir, NoSync: true, MinFree: -1}
 	if err := rec.Initialize(); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(rec.Close)
-	srv := httptest.NewServer(web.Routes(web.Handlers{VOD: &vod.Handler{Recorder: rec, Gate: gate}}))
+	admin := &vod.Admin{Recorder: rec, CheckToken: func(_ context.Context, tok string) (bool, error) { return tok == fixtureAdminToken, nil }}
+	srv := httptest.NewServer(web.Routes(web.Handlers{VOD: &vod.Handler{Recorder: rec, Gate: gate}, RecordingsAdmin: admin}))
 	tb.Cleanup(srv.Close)
 	return srv.URL, rec
 }
+
+// fixtureAdminToken is the admin token of talkFixture's server.
+const fixtureAdminToken = "fixture-admin-token-0123"
 
 func fetch(tb testing.TB, c *http.Client, url string) int {
 	res, err := c.Get(url)

@@ -19,16 +19,17 @@ import (
 	"github.com/kastlive/kast/recorder"
 )
 
-// Handler serves the recordings:
+// Handler serves the talks' recordings to viewers:
 //
 //	/vod/{talk}/index.m3u8                  a talk's recording, HLS VOD
 //	/vod/{talk}/talk.mp4                    the same as one MP4 (?download=1: as an attachment)
 //	/vod/{talk}/poster.jpg                  a poster image (needs ffmpeg)
 //	/vod/{talk}/{publish}/{file}            the init sections and segments the playlist lists
-//	/vod/p/{track}/{publish}/index.m3u8     one publish's recording, and the same files
-//	/vod/p/{track}/{publish}/recording.mp4
-//	/vod/p/{track}/{publish}/poster.jpg
-//	/vod/p/{track}/{publish}/{file}
+//
+// A talk deleted from the timetable, or whose speaker opted out of the
+// recording (do_not_record), is answered 404 with the reason. The
+// recordings of single publishes (everything a track sent, trims and
+// deleted talks included) are the admin API's (Admin), not public.
 type Handler struct {
 	Recorder *recorder.Recorder
 	// Gate, when set, is asked before anything of a track's recordings is
@@ -36,6 +37,8 @@ type Handler struct {
 	// live stream. A non-nil error refuses the request (403). nil: open.
 	Gate func(r *http.Request, track string) error
 	Log  *slog.Logger
+
+	private bool // admin: never cacheable by shared caches
 }
 
 const (
@@ -80,31 +83,22 @@ func (h *Handler) TalkFile(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// PublishPlaylist serves /vod/p/{track}/{publish}/index.m3u8.
-func (h *Handler) PublishPlaylist(w http.ResponseWriter, r *http.Request) {
-	if rec, ok := h.publish(w, r); ok {
+// servePublish serves one publish's recording: file is index.m3u8,
+// recording.mp4, poster.jpg or one of its init sections and segments.
+func (h *Handler) servePublish(w http.ResponseWriter, r *http.Request, file string) {
+	rec, ok := h.publish(w, r)
+	if !ok {
+		return
+	}
+	switch file {
+	case "index.m3u8":
 		h.playlist(w, r, rec, func(*recorder.Entry) string { return "" })
-	}
-}
-
-// PublishMP4 serves /vod/p/{track}/{publish}/recording.mp4.
-func (h *Handler) PublishMP4(w http.ResponseWriter, r *http.Request) {
-	if rec, ok := h.publish(w, r); ok {
+	case "recording.mp4":
 		h.mp4(w, r, rec, rec.Track+"-"+rec.Publish+".mp4")
-	}
-}
-
-// PublishPoster serves /vod/p/{track}/{publish}/poster.jpg.
-func (h *Handler) PublishPoster(w http.ResponseWriter, r *http.Request) {
-	if rec, ok := h.publish(w, r); ok {
+	case "poster.jpg":
 		h.poster(w, r, rec)
-	}
-}
-
-// PublishFile serves /vod/p/{track}/{publish}/{file}.
-func (h *Handler) PublishFile(w http.ResponseWriter, r *http.Request) {
-	if rec, ok := h.publish(w, r); ok {
-		h.file(w, r, rec, rec.Publish, r.PathValue("file"))
+	default:
+		h.file(w, r, rec, rec.Publish, file)
 	}
 }
 
@@ -126,6 +120,10 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) (*recorder.Rec
 
 func (h *Handler) found(w http.ResponseWriter, r *http.Request, rec *recorder.Recording, err error) (*recorder.Recording, bool) {
 	setCORS(w.Header())
+	if errors.Is(err, recorder.ErrWithdrawn) || errors.Is(err, recorder.ErrDoNotRecord) {
+		writeError(w, http.StatusNotFound, err.Error())
+		return nil, false
+	}
 	if errors.Is(err, recorder.ErrNotFound) || err == nil && len(rec.Entries) == 0 {
 		http.Error(w, "no such recording", http.StatusNotFound)
 		return nil, false
@@ -234,7 +232,7 @@ func (h *Handler) poster(w http.ResponseWriter, r *http.Request, rec *recorder.R
 // cache returns a Cache-Control value: public, unless a gate decides who
 // may see the recordings.
 func (h *Handler) cache(v string) string {
-	if h.Gate != nil {
+	if h.Gate != nil || h.private {
 		return "private, " + v
 	}
 	return "public, " + v
