@@ -184,7 +184,7 @@ func (r *Recorder) dropSegments(p *Publish, msns map[int]bool) error {
 		inits[s.Init] = true
 	}
 	var buf bytes.Buffer
-	buf.Write(marshalLine(indexLine{Kind: lineKindPublish, Track: p.Track, ID: p.ID, Started: p.Started.UTC(), Source: p.Source, Epoch: p.Epoch}))
+	buf.Write(marshalLine(indexLine{Kind: lineKindPublish, Track: p.Track, ID: p.ID, Started: p.Started.UTC(), Source: p.Source, Epoch: p.Epoch, EventID: p.EventID}))
 	written := map[int]bool{}
 	var size int64
 	for i := range keep {

@@ -37,6 +37,9 @@ type Recorder struct {
 	Queue int
 	// Feed, when set, delivers the on-air switches that cut talks.
 	Feed *conference.Feed
+	// EventOf, when set, names the event a track belongs to; a publish
+	// keeps the one its track had when it began (index "event_id").
+	EventOf func(track string) int64
 	// NoSync skips the fdatasyncs (tests and benchmarks of the write path).
 	NoSync bool
 	// FFmpeg is the ffmpeg binary posters are made with; "" looks it up

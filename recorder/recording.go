@@ -12,7 +12,10 @@ import (
 type Recording struct {
 	// TalkID is the talk's id, 0 for a publish's recording.
 	TalkID int64
-	Title  string
+	// EventID is the talk's event (or the publish's): whose access
+	// gates the recording; 0 when not known.
+	EventID int64
+	Title   string
 	// Track is the talk's track (of its last span) or the publish's.
 	Track string
 	// Publish names the publish of a publish's recording.
@@ -119,7 +122,7 @@ func (r *Recorder) Publish(track, id string) (*Recording, error) {
 	if p == nil {
 		return nil, ErrNotFound
 	}
-	rec := &Recording{Track: track, Publish: id, Live: p.Live(), root: r.tracksDir()}
+	rec := &Recording{Track: track, Publish: id, EventID: p.EventID, Live: p.Live(), root: r.tracksDir()}
 	for _, s := range p.Segments {
 		rec.Entries = append(rec.Entries, Entry{Track: track, Publish: id, Epoch: p.Epoch, Segment: s})
 	}
@@ -130,7 +133,7 @@ func (r *Recorder) Publish(track, id string) (*Recording, error) {
 // talkRecordingLocked cuts a talk's recording; trim false ignores its
 // trim (what deleting it deletes). r.mu is held.
 func (r *Recorder) talkRecordingLocked(t *talk, now time.Time, trim bool) *Recording {
-	rec := &Recording{TalkID: t.ID, Title: t.Title, Track: t.Track, root: r.tracksDir(),
+	rec := &Recording{TalkID: t.ID, EventID: t.EventID, Title: t.Title, Track: t.Track, root: r.tracksDir(),
 		CutStart: time.Duration(t.CutStartMS) * time.Millisecond, CutEnd: time.Duration(t.CutEndMS) * time.Millisecond,
 		Live: t.onAir()}
 	pubs := make([]*Publish, 0, len(r.publishes))

@@ -156,6 +156,9 @@ func (r *Recorder) onChange(c conference.Change) {
 		r.talks[t.ID] = t
 	}
 	t.EventID, t.TrackID, t.Track, t.Title = c.EventID, c.TrackID, c.Track, c.Talk.Title
+	if t.EventID == 0 {
+		t.EventID = c.Talk.EventID
+	}
 	t.DoNotRecord = c.Talk.DoNotRecord
 	r.noteOptOutLocked(t)
 	if t.onAir() { // on air on another track until now

@@ -169,9 +169,13 @@ func (w *trackWriter) open(tl packager.SinkTimeline) (*pubWriter, error) {
 		os.Remove(dir)
 		return nil, err
 	}
-	pub := &Publish{Track: w.track, ID: id, Epoch: tl.Epoch, Source: tl.Source, Started: started, Inits: map[int]int64{}}
+	var event int64
+	if r.EventOf != nil {
+		event = r.EventOf(w.track)
+	}
+	pub := &Publish{Track: w.track, ID: id, Epoch: tl.Epoch, Source: tl.Source, Started: started, EventID: event, Inits: map[int]int64{}}
 	p := &pubWriter{pub: pub, dir: dir, index: f, stream: tl.Stream, epoch: tl.Epoch, inits: map[int]bool{}}
-	line := marshalLine(indexLine{Kind: lineKindPublish, Track: w.track, ID: id, Started: started.UTC(), Source: tl.Source, Epoch: tl.Epoch})
+	line := marshalLine(indexLine{Kind: lineKindPublish, Track: w.track, ID: id, Started: started.UTC(), Source: tl.Source, Epoch: tl.Epoch, EventID: event})
 	if _, err := f.Write(line); err != nil {
 		f.Close()
 		os.RemoveAll(dir)

@@ -49,10 +49,10 @@ type Server struct {
 	Hub      *ingest.Hub
 	Packager *packager.Server
 	// Recorder, when set, has its recordings served under /vod/ and its
-	// admin API under /api/admin/recordings; RecordingGate gates them
-	// (nil: open).
+	// admin API under /api/admin/recordings; RecordingGate gates them by
+	// their talk's event (nil: open).
 	Recorder      *recorder.Recorder
-	RecordingGate func(r *http.Request, track string) error
+	RecordingGate vod.Gate
 	Logger        *slog.Logger
 	// API serves /api/v1; nil: one on Store and Hub with defaults.
 	API *api.Handler

@@ -111,7 +111,16 @@ func (a *app) start(ctx context.Context) error {
 			Budget:    cfg.RecordBudget,
 			MinFree:   cfg.RecordMinFree,
 			Feed:      a.feed,
-			Logger:    a.log.With("component", "recorder"),
+			// A publish keeps the event its track had (the directory is
+			// set before any publisher can connect).
+			EventOf: func(track string) int64 {
+				if a.directory == nil {
+					return 0
+				}
+				acc, _ := a.directory.Track(track)
+				return acc.EventID
+			},
+			Logger: a.log.With("component", "recorder"),
 		}
 		if cfg.RecordMinFree == 0 {
 			a.rec.MinFree = -1 // 0 is "until the disk is full"; the recorder's 0 means its default
@@ -165,8 +174,9 @@ func (a *app) start(ctx context.Context) error {
 		Live:           a.live,
 	}
 	if a.gate != nil {
-		// Recordings of a registered event take the credential its live stream does.
-		ws.RecordingGate = a.gate.CheckWHEP
+		// Recordings of a registered event take the credential its live
+		// stream does (the talk's event decides, not the track's owner now).
+		ws.RecordingGate = a.gate
 		api.OnLogout = func(id int64) { a.gate.Revoke(strconv.FormatInt(id, 10)) }
 	}
 	if tlsConfig != nil {

@@ -58,6 +58,7 @@ type Directory struct {
 type dirTable struct {
 	tracks map[string]TrackAccess
 	events map[string]*EventAccess
+	byID   map[int64]*EventAccess
 }
 
 // Initialize loads the table once (an error here is fatal: kast cannot
@@ -138,13 +139,14 @@ func (d *Directory) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	t := &dirTable{tracks: make(map[string]TrackAccess, len(list)), events: map[string]*EventAccess{}}
+	t := &dirTable{tracks: make(map[string]TrackAccess, len(list)), events: map[string]*EventAccess{}, byID: map[int64]*EventAccess{}}
 	for _, a := range list {
 		t.tracks[a.Track] = a
 		e := t.events[a.Event]
 		if e == nil {
 			e = &EventAccess{ID: a.EventID, Slug: a.Event, Registered: a.Registered}
 			t.events[a.Event] = e
+			t.byID[a.EventID] = e
 		}
 		if a.Track != "" {
 			e.Tracks = append(e.Tracks, a.Track)
@@ -196,12 +198,8 @@ func (d *Directory) EventByID(id int64) (*EventAccess, bool) {
 	if t == nil {
 		return nil, false
 	}
-	for _, e := range t.events {
-		if e.ID == id {
-			return e, true
-		}
-	}
-	return nil, false
+	e, ok := t.byID[id]
+	return e, ok
 }
 
 // Tracks returns the access of every known track.

@@ -27,7 +27,11 @@ var (
 	errRevoked      = &Error{http.StatusUnauthorized, "the login session of this playback token has ended: sign in again"}
 	errOtherEvent   = &Error{http.StatusForbidden, "this playback token is for another event"}
 	errUnknownTrack = &Error{http.StatusNotFound, "no such track"}
+	errUnknownEvent = &Error{http.StatusNotFound, "no such event"}
 )
+
+// WriteError answers err like the gate answers refused HLS requests.
+func WriteError(w http.ResponseWriter, err *Error) { writeError(w, err) }
 
 // writeError answers err as JSON, like the API's 4xx ({"error": ...,
 // "field": ...}), with the CORS headers HLS responses carry so a player on

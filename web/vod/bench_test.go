@@ -25,7 +25,7 @@ func oneHourTalk(tb testing.TB) (string, *recorder.Recorder) {
 }
 
 // talkFixture is oneHourTalk with n segments and a gate.
-func talkFixture(tb testing.TB, n int, gate func(*http.Request, string) error, moreTalks ...map[string]any) (string, *recorder.Recorder) {
+func talkFixture(tb testing.TB, n int, gate vod.Gate, moreTalks ...map[string]any) (string, *recorder.Recorder) {
 	tb.Helper()
 	dir := tb.TempDir()
 	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
@@ -57,12 +57,12 @@ func talkFixture(tb testing.TB, n int, gate func(*http.Request, string) error, m
 	enc.Encode(map[string]any{"k": "end", "at": start.Add(time.Duration(n) * time.Second)})
 	idx.Close()
 	os.MkdirAll(filepath.Join(dir, "talks"), 0o750)
-	talk, _ := json.Marshal(map[string]any{"id": 1, "track": "main", "title": "One hour",
+	talk, _ := json.Marshal(map[string]any{"id": 1, "event_id": 1, "track": "main", "title": "One hour",
 		"spans": []map[string]any{{"track": "main", "from": start, "to": start.Add(time.Duration(n) * time.Second)}}})
 	os.WriteFile(filepath.Join(dir, "talks", "1.json"), talk, 0o640)
 	// More talks over the same span, with fields of their own (id, withdrawn, do_not_record...).
 	for _, m := range moreTalks {
-		t := map[string]any{"track": "main", "title": "Another",
+		t := map[string]any{"event_id": 1, "track": "main", "title": "Another",
 			"spans": []map[string]any{{"track": "main", "from": start, "to": start.Add(time.Duration(n) * time.Second)}}}
 		for k, v := range m {
 			t[k] = v
