@@ -8,6 +8,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/kastlive/kast/conference"
@@ -72,9 +73,14 @@ type Handler struct {
 	// over TLS always get Secure cookies.
 	SecureCookies bool
 	// LoginLimit and RegisterLimit bound attempts per client address
-	// (IPv4 address, IPv6 /64).
+	// (IPv4 address, IPv6 /64). A registration with the email and password
+	// of an account is a login attempt too: it also takes from LoginLimit.
 	LoginLimit    RateLimit
 	RegisterLimit RateLimit
+	// EmailFailureLimit bounds the failed password checks per email
+	// address (logins and registrations), from any number of addresses:
+	// past it an attempt is refused (429) before the password is checked.
+	EmailFailureLimit RateLimit
 	// Fetch fetches timetables for /timetable/sync; nil: a client with
 	// SyncTimeout.
 	Fetch       *http.Client
@@ -86,14 +92,19 @@ type Handler struct {
 	Now func() time.Time
 
 	csrf       *http.CrossOriginProtection
-	loginRL    *rateLimiter
-	registerRL *rateLimiter
+	loginRL    *rateLimiter[netip.Prefix]
+	registerRL *rateLimiter[netip.Prefix]
+	emailRL    *rateLimiter[string]
 }
 
 // Default rate limits: a burst, then one attempt per interval.
 var (
 	DefaultLoginLimit    = RateLimit{Burst: 10, Every: 6 * time.Second}
 	DefaultRegisterLimit = RateLimit{Burst: 20, Every: 10 * time.Second}
+	// DefaultEmailFailureLimit: 10 wrong passwords for one email, then one
+	// a minute (at most ~1,500 guesses a day on an account; a user whose
+	// account someone hammers waits a minute, not forever).
+	DefaultEmailFailureLimit = RateLimit{Burst: 10, Every: time.Minute}
 )
 
 // Initialize fills the defaults. Call it once before serving.
@@ -119,6 +130,9 @@ func (h *Handler) Initialize() {
 	if h.RegisterLimit == (RateLimit{}) {
 		h.RegisterLimit = DefaultRegisterLimit
 	}
+	if h.EmailFailureLimit == (RateLimit{}) {
+		h.EmailFailureLimit = DefaultEmailFailureLimit
+	}
 	if h.SyncTimeout <= 0 {
 		h.SyncTimeout = DefaultSyncTimeout
 	}
@@ -137,8 +151,9 @@ func (h *Handler) Initialize() {
 		h.MaxTimetableBytes = DefaultTimetableSize
 	}
 	h.csrf = http.NewCrossOriginProtection()
-	h.loginRL = newRateLimiter(h.LoginLimit, h.now)
-	h.registerRL = newRateLimiter(h.RegisterLimit, h.now)
+	h.loginRL = newRateLimiter[netip.Prefix](h.LoginLimit, h.now)
+	h.registerRL = newRateLimiter[netip.Prefix](h.RegisterLimit, h.now)
+	h.emailRL = newRateLimiter[string](h.EmailFailureLimit, h.now)
 }
 
 func (h *Handler) now() time.Time {

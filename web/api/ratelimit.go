@@ -26,21 +26,27 @@ type bucket struct {
 	last   time.Time
 }
 
-// rateLimiter keeps one bucket per client address prefix.
-type rateLimiter struct {
+// rateLimiter keeps one bucket per key: a client address prefix, or an
+// email address (failed logins).
+type rateLimiter[K comparable] struct {
 	limit RateLimit
 	now   func() time.Time
 
 	mu      sync.Mutex
-	buckets map[netip.Prefix]*bucket
+	buckets map[K]*bucket
 }
 
-func newRateLimiter(l RateLimit, now func() time.Time) *rateLimiter {
-	return &rateLimiter{limit: l, now: now, buckets: map[netip.Prefix]*bucket{}}
+func newRateLimiter[K comparable](l RateLimit, now func() time.Time) *rateLimiter[K] {
+	return &rateLimiter[K]{limit: l, now: now, buckets: map[K]*bucket{}}
 }
 
 // allow takes a token for key, or returns how long until one is there.
-func (rl *rateLimiter) allow(key netip.Prefix) time.Duration {
+func (rl *rateLimiter[K]) allow(key K) time.Duration { return rl.take(key, true) }
+
+// wait returns how long until key has a token, taking none.
+func (rl *rateLimiter[K]) wait(key K) time.Duration { return rl.take(key, false) }
+
+func (rl *rateLimiter[K]) take(key K, take bool) time.Duration {
 	if rl.limit.Burst <= 0 || rl.limit.Every <= 0 {
 		return 0
 	}
@@ -49,6 +55,9 @@ func (rl *rateLimiter) allow(key netip.Prefix) time.Duration {
 	defer rl.mu.Unlock()
 	b, ok := rl.buckets[key]
 	if !ok {
+		if !take {
+			return 0 // a full bucket
+		}
 		if len(rl.buckets) >= maxBuckets {
 			rl.prune(now)
 		}
@@ -58,14 +67,16 @@ func (rl *rateLimiter) allow(key netip.Prefix) time.Duration {
 	b.tokens = math.Min(float64(rl.limit.Burst), b.tokens+float64(now.Sub(b.last))/float64(rl.limit.Every))
 	b.last = now
 	if b.tokens >= 1 {
-		b.tokens--
+		if take {
+			b.tokens--
+		}
 		return 0
 	}
 	return time.Duration((1 - b.tokens) * float64(rl.limit.Every))
 }
 
 // prune drops buckets that have refilled; if none has, half of them.
-func (rl *rateLimiter) prune(now time.Time) {
+func (rl *rateLimiter[K]) prune(now time.Time) {
 	full := time.Duration(rl.limit.Burst) * rl.limit.Every
 	for k, b := range rl.buckets {
 		if now.Sub(b.last) >= full {

@@ -2,13 +2,14 @@ package api
 
 import (
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 )
 
 func TestRateLimiter(t *testing.T) {
 	now := time.Unix(0, 0)
-	rl := newRateLimiter(RateLimit{Burst: 2, Every: 10 * time.Second}, func() time.Time { return now })
+	rl := newRateLimiter[netip.Prefix](RateLimit{Burst: 2, Every: 10 * time.Second}, func() time.Time { return now })
 	r := &http.Request{RemoteAddr: "192.0.2.1:1234"}
 	k := clientKey(r)
 	for range 2 {

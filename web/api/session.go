@@ -6,7 +6,8 @@ import (
 
 // Login answers POST /session {"email", "password"}: a session cookie on
 // success; 401 "wrong email or password" otherwise, the same answer after
-// the same work for an unknown email and a wrong password.
+// the same work for an unknown email and a wrong password. Failures count
+// per email (EmailFailureLimit) besides the address's LoginLimit.
 func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Email    string `json:"email"`
@@ -15,9 +16,12 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
+	if h.emailLocked(w, in.Email) {
+		return
+	}
 	acct, err := h.Accounts.Login(r.Context(), in.Email, in.Password)
 	if isUnauthenticated(err) {
-		writeError(w, http.StatusUnauthorized, "", "wrong email or password")
+		h.passwordFailed(w, in.Email)
 		return
 	}
 	if err != nil {
