@@ -26,6 +26,23 @@ func TestRegistrationAnswersLikeLogin(t *testing.T) {
 	if known.status != 401 || string(known.body) != string(login.body) || string(login.body) != string(unknownLogin.body) {
 		t.Fatalf("registration of a known email answers %d %s; a failed login %d %s", known.status, known.body, login.status, login.body)
 	}
+	// Input checked before the lookup: the same answer for both emails,
+	// and no account created.
+	for _, bad := range []map[string]any{{"password": "short"}, {"name": ""}} {
+		var bodies []string
+		for _, email := range []string{"alice@example.org", "carol@example.org"} {
+			in := map[string]any{"email": email, "password": "guess-guess", "name": "Probe", "participation": "online"}
+			for k, v := range bad {
+				in[k] = v
+			}
+			r := s.must(422, req{method: "POST", path: "/api/v1/events/democon/registrations", body: in})
+			bodies = append(bodies, string(r.body))
+		}
+		if bodies[0] != bodies[1] {
+			t.Errorf("%v: known email %s, unknown %s", bad, bodies[0], bodies[1])
+		}
+	}
+	s.must(401, req{method: "POST", path: "/api/v1/session", body: map[string]any{"email": "carol@example.org", "password": "guess-guess"}})
 	// Alice, with her password, registers again: her registration back.
 	s.must(200, req{method: "POST", path: "/api/v1/events/democon/registrations", body: registration("alice@example.org", "online")})
 }
