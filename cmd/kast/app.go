@@ -143,6 +143,8 @@ func (a *app) start(ctx context.Context) error {
 		Scheduler:     a.sched,
 		SecureCookies: cfg.SecureCookies,
 		Log:           a.log.With("component", "api"),
+
+		SyncAllowLoopback: cfg.TimetableSyncAllowLoopback,
 	}
 	if a.rec != nil {
 		api.Recordings = recordingLinks{a.rec}

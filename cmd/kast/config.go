@@ -46,6 +46,8 @@ type config struct {
 	LivePerSource    int
 	LiveOrigins      string
 
+	TimetableSyncAllowLoopback bool
+
 	LogFormat string
 	LogLevel  string
 
@@ -107,6 +109,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.LiveSwitchDelay, "live-switch-delay", 3*time.Second, "upper bound of the random delay the live channel suggests to players after an on-air change")
 	fs.IntVar(&c.LivePerSource, "live-per-source", 64, "live channel connections per source address (IPv6: per /64)")
 	fs.StringVar(&c.LiveOrigins, "live-origins", "", "comma-separated browser origins besides kast's own allowed on the live channel (\"*\": any)")
+	fs.BoolVar(&c.TimetableSyncAllowLoopback, "timetable-sync-allow-loopback", false, "let timetable sync fetch from loopback addresses (a pretalx on this machine); link-local and metadata addresses stay refused")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (off by default; never expose it)")

@@ -82,9 +82,13 @@ type Handler struct {
 	// past it an attempt is refused (429) before the password is checked.
 	EmailFailureLimit RateLimit
 	// Fetch fetches timetables for /timetable/sync; nil: a client with
-	// SyncTimeout.
+	// SyncTimeout that connects to no loopback, link-local (cloud
+	// metadata), multicast or unspecified address (newFetchClient).
 	Fetch       *http.Client
 	SyncTimeout time.Duration
+	// SyncAllowLoopback lets the default Fetch client connect to loopback
+	// addresses: a pretalx on the same machine.
+	SyncAllowLoopback bool
 	// MaxTimetableBytes bounds an uploaded or fetched timetable.
 	MaxTimetableBytes int64
 	Log               *slog.Logger
@@ -137,15 +141,7 @@ func (h *Handler) Initialize() {
 		h.SyncTimeout = DefaultSyncTimeout
 	}
 	if h.Fetch == nil {
-		h.Fetch = &http.Client{
-			Timeout: h.SyncTimeout,
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if len(via) >= 5 {
-					return errTooManyRedirects
-				}
-				return nil
-			},
-		}
+		h.Fetch = newFetchClient(h.SyncTimeout, h.SyncAllowLoopback)
 	}
 	if h.MaxTimetableBytes <= 0 {
 		h.MaxTimetableBytes = DefaultTimetableSize

@@ -167,8 +167,9 @@ func (h *Handler) announceTalks(ctx context.Context, ev conference.Event, before
 
 // SyncTimetable answers POST /events/{event}/timetable/sync {"url": ...,
 // "dry_run": false} (admin): kast fetches the timetable (http or https,
-// at most MaxTimetableBytes, within SyncTimeout) and imports it like an
-// upload, so organizers re-sync from pretalx during the event.
+// at most MaxTimetableBytes, within SyncTimeout, never from loopback or
+// link-local addresses unless allowed: see newFetchClient) and imports it
+// like an upload, so organizers re-sync from pretalx during the event.
 func (h *Handler) SyncTimetable(w http.ResponseWriter, r *http.Request) {
 	ev, ok := h.event(w, r)
 	if !ok {
@@ -197,7 +198,8 @@ func (h *Handler) SyncTimetable(w http.ResponseWriter, r *http.Request) {
 	req.Header.Set("User-Agent", "kast timetable sync")
 	res, err := h.Fetch.Do(req)
 	if err != nil {
-		writeError(w, http.StatusBadGateway, "url", "fetching the timetable failed: %v", redactURLError(err))
+		h.Log.Warn("timetable sync: fetch failed", "event", ev.Slug, "host", u.Host, "err", redactURLError(err))
+		writeError(w, http.StatusBadGateway, "url", "fetching the timetable failed: %s", describeFetchError(err))
 		return
 	}
 	defer res.Body.Close()
@@ -211,7 +213,8 @@ func (h *Handler) SyncTimetable(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(res.Body, h.MaxTimetableBytes+1))
 	if err != nil {
-		writeError(w, http.StatusBadGateway, "url", "reading the timetable failed: %v", redactURLError(err))
+		h.Log.Warn("timetable sync: read failed", "event", ev.Slug, "host", u.Host, "err", redactURLError(err))
+		writeError(w, http.StatusBadGateway, "url", "reading the timetable failed: %s", describeFetchError(err))
 		return
 	}
 	if int64(len(body)) > h.MaxTimetableBytes {
