@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -179,7 +178,7 @@ func (a *app) start(ctx context.Context) error {
 		// Recordings of a registered event take the credential its live
 		// stream does (the talk's event decides, not the track's owner now).
 		ws.RecordingGate = a.gate
-		api.OnLogout = func(id int64) { a.gate.Revoke(strconv.FormatInt(id, 10)) }
+		api.OnLogout = a.gate.Revoke
 	}
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig

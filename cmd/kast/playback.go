@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/kastlive/kast/conference"
@@ -36,7 +34,7 @@ func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.
 		Directory:     a.directory,
 		TTL:           a.cfg.PlaybackTokenTTL,
 		SecureCookies: a.cfg.SecureCookies,
-		Viewers:       sessionViewers{sessions: api.Sessions, store: st},
+		Viewers:       sessionViewers{&conference.Playback{Sessions: api.Sessions, Store: st}},
 	}
 	var origins []string
 	for _, o := range strings.Split(a.cfg.LiveOrigins, ",") {
@@ -75,35 +73,18 @@ func (t trackAccess) TrackAccess(ctx context.Context) ([]gate.TrackAccess, error
 	return out, nil
 }
 
-// sessionViewers answers the gate's question at the playback-token
-// endpoint: the login session behind the request, and its registration.
-type sessionViewers struct {
-	sessions *conference.Sessions
-	store    conference.Store
-}
+// sessionViewers hands the gate's question at the playback-token
+// endpoint (who is this, may they watch) to conference.Playback with the
+// request's session cookie.
+type sessionViewers struct{ p *conference.Playback }
 
 func (v sessionViewers) PlaybackGrant(ctx context.Context, r *http.Request, event string) (gate.Grant, error) {
-	c, err := r.Cookie(apihttp.SessionCookie)
-	if err != nil || c.Value == "" {
-		return gate.Grant{}, gate.ErrNotSignedIn
+	var token string
+	if c, err := r.Cookie(apihttp.SessionCookie); err == nil {
+		token = c.Value
 	}
-	acct, sess, err := v.sessions.Authenticate(ctx, c.Value)
-	if errors.Is(err, conference.ErrUnauthenticated) {
-		return gate.Grant{}, gate.ErrNotSignedIn
-	}
-	if err != nil {
-		return gate.Grant{}, err
-	}
-	ev, err := v.store.EventBySlug(ctx, event)
-	if err != nil {
-		return gate.Grant{}, err
-	}
-	if _, err := v.store.RegistrationFor(ctx, ev.ID, acct.ID); errors.Is(err, conference.ErrNotFound) {
-		return gate.Grant{}, gate.ErrNotRegistered
-	} else if err != nil {
-		return gate.Grant{}, err
-	}
-	return gate.Grant{EventID: ev.ID, SessionID: strconv.FormatInt(sess.ID, 10)}, nil
+	who, err := v.p.Viewer(ctx, token, event)
+	return gate.Grant{EventID: who.EventID, SessionID: who.SessionRef}, err
 }
 
 // liveEvents gives the live channel the events of the gate's directory.

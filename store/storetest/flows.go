@@ -325,3 +325,39 @@ func testSessions(t *testing.T, s conference.Store) {
 		t.Fatalf("ended session: %v", err)
 	}
 }
+
+// testPlayback: conference.Playback names the viewer of a session at an
+// event, refuses the others, and names sessions by a reference a later
+// session never gets (even one that gets the same row id).
+func testPlayback(t *testing.T, s conference.Store) {
+	ev := mustEvent(t, s, DemoCon())
+	other := mustEvent(t, s, conference.Event{Slug: "other", Title: "Other", TimeZone: "UTC"})
+	a, _, _ := s.Register(ctx, newAccount("p@example.org"), newReg(ev, conference.ParticipationOnline))
+	sessions := &conference.Sessions{Store: s}
+	p := &conference.Playback{Sessions: sessions, Store: s}
+	token, sess, err := sessions.Create(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.Viewer(ctx, token, ev.Slug)
+	if err != nil || v.EventID != ev.ID || v.AccountID != a.ID || v.SessionRef != conference.SessionRef(sess) || v.SessionRef == "" {
+		t.Fatalf("Viewer = %+v, %v", v, err)
+	}
+	if _, err := p.Viewer(ctx, token, other.Slug); !errors.Is(err, conference.ErrNotRegistered) {
+		t.Fatalf("another event: %v", err)
+	}
+	if _, err := p.Viewer(ctx, token, "nope"); !errors.Is(err, conference.ErrNotFound) {
+		t.Fatalf("unknown event: %v", err)
+	}
+	if _, err := p.Viewer(ctx, "", ev.Slug); !errors.Is(err, conference.ErrUnauthenticated) {
+		t.Fatalf("no session: %v", err)
+	}
+	if err := sessions.End(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	token2, sess2, _ := sessions.Create(ctx, a.ID)
+	v2, err := p.Viewer(ctx, token2, ev.Slug)
+	if err != nil || v2.SessionRef == v.SessionRef {
+		t.Fatalf("the next session (row %d, the ended one's %d) is named %q like the ended one: %v", sess2.ID, sess.ID, v2.SessionRef, err)
+	}
+}

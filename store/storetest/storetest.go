@@ -35,6 +35,7 @@ func Run(t *testing.T, open Open) {
 		{"CapacityUnderConcurrency", testCapacityUnderConcurrency},
 		{"CheckIn", testCheckIn},
 		{"Sessions", testSessions},
+		{"Playback", testPlayback},
 		{"Scheduler", testScheduler},
 	} {
 		t.Run(c.name, func(t *testing.T) {

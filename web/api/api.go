@@ -59,9 +59,10 @@ type Handler struct {
 	Viewers ViewerCounter
 	// Recordings links talks to their recordings; nil: none.
 	Recordings Recordings
-	// OnLogout is told of each session a logout ends, before it ends:
-	// the playback gate revokes the tokens issued to it.
-	OnLogout func(sessionID int64)
+	// OnLogout is told of each session a logout ends (its
+	// conference.SessionRef), before it ends: the playback gate revokes
+	// the tokens issued to it.
+	OnLogout func(sessionRef string)
 	// Feed receives every change (on-air, events, tracks, timetable).
 	Feed *conference.Feed
 	// Scheduler switches on-air; nil: one on Store and Feed.

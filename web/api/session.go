@@ -2,6 +2,8 @@ package api
 
 import (
 	"net/http"
+
+	"github.com/kastlive/kast/conference"
 )
 
 // Login answers POST /session {"email", "password"}: a session cookie on
@@ -43,7 +45,7 @@ func (h *Handler) Logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		if h.OnLogout != nil {
 			if _, sess, err := h.Sessions.Authenticate(r.Context(), c.Value); err == nil {
-				h.OnLogout(sess.ID)
+				h.OnLogout(conference.SessionRef(sess))
 			}
 		}
 		if err := h.Sessions.End(r.Context(), c.Value); err != nil {
