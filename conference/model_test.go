@@ -136,3 +136,23 @@ func TestNextBoundaryAndScheduled(t *testing.T) {
 		t.Fatalf("at 10:40: %+v", s)
 	}
 }
+
+// TestTimetableDefaultsBeforeValidating: a talk without a kind (kast's
+// JSON leaves it out, its default) validates and imports as a talk.
+func TestTimetableDefaultsBeforeValidating(t *testing.T) {
+	ev := Event{Slug: "x", Title: "X", TimeZone: "UTC"}
+	at := time.Date(2027, 3, 13, 18, 0, 0, 0, time.UTC)
+	tt := Timetable{Rooms: []Room{{Key: "A", Name: "A"}},
+		Talks: []TimetableTalk{{Room: "A", Talk: Talk{GUID: "g", Title: "No kind", Start: at, End: at.Add(time.Hour)}}}}
+	if err := tt.Validate(ev); err != nil {
+		t.Fatalf("a talk without kind: %v", err)
+	}
+	plan, err := PlanImport(ev, nil, nil, tt, func(string) bool { return false })
+	if err != nil || len(plan.AddTalks) != 1 || plan.AddTalks[0].Kind != KindTalk {
+		t.Fatalf("plan %+v, %v", plan, err)
+	}
+	tt.Talks[0].Kind = "workshop"
+	if err := tt.Validate(ev); err == nil {
+		t.Fatal("an unknown kind validates")
+	}
+}

@@ -103,6 +103,7 @@ func ParseKast(data []byte) (conference.Timetable, error) {
 		if t.GUID == "" {
 			return conference.Timetable{}, fieldErr("talks["+strconv.Itoa(i)+"].guid", "is required")
 		}
+		tk.Normalize() // "kind" left out is a talk, as documented
 		tt.Talks = append(tt.Talks, conference.TimetableTalk{Room: room, Talk: tk})
 	}
 	return tt, nil

@@ -103,3 +103,25 @@ func TestTalkChangesReachTheRecorder(t *testing.T) {
 		t.Errorf("DELETE event with %d talks: %q", len(talks), got)
 	}
 }
+
+// TestKastSampleImports: the kast JSON sample shipped in
+// conference/schedule/testdata (a talk without "kind", which kast's own
+// export leaves out when empty) imports, and its kind-less talk is a talk.
+func TestKastSampleImports(t *testing.T) {
+	s := newServer(t)
+	s.createDemo()
+	r := s.must(200, req{method: "PUT", path: "/api/v1/events/democon/timetable", admin: true,
+		body: sample(t, "kast-timetable.json"), contentType: "application/json"})
+	var rep struct {
+		Talks struct{ Added []struct{ ID int64 } }
+	}
+	r.json(t, &rep)
+	if len(rep.Talks.Added) != 2 {
+		t.Fatalf("import: %s", r.body)
+	}
+	var talk struct{ Kind string }
+	s.must(200, req{method: "GET", path: fmt.Sprintf("/api/v1/talks/%d", rep.Talks.Added[1].ID)}).json(t, &talk)
+	if talk.Kind != "talk" {
+		t.Fatalf("kind-less talk imported as %q", talk.Kind)
+	}
+}
