@@ -37,6 +37,10 @@ type Recorder struct {
 	Queue int
 	// Feed, when set, delivers the on-air switches that cut talks.
 	Feed *conference.Feed
+	// Conference, when set, is read when the recorder lost changes from
+	// Feed (its buffer was full): it catches up with what is on air and
+	// which talks are gone or opted out. nil: it logs the loss.
+	Conference Conference
 	// EventOf, when set, names the event a track belongs to; a publish
 	// keeps the one its track had when it began (index "event_id").
 	EventOf func(track string) int64
@@ -128,13 +132,21 @@ func (r *Recorder) Initialize() error {
 	r.wg.Add(1)
 	go r.janitor()
 	if r.Feed != nil {
-		ch, end := r.Feed.Subscribe(256)
-		r.endFeed = end
+		sub := r.Feed.Follow(256)
+		r.endFeed = sub.Close
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			for c := range ch {
-				r.onChange(c)
+			for {
+				select {
+				case c, ok := <-sub.C:
+					if !ok {
+						return
+					}
+					r.onChange(c)
+				case <-sub.Missed():
+					r.resync(sub.Lost())
+				}
 			}
 		}()
 	}

@@ -62,6 +62,8 @@ type Server struct {
 	Gate *gate.Gate
 	// Live, when set, serves the websocket live channel.
 	Live *live.Hub
+	// Feed, when set, has its lost changes counted in the metrics.
+	Feed *conference.Feed
 
 	fast    *fastpath.Server // cleartext; nil when it only redirects
 	plain   *http.Server     // cleartext when it only redirects

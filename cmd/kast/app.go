@@ -110,6 +110,8 @@ func (a *app) start(ctx context.Context) error {
 			Budget:    cfg.RecordBudget,
 			MinFree:   cfg.RecordMinFree,
 			Feed:      a.feed,
+			// Read back when the feed lost changes.
+			Conference: a.store,
 			// A publish keeps the event its track had (the directory is
 			// set before any publisher can connect).
 			EventOf: func(track string) int64 {
@@ -173,6 +175,7 @@ func (a *app) start(ctx context.Context) error {
 		API:            api,
 		Gate:           a.gate,
 		Live:           a.live,
+		Feed:           a.feed,
 	}
 	if a.gate != nil {
 		// Recordings of a registered event take the credential its live

@@ -38,8 +38,9 @@ type Source interface {
 // Directory keeps the track -> event access table in memory for the
 // request path: lookups take no lock and touch no database. It reloads
 // the table from Source when the conference Feed reports a change (any
-// change but an on-air switch between known tracks), when a lookup misses
-// (at most once per second) and every Refresh as a safety net.
+// change but an on-air switch between known tracks or a talk's change)
+// or lost some, when a lookup misses (at most once per second) and every
+// Refresh as a safety net.
 type Directory struct {
 	Source  Source
 	Feed    *conference.Feed // optional
@@ -80,15 +81,17 @@ func (d *Directory) Initialize(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	var changes <-chan conference.Change
+	var missed <-chan struct{}
 	unsubscribe := func() {}
 	if d.Feed != nil {
-		changes, unsubscribe = d.Feed.Subscribe(64)
+		sub := d.Feed.Follow(64)
+		changes, missed, unsubscribe = sub.C, sub.Missed(), sub.Close
 	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		defer unsubscribe()
-		d.run(runCtx, changes)
+		d.run(runCtx, changes, missed)
 	}()
 	return nil
 }
@@ -101,7 +104,10 @@ func (d *Directory) Close() {
 	}
 }
 
-func (d *Directory) run(ctx context.Context, changes <-chan conference.Change) {
+// run reloads the table on changes, on a miss, on the refresh tick, and
+// when the feed says changes were lost (missed): whatever they were, the
+// table may be stale.
+func (d *Directory) run(ctx context.Context, changes <-chan conference.Change, missed <-chan struct{}) {
 	tick := time.NewTicker(d.Refresh)
 	defer tick.Stop()
 	for {
@@ -121,6 +127,8 @@ func (d *Directory) run(ctx context.Context, changes <-chan conference.Change) {
 					continue
 				}
 			}
+		case <-missed:
+			d.Logger.Warn("playback access: conference changes were lost, reloading the table")
 		case <-d.kick:
 		case <-tick.C:
 		}
