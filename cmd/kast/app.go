@@ -146,6 +146,7 @@ func (a *app) start(ctx context.Context) error {
 		Log:           a.log.With("component", "api"),
 
 		SyncAllowLoopback: cfg.TimetableSyncAllowLoopback,
+		Proxies:           cfg.proxies,
 	}
 	if a.rec != nil {
 		api.Recordings = recordingLinks{a.rec}

@@ -51,7 +51,8 @@ func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.
 			MaxPerSource:   a.cfg.LivePerSource,
 			AllowedOrigins: origins,
 		},
-		Logger: a.log.With("component", "live"),
+		Proxies: a.cfg.proxies,
+		Logger:  a.log.With("component", "live"),
 	}
 	api.Viewers = viewerTotal{a.hls}
 	return a.live.Initialize()

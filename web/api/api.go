@@ -8,11 +8,11 @@ package api
 import (
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/internal/netlimit"
 )
 
 // Hub is what the API needs from the ingest hub: whether a track is live,
@@ -74,10 +74,14 @@ type Handler struct {
 	// over TLS always get Secure cookies.
 	SecureCookies bool
 	// LoginLimit and RegisterLimit bound attempts per client address
-	// (IPv4 address, IPv6 /64). A registration with the email and password
-	// of an account is a login attempt too: it also takes from LoginLimit.
+	// (IPv4 address, IPv6 /64; an IPv6 /48 gets 8 times as much, as one
+	// bucket). A registration with the email and password of an account
+	// is a login attempt too: it also takes from LoginLimit.
 	LoginLimit    RateLimit
 	RegisterLimit RateLimit
+	// Proxies are the reverse proxies trusted to name the client in
+	// X-Forwarded-For; none by default (the client is the peer).
+	Proxies netlimit.Proxies
 	// EmailFailureLimit bounds the failed password checks per email
 	// address (logins and registrations), from any number of addresses:
 	// past it an attempt is refused (429) before the password is checked.
@@ -97,9 +101,9 @@ type Handler struct {
 	Now func() time.Time
 
 	csrf       *http.CrossOriginProtection
-	loginRL    *rateLimiter[netip.Prefix]
-	registerRL *rateLimiter[netip.Prefix]
-	emailRL    *rateLimiter[string]
+	loginRL    clientLimiter
+	registerRL clientLimiter
+	emailRL    *netlimit.Limiter[string]
 }
 
 // Default rate limits: a burst, then one attempt per interval.
@@ -148,9 +152,9 @@ func (h *Handler) Initialize() {
 		h.MaxTimetableBytes = DefaultTimetableSize
 	}
 	h.csrf = http.NewCrossOriginProtection()
-	h.loginRL = newRateLimiter[netip.Prefix](h.LoginLimit, h.now)
-	h.registerRL = newRateLimiter[netip.Prefix](h.RegisterLimit, h.now)
-	h.emailRL = newRateLimiter[string](h.EmailFailureLimit, h.now)
+	h.loginRL = newClientLimiter(h.LoginLimit, h.now)
+	h.registerRL = newClientLimiter(h.RegisterLimit, h.now)
+	h.emailRL = netlimit.NewLimiter[string](h.EmailFailureLimit, h.now)
 }
 
 func (h *Handler) now() time.Time {

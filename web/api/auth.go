@@ -65,14 +65,15 @@ func (h *Handler) Browser(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // Limited wraps an endpoint with the rate limit named by which
-// ("login" or "register"), per client address.
+// ("login" or "register"), per client address (behind a trusted proxy:
+// the one it names).
 func (h *Handler) Limited(which string, next http.HandlerFunc) http.HandlerFunc {
 	rl := h.loginRL
 	if which == "register" {
 		rl = h.registerRL
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if wait := rl.allow(clientKey(r)); wait > 0 {
+		if wait := rl.allow(h.clientAddr(r)); wait > 0 {
 			tooManyFromAddress(w, wait)
 			return
 		}
@@ -88,7 +89,7 @@ func tooManyFromAddress(w http.ResponseWriter, wait time.Duration) {
 // emailLocked answers 429 and reports true when email has had too many
 // failed password checks lately (EmailFailureLimit).
 func (h *Handler) emailLocked(w http.ResponseWriter, email string) bool {
-	wait := h.emailRL.wait(conference.NormalizeEmail(email))
+	wait := h.emailRL.Wait(conference.NormalizeEmail(email))
 	if wait <= 0 {
 		return false
 	}
@@ -100,7 +101,7 @@ func (h *Handler) emailLocked(w http.ResponseWriter, email string) bool {
 // passwordFailed counts a failed password check of email and answers it
 // as a login does: 401 "wrong email or password", whoever asked.
 func (h *Handler) passwordFailed(w http.ResponseWriter, email string) {
-	h.emailRL.allow(conference.NormalizeEmail(email))
+	h.emailRL.Allow(conference.NormalizeEmail(email))
 	writeError(w, http.StatusUnauthorized, "", "%s", conference.ErrUnauthenticated.Error())
 }
 

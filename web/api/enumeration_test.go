@@ -1,9 +1,11 @@
 package api_test
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/kastlive/kast/internal/netlimit"
 	"github.com/kastlive/kast/web/api"
 )
 
@@ -86,4 +88,39 @@ func TestRegistrationTakesTheLoginLimits(t *testing.T) {
 	s.must(429, req{method: "POST", path: "/api/v1/events/democon/registrations", body: registration("alice@example.org", "online")})
 	// Another email is not affected.
 	s.must(201, req{method: "POST", path: "/api/v1/events/democon/registrations", body: registration("bob@example.org", "online")})
+}
+
+// TestRateLimitsBehindTrustedProxy: behind a trusted proxy (kast
+// -trusted-proxies) each client named in X-Forwarded-For has its own
+// bucket; from any other peer the header is ignored, so a client cannot
+// pick a fresh address per attempt.
+func TestRateLimitsBehindTrustedProxy(t *testing.T) {
+	login := func(s *testServer, client string) int {
+		return s.do(req{method: "POST", path: "/api/v1/session", body: map[string]any{"email": "x@example.org", "password": "whatever1"},
+			header: http.Header{"X-Forwarded-For": {client}}}).status
+	}
+	proxies, err := netlimit.ParseProxies("127.0.0.1, ::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits := func(h *api.Handler) {
+		h.LoginLimit = api.RateLimit{Burst: 2, Every: time.Hour}
+		h.EmailFailureLimit = api.RateLimit{Burst: 100, Every: time.Millisecond}
+	}
+	s := newServer(t, limits, func(h *api.Handler) { h.Proxies = proxies })
+	for _, c := range []string{"203.0.113.1", "203.0.113.1", "203.0.113.2", "203.0.113.2"} {
+		if got := login(s, c); got != 401 {
+			t.Fatalf("%s: %d, want 401", c, got)
+		}
+	}
+	if got := login(s, "203.0.113.1"); got != 429 {
+		t.Fatalf("the third attempt of 203.0.113.1: %d, want 429", got)
+	}
+	// Not trusted: the header names nobody, the peer is limited.
+	s = newServer(t, limits)
+	login(s, "203.0.113.1")
+	login(s, "203.0.113.2")
+	if got := login(s, "203.0.113.3"); got != 429 {
+		t.Fatalf("a forged X-Forwarded-For from an untrusted peer got its own bucket: %d", got)
+	}
 }

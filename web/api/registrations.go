@@ -59,7 +59,7 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 	if current == nil && in.Email != "" {
 		// Registering with an email and a password may be logging in to
 		// an existing account: the login limits apply.
-		if wait := h.loginRL.allow(clientKey(r)); wait > 0 {
+		if wait := h.loginRL.allow(h.clientAddr(r)); wait > 0 {
 			tooManyFromAddress(w, wait)
 			return
 		}
