@@ -33,8 +33,10 @@ type frabJSONRoom struct {
 }
 
 type frabJSONDay struct {
-	Date  string  `json:"date"`
-	Rooms rawJSON `json:"rooms"` // {"<room name>": [event]}
+	Date     string  `json:"date"`
+	DayStart string  `json:"day_start"`
+	DayEnd   string  `json:"day_end"`
+	Rooms    rawJSON `json:"rooms"` // {"<room name>": [event]}
 }
 
 type frabJSONEventWire struct {
@@ -100,7 +102,8 @@ func ParseFrabJSON(data []byte) (conference.Timetable, error) {
 				}
 				e.Persons = append(e.Persons, conference.Speaker{Name: n, Bio: strings.TrimSpace(p.Biography)})
 			}
-			t, err := e.talk(field, day.Date, loc)
+			start, end := dayBounds(day.DayStart, day.DayEnd, loc)
+			t, err := e.talk(field, frabDay{Date: day.Date, Start: start, End: end}, loc)
 			if err != nil {
 				return err
 			}

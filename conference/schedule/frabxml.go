@@ -74,7 +74,8 @@ func (p *xmlPersons) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error 
 // xmlPending is an event read before the schedule's time zone is known
 // for sure (<conference> normally comes first, but need not).
 type xmlPending struct {
-	field, day, room string
+	field, room      string
+	date, start, end string // the day's attributes
 	e                frabEvent
 }
 
@@ -95,7 +96,8 @@ func ParseFrabXML(data []byte) (conference.Timetable, error) {
 	}
 	var tt conference.Timetable
 	for _, x := range p.events {
-		t, err := x.e.talk(x.field, x.day, loc)
+		start, end := dayBounds(x.start, x.end, loc)
+		t, err := x.e.talk(x.field, frabDay{Date: x.date, Start: start, End: end}, loc)
 		if err != nil {
 			return conference.Timetable{}, err
 		}
@@ -174,7 +176,7 @@ func (p *xmlParser) day(se xml.StartElement) error {
 	if p.days++; p.days > MaxDays {
 		return fieldErr("schedule", "more than %d days", MaxDays)
 	}
-	date := attr(se, "date")
+	date, dayStart, dayEnd := attr(se, "date"), attr(se, "start"), attr(se, "end")
 	ri := 0
 	return p.children(func(se xml.StartElement) error {
 		if se.Name.Local != "room" {
@@ -210,7 +212,7 @@ func (p *xmlParser) day(se xml.StartElement) error {
 			for _, n := range x.Persons {
 				e.Persons = append(e.Persons, conference.Speaker{Name: strings.TrimSpace(n)})
 			}
-			p.events = append(p.events, xmlPending{field: field, day: date, room: name, e: e})
+			p.events = append(p.events, xmlPending{field: field, date: date, start: dayStart, end: dayEnd, room: name, e: e})
 			return nil
 		})
 	})

@@ -228,3 +228,44 @@ func TestDoNotRecordForms(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsAfterMidnight: a frab day runs from 10:00 to 04:00 the next
+// morning; its events at 01:00 and 03:30 without a date of their own are
+// on the next calendar date, its 10:30 and 23:00 ones on the day's, in
+// XML and JSON alike. A day without start and end keeps the day's date.
+func TestEventsAfterMidnight(t *testing.T) {
+	xmlDoc := `<schedule><conference><time_zone_name>Europe/Berlin</time_zone_name></conference>
+<day index="1" date="2027-03-13" start="2027-03-13T10:00:00+01:00" end="2027-03-14T04:00:00+01:00">
+<room name="Saal 1">
+<event guid="a"><start>10:30</start><duration>00:30</duration><title>Morning</title></event>
+<event guid="b"><start>23:00</start><duration>00:30</duration><title>Night</title></event>
+<event guid="c"><start>01:00</start><duration>00:30</duration><title>Late night</title></event>
+<event guid="d"><start>03:30</start><duration>00:20</duration><title>Very late</title></event>
+</room></day>
+<day index="2" date="2027-03-14"><room name="Saal 1">
+<event guid="e"><start>01:00</start><duration>00:30</duration><title>No bounds</title></event>
+</room></day></schedule>`
+	jsonDoc := `{"schedule":{"conference":{"time_zone_name":"Europe/Berlin","days":[
+{"date":"2027-03-13","day_start":"2027-03-13T10:00:00+01:00","day_end":"2027-03-14T04:00:00+01:00","rooms":{"Saal 1":[
+{"guid":"a","start":"10:30","duration":"00:30","title":"Morning"},
+{"guid":"b","start":"23:00","duration":"00:30","title":"Night"},
+{"guid":"c","start":"01:00","duration":"00:30","title":"Late night"},
+{"guid":"d","start":"03:30","duration":"00:20","title":"Very late"}]}},
+{"date":"2027-03-14","rooms":{"Saal 1":[{"guid":"e","start":"01:00","duration":"00:30","title":"No bounds"}]}}]}}}`
+	want := map[string]string{"a": "2027-03-13 10:30", "b": "2027-03-13 23:00", "c": "2027-03-14 01:00", "d": "2027-03-14 03:30", "e": "2027-03-14 01:00"}
+	for name, parse := range map[string]func([]byte) (conference.Timetable, error){"xml": ParseFrabXML, "json": ParseFrabJSON} {
+		doc := xmlDoc
+		if name == "json" {
+			doc = jsonDoc
+		}
+		tt, err := parse([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, k := range tt.Talks {
+			if w := berlin(t, want[k.GUID]); !k.Start.Equal(w) {
+				t.Errorf("%s: %q at %v, want %v", name, k.Title, k.Start, w)
+			}
+		}
+	}
+}
