@@ -114,3 +114,21 @@ func TestDeletedTalkIsWithdrawn(t *testing.T) {
 		t.Fatalf("after a restart: %v, want ErrWithdrawn", err)
 	}
 }
+
+// TestTrimRefusedWhileLive: a trim of a talk on air (its end would move
+// with every segment) is refused with ErrLive, and taken once it ended.
+func TestTrimRefusedWhileLive(t *testing.T) {
+	g := newRig(t, "", nil)
+	g.feed.Publish(conference.Change{Kind: conference.ChangeOnAir, At: t0, Track: "main", Talk: &conference.Talk{ID: 9, Title: "Nine"}})
+	waitFor(t, "talk on air", func() bool { _, err := g.rec.TalkSummary(9); return err == nil })
+	if err := g.rec.Trim(9, time.Second, 0); !errors.Is(err, ErrLive) {
+		t.Fatalf("trim on air: %v, want ErrLive", err)
+	}
+	g.publish(t, "main", t0, 4*time.Second)
+	g.waitEnded(t)
+	g.feed.Publish(conference.Change{Kind: conference.ChangeOnAir, At: t0.Add(5 * time.Second), Track: "main"})
+	waitFor(t, "the talk's end", func() bool { r, err := g.rec.Talk(9); return err == nil && !r.Live })
+	if err := g.rec.Trim(9, time.Second, 0); err != nil {
+		t.Fatalf("trim after the talk: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package recorder
 import (
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -69,20 +70,33 @@ func (rec *Recording) InitPath(e *Entry) string {
 	return filepath.Join(rec.root, e.Track, e.Publish, initName(e.Init))
 }
 
-// File returns the path of a file of the recording named by its publish
-// and file name (seg-N.m4s or init-N.mp4), and whether the recording has
-// it. Only files the recording lists are found.
-func (rec *Recording) File(publish, name string) (string, bool) {
+// File returns the path of a file of the recording named by its track,
+// publish and file name (seg-N.m4s or init-N.mp4), and whether the
+// recording has it. Only files the recording lists are found. Publishes
+// are named by their start second, so two tracks' publishes can share a
+// name: the track tells them apart. track "" finds a publish of any
+// track when only one has that name (URIs of playlists rendered before
+// they named the track).
+func (rec *Recording) File(track, publish, name string) (string, bool) {
 	rec.filesOnce.Do(func() {
-		rec.files = make(map[string]string, len(rec.Entries)+4)
+		rec.files = make(map[string]string, 2*len(rec.Entries)+8)
+		add := func(tp, file, path string) {
+			rec.files[tp+"/"+file] = path
+			anyTrack := "/" + strings.SplitN(tp, "/", 2)[1] + "/" + file
+			if old, ok := rec.files[anyTrack]; ok && old != path {
+				path = "" // two tracks: ambiguous
+			}
+			rec.files[anyTrack] = path
+		}
 		for i := range rec.Entries {
 			e := &rec.Entries[i]
-			rec.files[e.Publish+"/"+segName(e.MSN)] = rec.Path(e)
-			rec.files[e.Publish+"/"+initName(e.Init)] = rec.InitPath(e)
+			tp := e.Track + "/" + e.Publish
+			add(tp, segName(e.MSN), rec.Path(e))
+			add(tp, initName(e.Init), rec.InitPath(e))
 		}
 	})
-	p, ok := rec.files[publish+"/"+name]
-	return p, ok
+	p, ok := rec.files[track+"/"+publish+"/"+name]
+	return p, ok && p != ""
 }
 
 // Talk returns the recording of a talk: ErrNotFound for a talk never on

@@ -218,7 +218,8 @@ func (r *Recorder) onTalkChange(c conference.Change) {
 
 // Trim sets how much of a talk's recording is left out at its start and
 // its end (the recording is cut again at segment boundaries; nothing is
-// re-encoded). Zero values undo a trim.
+// re-encoded). Zero values undo a trim. A talk on air, or whose segments
+// are still being recorded, is refused with ErrLive.
 func (r *Recorder) Trim(id int64, cutStart, cutEnd time.Duration) error {
 	if cutStart < 0 || cutEnd < 0 {
 		return fmt.Errorf("trim amounts must not be negative")
@@ -228,6 +229,11 @@ func (r *Recorder) Trim(id int64, cutStart, cutEnd time.Duration) error {
 	t := r.talks[id]
 	if t == nil {
 		return ErrNotFound
+	}
+	// Cut at the end of a recording that is still growing would move with
+	// every segment: trim once it is complete.
+	if t.onAir() || r.talkRecordingLocked(t, time.Now(), false).Live {
+		return ErrLive
 	}
 	t.CutStartMS, t.CutEndMS = cutStart.Milliseconds(), cutEnd.Milliseconds()
 	return r.saveTalkLocked(t)

@@ -103,7 +103,8 @@ func Routes(h Handlers) *http.ServeMux {
 		mux.HandleFunc("GET /vod/{talk}/index.m3u8", v.TalkPlaylist)
 		mux.HandleFunc("GET /vod/{talk}/talk.mp4", v.TalkMP4)
 		mux.HandleFunc("GET /vod/{talk}/poster.jpg", v.TalkPoster)
-		mux.HandleFunc("GET /vod/{talk}/{publish}/{file}", v.TalkFile)
+		mux.HandleFunc("GET /vod/{talk}/{track}/{publish}/{file}", v.TalkFile)
+		mux.HandleFunc("GET /vod/{talk}/{publish}/{file}", v.TalkFile) // playlists without the track
 	}
 	if a := h.RecordingsAdmin; a != nil {
 		mux.HandleFunc("GET /api/admin/recordings", a.List)

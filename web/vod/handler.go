@@ -25,7 +25,7 @@ import (
 //	/vod/{talk}/index.m3u8                  a talk's recording, HLS VOD
 //	/vod/{talk}/talk.mp4                    the same as one MP4 (?download=1: as an attachment)
 //	/vod/{talk}/poster.jpg                  a poster image (needs ffmpeg)
-//	/vod/{talk}/{publish}/{file}            the init sections and segments the playlist lists
+//	/vod/{talk}/{track}/{publish}/{file}    the init sections and segments the playlist lists
 //
 // A talk deleted from the timetable, or whose speaker opted out of the
 // recording (do_not_record), is answered 404 with the reason. The
@@ -70,7 +70,9 @@ func (h *Handler) TalkPlaylist(w http.ResponseWriter, r *http.Request) {
 	if pass.QueryToken != "" {
 		http.SetCookie(w, h.Gate.Cookie(r, "/vod/"+strconv.FormatInt(rec.TalkID, 10)+"/", pass.QueryToken))
 	}
-	h.playlist(w, r, rec, pass, func(e *recorder.Entry) string { return e.Publish + "/" })
+	// Files by track and publish: two tracks' publishes that began in the
+	// same second have the same name.
+	h.playlist(w, r, rec, pass, func(e *recorder.Entry) string { return e.Track + "/" + e.Publish + "/" })
 }
 
 // TalkMP4 serves /vod/{talk}/talk.mp4.
@@ -93,10 +95,12 @@ func (h *Handler) TalkPoster(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// TalkFile serves /vod/{talk}/{publish}/{file}.
+// TalkFile serves /vod/{talk}/{track}/{publish}/{file}, and
+// /vod/{talk}/{publish}/{file} as playlists before the track was in the
+// URIs named them (when only one track has a publish of that name).
 func (h *Handler) TalkFile(w http.ResponseWriter, r *http.Request) {
 	if rec, pass, ok := h.talk(w, r); ok {
-		h.file(w, r, rec, pass, r.PathValue("publish"), r.PathValue("file"))
+		h.file(w, r, rec, pass, r.PathValue("track"), r.PathValue("publish"), r.PathValue("file"))
 	}
 }
 
@@ -115,7 +119,7 @@ func (h *Handler) servePublish(w http.ResponseWriter, r *http.Request, file stri
 	case "poster.jpg":
 		h.poster(w, r, rec, pass)
 	default:
-		h.file(w, r, rec, pass, rec.Publish, file)
+		h.file(w, r, rec, pass, rec.Track, rec.Publish, file)
 	}
 }
 
@@ -195,8 +199,8 @@ func (h *Handler) playlist(w http.ResponseWriter, r *http.Request, rec *recorder
 	}
 }
 
-func (h *Handler) file(w http.ResponseWriter, r *http.Request, rec *recorder.Recording, pass gate.Pass, publish, name string) {
-	path, ok := rec.File(publish, name)
+func (h *Handler) file(w http.ResponseWriter, r *http.Request, rec *recorder.Recording, pass gate.Pass, track, publish, name string) {
+	path, ok := rec.File(track, publish, name)
 	if !ok {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
