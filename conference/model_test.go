@@ -102,24 +102,6 @@ func TestEmail(t *testing.T) {
 	}
 }
 
-func TestAccessMap(t *testing.T) {
-	var m AccessMap
-	m.Apply(Change{Kind: ChangeTrack, TrackID: 1, Track: "saal-1", EventID: 7, Access: AccessPublic})
-	m.Apply(Change{Kind: ChangeTrack, TrackID: 2, Track: "saal-2", EventID: 7, Access: AccessPublic})
-	m.Apply(Change{Kind: ChangeEvent, EventID: 7, Access: AccessRegistered, Event: &Event{Slug: "democon"}})
-	if a, ok := m.Lookup("saal-2"); !ok || a.Access != AccessRegistered || a.EventSlug != "democon" {
-		t.Fatalf("after the event change: %+v", a)
-	}
-	m.Apply(Change{Kind: ChangeTrack, TrackID: 1, Track: "hall", OldTrack: "saal-1", EventID: 7, Access: AccessRegistered})
-	if _, ok := m.Lookup("saal-1"); ok {
-		t.Fatal("renamed track still under its old slug")
-	}
-	m.Apply(Change{Kind: ChangeEvent, EventID: 7, Deleted: true})
-	if _, ok := m.Lookup("hall"); ok {
-		t.Fatal("track of a deleted event still there")
-	}
-}
-
 func TestNextBoundaryAndScheduled(t *testing.T) {
 	at := func(m int) time.Time { return time.Date(2027, 1, 1, 10, m, 0, 0, time.UTC) }
 	talks := []Talk{{ID: 1, Start: at(0), End: at(30)}, {ID: 2, Kind: KindBreak, Start: at(30), End: at(40)}, {ID: 3, Start: at(40), End: at(59)}}

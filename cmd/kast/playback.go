@@ -18,7 +18,7 @@ import (
 // gives the API the viewer counts.
 func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.Handler) error {
 	a.directory = &gate.Directory{
-		Source: trackAccess{st},
+		Source: st, // conference.TrackStore lists the tracks' access
 		Feed:   a.feed,
 		Logger: a.log.With("component", "gate"),
 	}
@@ -56,22 +56,6 @@ func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.
 	}
 	api.Viewers = viewerTotal{a.hls}
 	return a.live.Initialize()
-}
-
-// trackAccess lists the tracks for the gate's directory.
-type trackAccess struct{ st conference.TrackStore }
-
-func (t trackAccess) TrackAccess(ctx context.Context) ([]gate.TrackAccess, error) {
-	all, err := t.st.TrackAccess(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]gate.TrackAccess, 0, len(all))
-	for _, a := range all {
-		out = append(out, gate.TrackAccess{Track: a.Track, TrackID: a.TrackID, EventID: a.EventID, Event: a.EventSlug,
-			Registered: a.Access == conference.AccessRegistered})
-	}
-	return out, nil
 }
 
 // sessionViewers hands the gate's question at the playback-token

@@ -29,10 +29,11 @@ type EventAccess struct {
 	Tracks     []string // slugs, in the source's order
 }
 
-// Source lists every track with its event's access. It is read at start,
-// after conference changes and every Directory.Refresh: never per request.
+// Source lists every track with its event's access (conference.TrackStore
+// does). It is read at start, after conference changes and every
+// Directory.Refresh: never per request.
 type Source interface {
-	TrackAccess(ctx context.Context) ([]TrackAccess, error)
+	TrackAccess(ctx context.Context) ([]conference.TrackAccess, error)
 }
 
 // Directory keeps the track -> event access table in memory for the
@@ -148,7 +149,9 @@ func (d *Directory) load(ctx context.Context) error {
 		return err
 	}
 	t := &dirTable{tracks: make(map[string]TrackAccess, len(list)), events: map[string]*EventAccess{}, byID: map[int64]*EventAccess{}}
-	for _, a := range list {
+	for _, c := range list {
+		a := TrackAccess{Track: c.Track, TrackID: c.TrackID, EventID: c.EventID, Event: c.EventSlug,
+			Registered: c.Access == conference.AccessRegistered}
 		t.tracks[a.Track] = a
 		e := t.events[a.Event]
 		if e == nil {

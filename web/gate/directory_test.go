@@ -13,14 +13,14 @@ import (
 // the table as it was when the reload began (as a database read would).
 type gatedSource struct {
 	mu    sync.Mutex
-	table []TrackAccess
+	table []conference.TrackAccess
 	hold  chan struct{} // a reload waits for it while non-nil
 	began chan struct{}
 }
 
-func (s *gatedSource) TrackAccess(ctx context.Context) ([]TrackAccess, error) {
+func (s *gatedSource) TrackAccess(ctx context.Context) ([]conference.TrackAccess, error) {
 	s.mu.Lock()
-	table, hold := append([]TrackAccess(nil), s.table...), s.hold
+	table, hold := append([]conference.TrackAccess(nil), s.table...), s.hold
 	s.mu.Unlock()
 	if hold != nil {
 		s.began <- struct{}{}
@@ -29,7 +29,7 @@ func (s *gatedSource) TrackAccess(ctx context.Context) ([]TrackAccess, error) {
 	return table, nil
 }
 
-func (s *gatedSource) set(table []TrackAccess, hold chan struct{}) {
+func (s *gatedSource) set(table []conference.TrackAccess, hold chan struct{}) {
 	s.mu.Lock()
 	s.table, s.hold = table, hold
 	s.mu.Unlock()
@@ -41,7 +41,7 @@ func (s *gatedSource) set(table []TrackAccess, hold chan struct{}) {
 // missed changes and reloads, instead of serving the stale table until
 // the next refresh.
 func TestDirectoryReloadsAfterLostChanges(t *testing.T) {
-	src := &gatedSource{table: []TrackAccess{{Track: "main", TrackID: 1, EventID: 1, Event: "e"}}, began: make(chan struct{}, 1)}
+	src := &gatedSource{table: []conference.TrackAccess{{Track: "main", TrackID: 1, EventID: 1, EventSlug: "e"}}, began: make(chan struct{}, 1)}
 	feed := &conference.Feed{}
 	d := &Directory{Source: src, Feed: feed, Refresh: time.Hour}
 	if err := d.Initialize(context.Background()); err != nil {
@@ -54,7 +54,7 @@ func TestDirectoryReloadsAfterLostChanges(t *testing.T) {
 	<-src.began // the directory is in a reload that reads the old table
 	// The event becomes registered; its change is lost behind on-air
 	// switches of a known track that fill the buffer.
-	src.set([]TrackAccess{{Track: "main", TrackID: 1, EventID: 1, Event: "e", Registered: true}}, nil)
+	src.set([]conference.TrackAccess{{Track: "main", TrackID: 1, EventID: 1, EventSlug: "e", Access: conference.AccessRegistered}}, nil)
 	for range 100 {
 		feed.Publish(conference.Change{Kind: conference.ChangeOnAir, Track: "main"})
 	}

@@ -8,17 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/web/gate"
 )
 
 // accessList is a gate.Source.
-type accessList []gate.TrackAccess
+type accessList []conference.TrackAccess
 
-func (s accessList) TrackAccess(context.Context) ([]gate.TrackAccess, error) { return s, nil }
+func (s accessList) TrackAccess(context.Context) ([]conference.TrackAccess, error) { return s, nil }
 
 // newGate is a playback gate over the tracks of acc, and a token for
 // event 1.
-func newGate(t *testing.T, acc ...gate.TrackAccess) (*gate.Gate, string) {
+func newGate(t *testing.T, acc ...conference.TrackAccess) (*gate.Gate, string) {
 	t.Helper()
 	dir := &gate.Directory{Source: accessList(acc)}
 	if err := dir.Initialize(context.Background()); err != nil {
@@ -34,7 +35,7 @@ func newGate(t *testing.T, acc ...gate.TrackAccess) (*gate.Gate, string) {
 }
 
 // registeredMain: "main" is a track of registered event 1.
-var registeredMain = gate.TrackAccess{Track: "main", TrackID: 1, EventID: 1, Event: "devconf", Registered: true}
+var registeredMain = conference.TrackAccess{Track: "main", TrackID: 1, EventID: 1, EventSlug: "devconf", Access: conference.AccessRegistered}
 
 // TestGateCoversRecordings: a registered event's recordings need the
 // same credential as its live stream, for every file; a refusal is
@@ -126,8 +127,8 @@ func TestGatedRecordingPlaysFromTheTokenURL(t *testing.T) {
 // whose event is gone is refused.
 func TestRecordingGatedByItsTalksEvent(t *testing.T) {
 	g, tok := newGate(t,
-		gate.TrackAccess{Track: "main", TrackID: 9, EventID: 2, Event: "open-meetup"},
-		gate.TrackAccess{Track: "hall", TrackID: 3, EventID: 1, Event: "devconf", Registered: true})
+		conference.TrackAccess{Track: "main", TrackID: 9, EventID: 2, EventSlug: "open-meetup"},
+		conference.TrackAccess{Track: "hall", TrackID: 3, EventID: 1, EventSlug: "devconf", Access: conference.AccessRegistered})
 	base, _ := talkFixture(t, 10, g, map[string]any{"id": 4, "event_id": 77})
 	for _, p := range []string{"/vod/1/index.m3u8", "/vod/1/talk.mp4", "/vod/1/20261201T090000Z/seg-0.m4s"} {
 		if code, _, _ := get(t, base+p); code != 401 {
