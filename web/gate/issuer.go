@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kastlive/kast/conference"
+	"github.com/kastlive/kast/web/internal/jsonerr"
 )
 
 // Grant is a login session allowed to watch an event.
@@ -112,11 +113,5 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 func writeAPIError(w http.ResponseWriter, status int, msg, field string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	body := map[string]string{"error": msg}
-	if field != "" {
-		body["field"] = field
-	}
-	json.NewEncoder(w).Encode(body)
+	jsonerr.Write(w, status, msg, field)
 }

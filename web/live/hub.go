@@ -1,7 +1,6 @@
 package live
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/internal/netlimit"
+	"github.com/kastlive/kast/web/internal/jsonerr"
 )
 
 // Event is an event as the live channel needs it.
@@ -493,8 +493,5 @@ func (h *Hub) Stats() Stats {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	jsonerr.Write(w, status, msg, "")
 }

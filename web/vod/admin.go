@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kastlive/kast/recorder"
+	"github.com/kastlive/kast/web/internal/jsonerr"
 )
 
 // Admin is the recordings' admin API, behind the admin bearer token:
@@ -211,5 +212,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	jsonerr.Write(w, status, msg, "")
 }

@@ -127,7 +127,7 @@ func (h *Handler) servePublish(w http.ResponseWriter, r *http.Request, file stri
 func (h *Handler) talk(w http.ResponseWriter, r *http.Request) (*recorder.Recording, gate.Pass, bool) {
 	id, err := strconv.ParseInt(r.PathValue("talk"), 10, 64)
 	if err != nil || id <= 0 {
-		http.Error(w, "not found", http.StatusNotFound)
+		writeError(w, http.StatusNotFound, "not found")
 		return nil, gate.Pass{}, false
 	}
 	rec, err := h.Recorder.Talk(id)
@@ -146,7 +146,7 @@ func (h *Handler) found(w http.ResponseWriter, r *http.Request, rec *recorder.Re
 		return nil, gate.Pass{}, false
 	}
 	if errors.Is(err, recorder.ErrNotFound) || err == nil && len(rec.Entries) == 0 {
-		http.Error(w, "no such recording", http.StatusNotFound)
+		writeError(w, http.StatusNotFound, "no such recording")
 		return nil, gate.Pass{}, false
 	}
 	if err != nil {
@@ -202,13 +202,13 @@ func (h *Handler) playlist(w http.ResponseWriter, r *http.Request, rec *recorder
 func (h *Handler) file(w http.ResponseWriter, r *http.Request, rec *recorder.Recording, pass gate.Pass, track, publish, name string) {
 	path, ok := rec.File(track, publish, name)
 	if !ok {
-		http.Error(w, "not found", http.StatusNotFound)
+		writeError(w, http.StatusNotFound, "not found")
 		return
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		if os.IsNotExist(err) {
-			http.Error(w, "not found", http.StatusNotFound)
+			writeError(w, http.StatusNotFound, "not found")
 			return
 		}
 		h.fail(w, err)
@@ -259,7 +259,7 @@ func (h *Handler) poster(w http.ResponseWriter, r *http.Request, rec *recorder.R
 	defer cancel()
 	path, err := h.Recorder.Poster(ctx, rec)
 	if errors.Is(err, recorder.ErrNoFFmpeg) {
-		http.Error(w, "no poster: ffmpeg is not installed", http.StatusNotFound)
+		writeError(w, http.StatusNotFound, "no poster: ffmpeg is not installed")
 		return
 	}
 	if err != nil {
@@ -284,7 +284,7 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	if h.Log != nil {
 		h.Log.Warn("vod", "err", err)
 	}
-	http.Error(w, "cannot read the recording", http.StatusInternalServerError)
+	writeError(w, http.StatusInternalServerError, "cannot read the recording")
 }
 
 func setCORS(h http.Header) {
