@@ -49,7 +49,7 @@ type Server struct {
 	Hub      *ingest.Hub
 	Packager *packager.Server
 	// Recorder, when set, has its recordings served under /vod/ and its
-	// admin API under /api/admin/recordings; RecordingGate gates them by
+	// admin API under /api/v1/admin/recordings; RecordingGate gates them by
 	// their talk's event (nil: open).
 	Recorder      *recorder.Recorder
 	RecordingGate vod.Gate
@@ -114,7 +114,7 @@ func (s *Server) Initialize() error {
 	}
 	if s.Recorder != nil {
 		h.VOD = &vod.Handler{Recorder: s.Recorder, Gate: s.RecordingGate, Log: s.Logger}
-		h.RecordingsAdmin = &vod.Admin{Recorder: s.Recorder, CheckToken: s.Store.CheckAdminToken, Log: s.Logger}
+		h.RecordingsAdmin = &vod.Admin{Recorder: s.Recorder, Log: s.Logger}
 	}
 	return s.listen(hls, Routes(h))
 }

@@ -83,7 +83,7 @@ func decodeAll(t *testing.T, url string, input ...string) (float64, []string) {
 // listRecordings asks the admin API.
 func listRecordings(t *testing.T, base string) vod.Listing {
 	t.Helper()
-	code, _, b := getBody(t, base+"/api/admin/recordings", "Authorization", "Bearer "+testAdminToken)
+	code, _, b := getBody(t, base+"/api/v1/admin/recordings", "Authorization", "Bearer "+testAdminToken)
 	if code != 200 {
 		t.Fatalf("list: %d %s", code, b)
 	}
@@ -387,7 +387,7 @@ func TestRecordingsCommand(t *testing.T) {
 		t.Fatalf("after delete: %+v", l)
 	}
 	// Without the token: refused.
-	if code, _, _ := getBody(t, a.testURL("/api/admin/recordings"), "Authorization", "Bearer wrong-token-0123456789"); code != 401 {
+	if code, _, _ := getBody(t, a.testURL("/api/v1/admin/recordings"), "Authorization", "Bearer wrong-token-0123456789"); code != 401 {
 		t.Fatalf("wrong token: %d", code)
 	}
 }

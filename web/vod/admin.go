@@ -1,42 +1,39 @@
 package vod
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/web/internal/jsonerr"
 )
 
-// Admin is the recordings' admin API, behind the admin bearer token:
+// Admin is the recordings' admin API. web/routes.go mounts it in the JSON
+// API behind the API's admin-token check (api.Handler.Admin):
 //
-//	GET    /api/admin/recordings                          every talk recording and publish
-//	POST   /api/admin/recordings/talks/{talk}/trim        {"cut_start_s": 12, "cut_end_s": 30}
-//	DELETE /api/admin/recordings/talks/{talk}
-//	DELETE /api/admin/recordings/publishes/{track}/{publish}
-//	GET    /api/admin/recordings/publishes/{track}/{publish}/index.m3u8     one publish, HLS VOD
-//	GET    /api/admin/recordings/publishes/{track}/{publish}/recording.mp4  the same as one MP4
-//	GET    /api/admin/recordings/publishes/{track}/{publish}/poster.jpg
-//	GET    /api/admin/recordings/publishes/{track}/{publish}/{file}        its init sections and segments
+//	GET    /api/v1/admin/recordings                          every talk recording and publish
+//	POST   /api/v1/admin/recordings/talks/{talk}/trim        {"cut_start_s": 12, "cut_end_s": 30}
+//	DELETE /api/v1/admin/recordings/talks/{talk}
+//	DELETE /api/v1/admin/recordings/publishes/{track}/{publish}
+//	GET    /api/v1/admin/recordings/publishes/{track}/{publish}/index.m3u8     one publish, HLS VOD
+//	GET    /api/v1/admin/recordings/publishes/{track}/{publish}/recording.mp4  the same as one MP4
+//	GET    /api/v1/admin/recordings/publishes/{track}/{publish}/poster.jpg
+//	GET    /api/v1/admin/recordings/publishes/{track}/{publish}/{file}        its init sections and segments
 //
 // A publish is everything a track sent in one connection, what trims and
 // deleted talks leave out included: it is for the organizers only.
 type Admin struct {
 	Recorder *recorder.Recorder
-	// CheckToken reports whether a bearer token is an admin token
-	// (conference.Store.CheckAdminToken).
-	CheckToken func(ctx context.Context, token string) (bool, error)
-	Log        *slog.Logger
+	Log      *slog.Logger
 }
 
 // PublishPrefix is where the admin API serves the publishes.
-const PublishPrefix = "/api/admin/recordings/publishes/"
+const PublishPrefix = "/api/v1/admin/recordings/publishes/"
 
 // TalkListing is a talk's entry in the listing, with its URLs.
 type TalkListing struct {
@@ -53,18 +50,15 @@ type PublishListing struct {
 	MP4      string `json:"mp4"`
 }
 
-// Listing is what GET /api/admin/recordings answers.
+// Listing is what GET /api/v1/admin/recordings answers.
 type Listing struct {
 	Talks     []TalkListing    `json:"talks"`
 	Publishes []PublishListing `json:"publishes"`
 	Stats     recorder.Stats   `json:"stats"`
 }
 
-// List serves GET /api/admin/recordings.
+// List serves GET /api/v1/admin/recordings.
 func (a *Admin) List(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(w, r) {
-		return
-	}
 	l := a.Recorder.List()
 	out := Listing{Talks: []TalkListing{}, Publishes: []PublishListing{}, Stats: a.Recorder.Stats()}
 	for _, t := range l.Talks {
@@ -84,11 +78,8 @@ type trimRequest struct {
 	CutEndS   float64 `json:"cut_end_s"`
 }
 
-// Trim serves POST /api/admin/recordings/talks/{talk}/trim.
+// Trim serves POST /api/v1/admin/recordings/talks/{talk}/trim.
 func (a *Admin) Trim(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(w, r) {
-		return
-	}
 	id, ok := talkID(w, r)
 	if !ok {
 		return
@@ -98,6 +89,10 @@ func (a *Admin) Trim(w http.ResponseWriter, r *http.Request) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		writeError(w, http.StatusBadRequest, "body must be {\"cut_start_s\": seconds, \"cut_end_s\": seconds}: "+err.Error())
+		return
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		writeError(w, http.StatusBadRequest, "malformed JSON: data after the object")
 		return
 	}
 	const most = 7 * 24 * time.Hour
@@ -117,59 +112,26 @@ func (a *Admin) Trim(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// DeleteTalk serves DELETE /api/admin/recordings/talks/{talk}.
+// DeleteTalk serves DELETE /api/v1/admin/recordings/talks/{talk}.
 func (a *Admin) DeleteTalk(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(w, r) {
-		return
-	}
 	if id, ok := talkID(w, r); ok && a.done(w, a.Recorder.DeleteTalk(id)) {
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
 
-// Publish serves GET /api/admin/recordings/publishes/{track}/{publish}/{file}:
+// Publish serves GET /api/v1/admin/recordings/publishes/{track}/{publish}/{file}:
 // one publish's playlist (index.m3u8), MP4 (recording.mp4), poster
 // (poster.jpg), init sections and segments.
 func (a *Admin) Publish(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(w, r) {
-		return
-	}
 	h := &Handler{Recorder: a.Recorder, Log: a.Log, private: true}
 	h.servePublish(w, r, r.PathValue("file"))
 }
 
-// DeletePublish serves DELETE /api/admin/recordings/publishes/{track}/{publish}.
+// DeletePublish serves DELETE /api/v1/admin/recordings/publishes/{track}/{publish}.
 func (a *Admin) DeletePublish(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(w, r) {
-		return
-	}
 	if a.done(w, a.Recorder.DeletePublish(r.PathValue("track"), r.PathValue("publish"))) {
 		w.WriteHeader(http.StatusNoContent)
 	}
-}
-
-func (a *Admin) authorized(w http.ResponseWriter, r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || tok == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kast admin"`)
-		writeError(w, http.StatusUnauthorized, "admin token required (Authorization: Bearer <token>)")
-		return false
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	valid, err := a.CheckToken(ctx, tok)
-	if err != nil {
-		if a.Log != nil {
-			a.Log.Warn("admin token check", "err", err)
-		}
-		writeError(w, http.StatusServiceUnavailable, "cannot check the token now")
-		return false
-	}
-	if !valid {
-		writeError(w, http.StatusUnauthorized, "invalid admin token")
-		return false
-	}
-	return true
 }
 
 // done answers an error, if any, and reports whether there was none.

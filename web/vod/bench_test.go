@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/recorder"
+	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
+	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/vod"
 )
 
@@ -76,8 +79,18 @@ func talkFixture(tb testing.TB, n int, gate vod.Gate, moreTalks ...map[string]an
 		tb.Fatal(err)
 	}
 	tb.Cleanup(rec.Close)
-	admin := &vod.Admin{Recorder: rec, CheckToken: func(_ context.Context, tok string) (bool, error) { return tok == fixtureAdminToken, nil }}
-	srv := httptest.NewServer(web.Routes(web.Handlers{VOD: &vod.Handler{Recorder: rec, Gate: gate}, RecordingsAdmin: admin}))
+	// The admin API sits in the JSON API, behind its admin-token check.
+	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "kast.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	if _, err := st.Bootstrap(context.Background(), conference.BootstrapOptions{AdminToken: fixtureAdminToken}); err != nil {
+		tb.Fatal(err)
+	}
+	a := &api.Handler{Store: st}
+	a.Initialize()
+	srv := httptest.NewServer(web.Routes(web.Handlers{VOD: &vod.Handler{Recorder: rec, Gate: gate}, API: a, RecordingsAdmin: &vod.Admin{Recorder: rec}}))
 	tb.Cleanup(srv.Close)
 	return srv.URL, rec
 }

@@ -42,7 +42,7 @@ func TestPublishRecordingsAreForAdminsOnly(t *testing.T) {
 			t.Errorf("old public URL %s: %d, want 404", p, code)
 		}
 	}
-	admin := base + "/api/admin/recordings/publishes/main/20261201T090000Z/"
+	admin := base + "/api/v1/admin/recordings/publishes/main/20261201T090000Z/"
 	for _, f := range []string{"index.m3u8", "seg-0.m4s", "init-1.mp4"} {
 		if code, h, _ := get(t, admin+f); code != 401 || h.Get("Www-Authenticate") == "" {
 			t.Errorf("%s without the admin token: %d %v", f, code, h)
@@ -59,8 +59,8 @@ func TestPublishRecordingsAreForAdminsOnly(t *testing.T) {
 		}
 	}
 	// The listing points there.
-	_, _, l := get(t, base+"/api/admin/recordings", "Authorization", "Bearer "+fixtureAdminToken)
-	if !strings.Contains(l, `"playlist": "/api/admin/recordings/publishes/main/20261201T090000Z/index.m3u8"`) {
+	_, _, l := get(t, base+"/api/v1/admin/recordings", "Authorization", "Bearer "+fixtureAdminToken)
+	if !strings.Contains(l, `"playlist": "/api/v1/admin/recordings/publishes/main/20261201T090000Z/index.m3u8"`) {
 		t.Errorf("listing:\n%s", l)
 	}
 }
@@ -81,8 +81,50 @@ func TestWithdrawnAndOptedOutTalksAre404(t *testing.T) {
 	if code, _, _ := get(t, base+"/vod/1/index.m3u8"); code != 200 {
 		t.Errorf("the other talk: %d", code)
 	}
-	_, _, l := get(t, base+"/api/admin/recordings", "Authorization", "Bearer "+fixtureAdminToken)
+	_, _, l := get(t, base+"/api/v1/admin/recordings", "Authorization", "Bearer "+fixtureAdminToken)
 	if !strings.Contains(l, `"withdrawn": true`) || !strings.Contains(l, `"do_not_record": true`) {
 		t.Errorf("listing does not show them:\n%s", l)
+	}
+}
+
+// TestAdminAPIUnderTheAPIsAdminCheck: the recordings' admin API is the
+// JSON API's (/api/v1/admin/recordings, its one admin-token check, its
+// JSON 401 and 405), and a trim's body is one JSON object, nothing after.
+func TestAdminAPIUnderTheAPIsAdminCheck(t *testing.T) {
+	base, _ := talkFixture(t, 10, nil)
+	do := func(method, path, body, token string) (int, string) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode >= 400 && res.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d answered %q", method, path, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		return res.StatusCode, string(b)
+	}
+	for _, c := range []struct {
+		method, path, body, token string
+		want                      int
+	}{
+		{"GET", "/api/v1/admin/recordings", "", "", 401},
+		{"GET", "/api/v1/admin/recordings", "", "wrong-token-0123456789", 401},
+		{"GET", "/api/v1/admin/recordings", "", fixtureAdminToken, 200},
+		{"PUT", "/api/v1/admin/recordings", "", fixtureAdminToken, 405},
+		{"POST", "/api/v1/admin/recordings/talks/1/trim", `{"cut_start_s": 2}`, "", 401},
+		{"POST", "/api/v1/admin/recordings/talks/1/trim", `{"cut_start_s": 2}{"cut_end_s": 1}`, fixtureAdminToken, 400},
+		{"POST", "/api/v1/admin/recordings/talks/1/trim", `{"cut_start_s": 2} x`, fixtureAdminToken, 400},
+		{"POST", "/api/v1/admin/recordings/talks/1/trim", `{"cut_start_s": 2}`, fixtureAdminToken, 200},
+		{"GET", "/api/admin/recordings", "", fixtureAdminToken, 404}, // the old place
+	} {
+		if got, body := do(c.method, c.path, c.body, c.token); got != c.want {
+			t.Errorf("%s %s %q: %d %s, want %d", c.method, c.path, c.body, got, body, c.want)
+		}
 	}
 }
