@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,22 @@ func testEvents(t *testing.T, s conference.Store) {
 	}
 	if _, err := s.UpdateEvent(ctx, conference.Event{ID: 9999, Slug: "x", Title: "x", TimeZone: "UTC", Access: "public", Status: "live"}); !isNotFound(err) {
 		t.Fatalf("update missing: %v", err)
+	}
+	// New dates that would leave a talk outside: refused in the write.
+	room, _ := mustTrack(t, s, conference.Track{EventID: ev.ID, Slug: "hall", Title: "Hall"})
+	day2 := time.Date(2027, 3, 14, 10, 0, 0, 0, berlin())
+	k := mustTalk(t, s, conference.Talk{EventID: ev.ID, TrackID: room.ID, Title: "Day two", Start: day2, End: day2.Add(time.Hour)})
+	shorter := got
+	shorter.End = time.Date(2027, 3, 14, 0, 0, 0, 0, berlin())
+	var fe *conference.FieldError
+	if _, err := s.UpdateEvent(ctx, shorter); !errors.As(err, &fe) || fe.Field != "start" || !strings.Contains(fe.Msg, "Day two") {
+		t.Fatalf("dates leaving talk %d outside: %v", k.ID, err)
+	}
+	if e, _ := s.EventByID(ctx, ev.ID); !e.End.Equal(got.End) {
+		t.Fatalf("refused dates written: %v", e.End)
+	}
+	if err := s.DeleteTrack(ctx, room.ID); err != nil {
+		t.Fatal(err)
 	}
 	other := mustEvent(t, s, conference.Event{Slug: "meetup", Title: "Meetup"})
 	evs, err := s.Events(ctx)

@@ -140,17 +140,7 @@ func (h *Handler) UpdateEvent(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	talks, err := h.Store.Talks(r.Context(), conference.TalkFilter{EventID: ev.ID})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	for _, t := range talks {
-		if !ev.Contains(t.Start, t.End) {
-			writeError(w, http.StatusUnprocessableEntity, "start", "talk %d (%q) would lie outside the event's new dates", t.ID, t.Title)
-			return
-		}
-	}
+	// The store checks the talks against the new dates in its write.
 	ev, err = h.Store.UpdateEvent(r.Context(), ev)
 	if err != nil {
 		h.fail(w, r, err)

@@ -125,3 +125,18 @@ func TestKastSampleImports(t *testing.T) {
 		t.Fatalf("kind-less talk imported as %q", talk.Kind)
 	}
 }
+
+// TestEventDatesKeepTheTalksInside: new dates that would leave a talk
+// outside the event are refused (422, field start), by the store in the
+// write itself.
+func TestEventDatesKeepTheTalksInside(t *testing.T) {
+	s := newServer(t)
+	s.createDemo()
+	s.must(200, req{method: "PUT", path: "/api/v1/events/democon/timetable", body: sample(t, "pretalx-schedule.json"),
+		contentType: "application/json", admin: true})
+	r := s.must(422, req{method: "PATCH", path: "/api/v1/events/democon", admin: true, body: map[string]any{"end": "2027-03-14T00:00:00+01:00"}})
+	if msg, field := r.apiErr(t); field != "start" || !strings.Contains(msg, "outside the event") {
+		t.Fatalf("%s", r.body)
+	}
+	s.must(200, req{method: "PATCH", path: "/api/v1/events/democon", admin: true, body: map[string]any{"end": "2027-03-16T00:00:00+01:00"}})
+}
