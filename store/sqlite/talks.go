@@ -32,7 +32,9 @@ func nullGUID(g string) any {
 }
 
 // queryTalks returns the talks matching where (on alias k), with their
-// speakers, in timetable order.
+// speakers, in timetable order. It reads twice (talks, then speakers):
+// run it in a transaction (readTx, or the writer's), so both reads see
+// one state of the database.
 func queryTalks(ctx context.Context, q querier, where string, args ...any) ([]conference.Talk, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+talkCols+` FROM talks k JOIN tracks t ON t.id = k.track_id `+where+
 		` ORDER BY k.start_at, t.position, k.track_id, k.id`, args...)
@@ -146,7 +148,11 @@ func (s *Store) DeleteTalk(ctx context.Context, id int64) error {
 
 // TalkByID implements conference.TalkStore.
 func (s *Store) TalkByID(ctx context.Context, id int64) (conference.Talk, error) {
-	ts, err := queryTalks(ctx, s.db, `WHERE k.id = ?`, id)
+	var ts []conference.Talk
+	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
+		ts, err = queryTalks(ctx, tx, `WHERE k.id = ?`, id)
+		return err
+	})
 	if err != nil {
 		return conference.Talk{}, err
 	}
@@ -159,7 +165,12 @@ func (s *Store) TalkByID(ctx context.Context, id int64) (conference.Talk, error)
 // Talks implements conference.TalkStore.
 func (s *Store) Talks(ctx context.Context, f conference.TalkFilter) ([]conference.Talk, error) {
 	where, args := talkWhere(f)
-	return queryTalks(ctx, s.db, where, args...)
+	var ts []conference.Talk
+	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
+		ts, err = queryTalks(ctx, tx, where, args...)
+		return err
+	})
+	return ts, err
 }
 
 // talkWhere renders f as a WHERE clause and its arguments.

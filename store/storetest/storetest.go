@@ -27,6 +27,7 @@ func Run(t *testing.T, open Open) {
 		{"Events", testEvents},
 		{"Tracks", testTracks},
 		{"Talks", testTalks},
+		{"TalkReadsAreConsistent", testTalkReadsAreConsistent},
 		{"OnAir", testOnAir},
 		{"Import", testImport},
 		{"ImportKeepsOnAir", testImportKeepsOnAir},
