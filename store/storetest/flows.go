@@ -396,7 +396,7 @@ func testTalkReadsAreConsistent(t *testing.T, s conference.Store) {
 					func() (conference.Talk, error) {
 						ts, err := s.Talks(ctx, conference.TalkFilter{EventID: ev.ID})
 						if err != nil || len(ts) != 1 {
-							return conference.Talk{}, fmt.Errorf("Talks = %v, %v", ts, err)
+							return conference.Talk{}, fmt.Errorf("talks: %v, %v", ts, err)
 						}
 						return ts[0], nil
 					},
