@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kastlive/kast/ingest/whip"
 	"github.com/kastlive/kast/web/fastpath"
 )
 
@@ -21,6 +22,16 @@ func (s *Server) metricsHandler() http.Handler {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&kastCollector{s: s},
 	)
+	var ws *whip.Server
+	if s.WebRTC != nil {
+		ws = s.WebRTC.WHIP
+	}
+	if s.Relay != nil {
+		reg.MustRegister(&webrtcCollector{r: s.Relay, whip: ws})
+	}
+	if ws != nil {
+		reg.MustRegister(&whipCollector{w: ws})
+	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
@@ -67,6 +78,11 @@ var (
 	descFastReqs    = prometheus.NewDesc("kast_http_fastpath_requests_total", "Requests served on the HLS fast path.", []string{"listener"}, nil)
 	descHandoffs    = prometheus.NewDesc("kast_http_handoffs_total", "Connections the fast path gave to net/http (other paths, unusual requests).", []string{"listener"}, nil)
 	descAdoptions   = prometheus.NewDesc("kast_http_adoptions_total", "Connections taken back onto the fast path from net/http.", []string{"listener"}, nil)
+
+	descRTMPConns    = prometheus.NewDesc("kast_rtmp_connections", "RTMP connections open now, before the stream key was accepted (unauthenticated) and after (publishing).", []string{"state"}, nil)
+	descRTMPAccepted = prometheus.NewDesc("kast_rtmp_connections_accepted_total", "TCP connections taken by the RTMP listeners.", nil, nil)
+	descRTMPDropped  = prometheus.NewDesc("kast_rtmp_connections_dropped_total", "RTMP connections closed by kast before they published, by reason (unauthenticated_full, source_full, handshake_timeout, protocol_error).", []string{"reason"}, nil)
+	descRTMPRefused  = prometheus.NewDesc("kast_rtmp_connections_refused_total", "RTMP publish or play requests refused, by reason (unknown_key, auth_error, track_busy, publishers_full, play).", []string{"reason"}, nil)
 )
 
 // Recorder metrics.
@@ -84,6 +100,7 @@ func (c *kastCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPublishers, descReaders, descIngestUnits, descIngestBytes, descDrops,
 		descFrames, descParts, descSegments, descBlocked, descRequests,
 		descFastConns, descFastReqs, descHandoffs, descAdoptions,
+		descRTMPConns, descRTMPAccepted, descRTMPDropped, descRTMPRefused,
 		descRecSegments, descRecBytes, descRecDropped, descRecErrors, descRecFull, descRecUsage, descRecDeleted,
 		descViewers, descLiveConns, descLiveSent, descLiveDropped, descLiveRefused, descFeedDropped} {
 		ch <- d
@@ -107,6 +124,19 @@ func (c *kastCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descFastReqs, prometheus.CounterValue, float64(f.Requests), listener)
 		ch <- prometheus.MustNewConstMetric(descHandoffs, prometheus.CounterValue, float64(f.Handoffs), listener)
 		ch <- prometheus.MustNewConstMetric(descAdoptions, prometheus.CounterValue, float64(f.Adoptions), listener)
+	}
+
+	if c.s.RTMP != nil {
+		r := c.s.RTMP()
+		ch <- prometheus.MustNewConstMetric(descRTMPConns, prometheus.GaugeValue, float64(r.Unauthenticated), "unauthenticated")
+		ch <- prometheus.MustNewConstMetric(descRTMPConns, prometheus.GaugeValue, float64(r.Publishing), "publishing")
+		ch <- prometheus.MustNewConstMetric(descRTMPAccepted, prometheus.CounterValue, float64(r.Accepted))
+		for reason, n := range r.Dropped {
+			ch <- prometheus.MustNewConstMetric(descRTMPDropped, prometheus.CounterValue, float64(n), reason)
+		}
+		for reason, n := range r.Refused {
+			ch <- prometheus.MustNewConstMetric(descRTMPRefused, prometheus.CounterValue, float64(n), reason)
+		}
 	}
 
 	if c.s.Recorder != nil {

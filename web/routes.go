@@ -7,6 +7,7 @@ import (
 	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/pages"
 	"github.com/kastlive/kast/web/vod"
+	"github.com/kastlive/kast/web/webrtc"
 )
 
 // Every path kast serves over HTTP is registered here and nowhere else.
@@ -24,6 +25,9 @@ type Handlers struct {
 	Pages   *pages.Handler
 	Metrics http.Handler
 	Health  http.HandlerFunc
+	// WebRTC serves WHEP, and WHIP when its WHIP field is set; session
+	// URLs are /whep/<track>/<id> and /whip/<track>/<id>.
+	WebRTC *webrtc.Handler
 	// VOD serves the recordings, RecordingsAdmin their admin API (under
 	// the JSON API's admin check: mounted only with API).
 	VOD             *vod.Handler
@@ -84,6 +88,22 @@ func apiRoutes(a *api.Handler, rec *vod.Admin) http.Handler {
 	mux.HandleFunc(v("POST /session"), a.Browser(a.Limited("login", a.Login)))
 	mux.HandleFunc(v("DELETE /session"), a.Browser(a.Logout))
 	mux.HandleFunc(v("GET /me"), a.Me)
+	// Chat and Q&A per track (chat.go).
+	mux.HandleFunc(v("GET /tracks/{track}/messages"), a.ListMessages)
+	mux.HandleFunc(v("POST /tracks/{track}/messages"), a.Browser(a.PostMessage))
+	mux.HandleFunc(v("PATCH /tracks/{track}/messages/{id}"), a.Admin(a.ModerateMessage))
+	mux.HandleFunc(v("GET /tracks/{track}/questions"), a.ListQuestions)
+	mux.HandleFunc(v("POST /tracks/{track}/questions"), a.Browser(a.AskQuestion))
+	mux.HandleFunc(v("PATCH /tracks/{track}/questions/{id}"), a.Admin(a.ModerateQuestion))
+	mux.HandleFunc(v("PUT /tracks/{track}/questions/{id}/vote"), a.Browser(a.Vote))
+	mux.HandleFunc(v("DELETE /tracks/{track}/questions/{id}/vote"), a.Browser(a.Vote))
+	// Organizers: the pages' admin cookie, organizer accounts, ingest health.
+	mux.HandleFunc(v("POST /admin/session"), a.Browser(a.Limited("login", a.AdminLogin)))
+	mux.HandleFunc(v("DELETE /admin/session"), a.Browser(a.AdminLogout))
+	mux.HandleFunc(v("GET /organizers"), a.Admin(a.ListOrganizers))
+	mux.HandleFunc(v("POST /organizers"), a.Admin(a.CreateOrganizer))
+	mux.HandleFunc(v("DELETE /organizers/{id}"), a.Admin(a.DeleteOrganizer))
+	mux.HandleFunc(v("GET /tracks/{track}/ingest"), a.Admin(a.Ingest))
 	// Recordings (organizers).
 	if rec != nil {
 		mux.HandleFunc(v("GET /admin/recordings"), a.Admin(rec.List))
@@ -108,6 +128,20 @@ func Routes(h Handlers) *http.ServeMux {
 	if h.Health != nil {
 		mux.HandleFunc("GET /healthz", h.Health)
 	}
+	if w := h.WebRTC; w != nil {
+		mux.HandleFunc("POST /whep/{track}", w.PostWHEP)
+		mux.HandleFunc("OPTIONS /whep/{track}", w.OptionsEndpoint)
+		mux.HandleFunc("PATCH /whep/{track}/{id}", w.PatchSession)
+		mux.HandleFunc("DELETE /whep/{track}/{id}", w.DeleteSession)
+		mux.HandleFunc("OPTIONS /whep/{track}/{id}", w.OptionsSession)
+		if w.WHIP != nil {
+			mux.HandleFunc("POST /whip/{track}", w.PostWHIP)
+			mux.HandleFunc("OPTIONS /whip/{track}", w.OptionsEndpoint)
+			mux.HandleFunc("PATCH /whip/{track}/{id}", w.PatchSession)
+			mux.HandleFunc("DELETE /whip/{track}/{id}", w.DeleteSession)
+			mux.HandleFunc("OPTIONS /whip/{track}/{id}", w.OptionsSession)
+		}
+	}
 	if v := h.VOD; v != nil {
 		mux.HandleFunc("GET /vod/{talk}/index.m3u8", v.TalkPlaylist)
 		mux.HandleFunc("GET /vod/{talk}/talk.mp4", v.TalkMP4)
@@ -128,6 +162,19 @@ func Routes(h Handlers) *http.ServeMux {
 		mux.HandleFunc("GET /{$}", p.Index)
 		mux.HandleFunc("GET /watch/{track}", p.Watch)
 		mux.HandleFunc("GET /watch/{track}/{$}", p.Watch)
+		mux.HandleFunc("GET /publish/{track}", p.Publish)
+		// The conference pages (issue 10): one handler file each.
+		mux.HandleFunc("GET /e/{event}", p.EventHome)
+		mux.HandleFunc("GET /e/{event}/{$}", p.EventHome)
+		mux.HandleFunc("GET /e/{event}/{track}", p.TrackPage)
+		mux.HandleFunc("GET /embed/{event}/{track}", p.Embed)
+		mux.HandleFunc("GET /register/{event}", p.RegisterPage)
+		mux.HandleFunc("GET /login", p.LoginPage)
+		mux.HandleFunc("GET /me", p.MyPage)
+		mux.HandleFunc("GET /ticket/{event}/qr.svg", p.TicketQR)
+		mux.HandleFunc("GET /admin", p.AdminHome)
+		mux.HandleFunc("GET /admin/e/{event}", p.AdminEvent)
+		mux.HandleFunc("GET /admin/e/{event}/check-in", p.CheckInPage)
 		mux.HandleFunc("GET /assets/{file...}", p.Asset)
 		mux.HandleFunc("/", p.NotFound)
 	}

@@ -5,18 +5,22 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/recorder"
+	"github.com/kastlive/kast/relay"
 	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/gate"
 	"github.com/kastlive/kast/web/live"
 	"github.com/kastlive/kast/web/pages"
 	"github.com/kastlive/kast/web/vod"
+	"github.com/kastlive/kast/web/webrtc"
 )
 
 // Server is kast's HTTP server: cleartext HTTP on Address and, with
@@ -30,8 +34,10 @@ type Server struct {
 	TLSAddress string
 	TLSConfig  *tls.Config
 	// RedirectHTTP makes the cleartext listener answer every request but
-	// /healthz with a redirect to HTTPS (used with TLS).
-	RedirectHTTP bool
+	// /healthz with a redirect to HTTPS (used with TLS), to CanonicalHost
+	// when set (the public name) or else to the request's Host.
+	RedirectHTTP  bool
+	CanonicalHost string
 	// WrapHTTP, when set, wraps what the cleartext listener serves: the
 	// ACME HTTP-01 challenge responder goes there.
 	WrapHTTP func(http.Handler) http.Handler
@@ -48,6 +54,9 @@ type Server struct {
 	Store    conference.Store
 	Hub      *ingest.Hub
 	Packager *packager.Server
+	// WebRTC serves WHEP; Relay is read for the metrics. Both optional.
+	WebRTC *webrtc.Handler
+	Relay  *relay.Relay
 	// Recorder, when set, has its recordings served under /vod/ and its
 	// admin API under /api/v1/admin/recordings; RecordingGate gates them by
 	// their talk's event (nil: open).
@@ -56,12 +65,17 @@ type Server struct {
 	Logger        *slog.Logger
 	// API serves /api/v1; nil: one on Store and Hub with defaults.
 	API *api.Handler
+	// Pages renders the HTML pages; nil: the track list and players only.
+	Pages *pages.Handler
 	// Gate, when set, guards the HLS files of registered events (it wraps
 	// the one /hls/ handler the mux and the fast path share) and serves
 	// the playback-token endpoint.
 	Gate *gate.Gate
 	// Live, when set, serves the websocket live channel.
 	Live *live.Hub
+	// RTMP returns the RTMP listeners' connection counters for /metrics
+	// (nil: none).
+	RTMP func() rtmp.Stats
 	// Feed, when set, has its lost changes counted in the metrics.
 	Feed *conference.Feed
 
@@ -103,12 +117,19 @@ func (s *Server) Initialize() error {
 		s.API = &api.Handler{Store: s.Store, Hub: s.Hub, Log: s.Logger}
 		s.API.Initialize()
 	}
+	if s.Pages == nil {
+		s.Pages = &pages.Handler{Tracks: s.Store, Log: s.Logger}
+	}
+	if s.Pages.WHEPURL == nil {
+		s.Pages.WHEPURL = s.whepURL()
+	}
 	h := Handlers{
 		HLS:           hls,
-		Pages:         &pages.Handler{Tracks: s.Store, Log: s.Logger},
+		Pages:         s.Pages,
 		Metrics:       s.protectedMetrics(),
 		Health:        s.health,
 		API:           s.API,
+		WebRTC:        s.WebRTC,
 		PlaybackToken: token,
 		Live:          liveHandler,
 	}
@@ -121,3 +142,11 @@ func (s *Server) Initialize() error {
 
 // Addr returns the cleartext listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// whepURL gives the watch page the WHEP endpoint of a track when WebRTC is on.
+func (s *Server) whepURL() func(string) string {
+	if s.WebRTC == nil {
+		return nil
+	}
+	return func(slug string) string { return "/whep/" + url.PathEscape(slug) }
+}

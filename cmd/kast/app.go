@@ -14,14 +14,19 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
+	"github.com/kastlive/kast/ingest/whip"
 	"github.com/kastlive/kast/internal/certs"
+	"github.com/kastlive/kast/internal/rtc"
+	"github.com/kastlive/kast/internal/transcode"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/recorder"
+	"github.com/kastlive/kast/relay"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
 	apihttp "github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/gate"
 	"github.com/kastlive/kast/web/live"
+	"github.com/kastlive/kast/web/webrtc"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -37,6 +42,10 @@ type app struct {
 	rec    *recorder.Recorder
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
+	rtc    *rtc.Engine
+	relay  *relay.Relay
+	whip   *whip.Server
+	whep   *webrtc.Handler
 	web    *web.Server
 	acme   *certs.ACME
 	banner banner
@@ -46,6 +55,11 @@ type app struct {
 	feed      *conference.Feed
 	sched     *conference.Scheduler
 	stopSched context.CancelFunc
+
+	// health watches every publisher for the organizer pages; chatFeed
+	// carries chat and questions to the live channel.
+	health   *ingest.HealthMonitor
+	chatFeed *conference.ChatFeed
 
 	// the playback gate, its access table, the live channel
 	directory *gate.Directory
@@ -68,7 +82,11 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		servePprof(cfg.PprofAddr, a.log)
 	}
 	a.banner.print(stdout)
-	a.log.Info("kast started", "http", a.web.Addr().String(), "rtmp", a.rtmpAddr())
+	started := []any{"http", a.web.Addr().String(), "rtmp", a.rtmpAddr()}
+	if t := a.web.TLSAddr(); t != nil {
+		started = append(started, "https", t.String(), "rtmps", a.rtmpsAddr())
+	}
+	a.log.Info("kast started", started...)
 	<-ctx.Done()
 	a.log.Info("shutting down")
 	a.stop()
@@ -136,7 +154,14 @@ func (a *app) start(ctx context.Context) error {
 		return fmt.Errorf("hls: %w", err)
 	}
 
+	if err := a.startWebRTC(); err != nil {
+		return err
+	}
+
 	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
+	a.health = &ingest.HealthMonitor{}
+	a.health.Attach(a.hub)
+	a.chatFeed = &conference.ChatFeed{}
 	api := &apihttp.Handler{
 		Store:         a.store,
 		Hub:           a.hub,
@@ -144,10 +169,14 @@ func (a *app) start(ctx context.Context) error {
 		Scheduler:     a.sched,
 		SecureCookies: cfg.SecureCookies,
 		Log:           a.log.With("component", "api"),
+		Chat:          &conference.Chat{Messages: st, Questions: st, Feed: a.chatFeed},
+		Organizers:    st,
+		Health:        a.health,
 
 		SyncAllowLoopback: cfg.TimetableSyncAllowLoopback,
 		Proxies:           cfg.proxies,
 	}
+	api.History = &apihttp.ViewerHistory{Tracks: a.trackSlugs, Count: api.ViewerCount}
 	if a.rec != nil {
 		api.Recordings = recordingLinks{a.rec}
 	}
@@ -155,10 +184,12 @@ func (a *app) start(ctx context.Context) error {
 	if err := a.startPlayback(ctx, st, api); err != nil {
 		return err
 	}
+	a.live.FollowChat(a.chatFeed) // chat and questions to the viewers
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	a.stopSched = stopSched
 	go a.sched.Run(schedCtx)
 	go a.expireSessions(schedCtx)
+	go api.History.Run(schedCtx)
 
 	tlsConfig, wrapHTTP, err := a.tlsSetup()
 	if err != nil {
@@ -171,9 +202,13 @@ func (a *app) start(ctx context.Context) error {
 		Store:          a.store,
 		Hub:            a.hub,
 		Packager:       a.hls,
+		WebRTC:         a.whep,
+		Relay:          a.relay,
 		Recorder:       a.rec,
 		Logger:         a.log.With("component", "http"),
+		RTMP:           a.rtmpStats,
 		API:            api,
+		Pages:          a.pages(api),
 		Gate:           a.gate,
 		Live:           a.live,
 		Feed:           a.feed,
@@ -182,11 +217,18 @@ func (a *app) start(ctx context.Context) error {
 		// Recordings of a registered event take the credential its live
 		// stream does (the talk's event decides, not the track's owner now).
 		ws.RecordingGate = a.gate
+		if a.whep != nil {
+			a.whep.Gate = a.gate.CheckWHEP // WHEP takes the playback credential HLS does
+		}
 		api.OnLogout = a.gate.Revoke
 	}
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
 		ws.RedirectHTTP, ws.WrapHTTP, ws.HSTSMaxAge = cfg.HTTPRedirect, wrapHTTP, cfg.HSTS
+		ws.CanonicalHost = cfg.PublicHost
+		if d := cfg.domainList(); ws.CanonicalHost == "" && len(d) > 0 {
+			ws.CanonicalHost = d[0]
+		}
 	}
 	if err := ws.Initialize(); err != nil {
 		return fmt.Errorf("http: %w", err)
@@ -212,7 +254,91 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.banner = newBanner(cfg, boot, a.watchAddr(), a.rtmpAddr(), a.rtmpsAddr())
+	if a.whip != nil {
+		a.banner.withWHIP()
+	}
 	return nil
+}
+
+// startWebRTC opens the shared WebRTC sockets and starts the WHEP relay;
+// an empty -webrtc-udp-addr leaves WebRTC off.
+func (a *app) startWebRTC() error {
+	cfg := a.cfg
+	if cfg.WebRTCUDPAddr == "" {
+		return nil
+	}
+	ice, err := rtc.ParseICEServers(cfg.ICEServers)
+	if err != nil {
+		return err
+	}
+	var public []string
+	for _, p := range strings.Split(cfg.WebRTCPublicIPs, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			public = append(public, p)
+		}
+	}
+	a.rtc = &rtc.Engine{
+		UDPAddr:     cfg.WebRTCUDPAddr,
+		TCPAddr:     cfg.WebRTCTCPAddr,
+		PublicAddrs: public,
+		ICEServers:  ice,
+		BatchSize:   cfg.WebRTCBatch,
+		Logger:      a.log.With("component", "webrtc"),
+	}
+	if err := a.rtc.Initialize(); err != nil {
+		a.rtc = nil
+		return fmt.Errorf("webrtc: %w", err)
+	}
+	tc, why := newTranscoder(a.log)
+	a.relay = &relay.Relay{
+		Engine:          a.rtc,
+		Logger:          a.log.With("component", "relay"),
+		Transcoder:      tc,
+		NoTranscoderWhy: why,
+		Shards:          cfg.WebRTCSenders,
+		BFrames: func(v *ingest.Video) bool {
+			d, ok := transcode.ReorderDepth(v)
+			return ok && d > 0
+		},
+	}
+	if err := a.relay.Initialize(); err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	a.whip = &whip.Server{
+		Engine:    a.rtc,
+		Hub:       a.hub,
+		Authorize: a.authorize,
+		Logger:    a.log.With("component", "whip"),
+	}
+	if err := a.whip.Initialize(); err != nil {
+		a.whip = nil
+		return fmt.Errorf("whip: %w", err)
+	}
+	a.whep = &webrtc.Handler{
+		Relay:      a.relay,
+		WHIP:       a.whip,
+		Tracks:     storeTracks{store: a.store, hub: a.hub},
+		ICEServers: ice,
+		Logger:     a.log.With("component", "whep"),
+	}
+	return a.whep.Initialize()
+}
+
+// storeTracks answers WHEP's track lookups from the store and the hub.
+type storeTracks struct {
+	store conference.Store
+	hub   *ingest.Hub
+}
+
+func (t storeTracks) Track(ctx context.Context, slug string) (*ingest.Stream, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := t.store.TrackBySlug(ctx, slug); errors.Is(err, conference.ErrNotFound) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	return t.hub.Live(slug), true, nil
 }
 
 func (a *app) newRTMP(addr string, tlsConfig *tls.Config) *rtmp.Server {
@@ -240,6 +366,17 @@ func (a *app) authorize(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	return t.Slug, nil
+}
+
+// rtmpStats sums the RTMP and RTMPS listeners' counters for /metrics.
+func (a *app) rtmpStats() rtmp.Stats {
+	var st rtmp.Stats
+	for _, s := range []*rtmp.Server{a.rtmp, a.rtmps} {
+		if s != nil {
+			st = st.Add(s.Stats())
+		}
+	}
+	return st
 }
 
 // expireSessions deletes expired login sessions once an hour.
@@ -293,6 +430,19 @@ func (a *app) stop() {
 	}
 	if a.rtmps != nil {
 		a.rtmps.Close()
+	}
+	if a.whip != nil {
+		a.whip.Close()
+	}
+	// Publishers gone, their streams ended: WebRTC sessions follow.
+	if a.whep != nil {
+		a.whep.Close()
+	}
+	if a.relay != nil {
+		a.relay.Close()
+	}
+	if a.rtc != nil {
+		a.rtc.Close()
 	}
 	if a.hls != nil {
 		a.hls.Close()

@@ -33,7 +33,7 @@ func startAppIn(t *testing.T, dir string) (*app, *logBuffer) {
 
 func startAppEnv(t *testing.T, env map[string]string) (*app, *logBuffer) {
 	t.Helper()
-	for k, v := range map[string]string{"KAST_HTTP_ADDR": "127.0.0.1:0", "KAST_RTMP_ADDR": "127.0.0.1:0"} {
+	for k, v := range map[string]string{"KAST_HTTP_ADDR": "127.0.0.1:0", "KAST_RTMP_ADDR": "127.0.0.1:0", "KAST_WEBRTC_UDP_ADDR": "127.0.0.1:0"} {
 		if _, ok := env[k]; !ok {
 			env[k] = v
 		}
@@ -94,7 +94,7 @@ func TestBrowserPlaysWatchPage(t *testing.T) {
 	// Frames are sampled every 250 ms for 10 s; they must keep growing for
 	// 5 s in a row (a hiccup of the shared machine while Chromium starts
 	// is tolerated, a player that stops is not).
-	res, code := testutil.Play(t, a.testURL("/watch/main"), "20", "10")
+	res, code := testutil.Play(t, a.testURL("/watch/main?playback=hls"), "20", "10")
 	if res.Latency != nil {
 		t.Logf("hls.js latency %.3f s (series %s); started %v ms after the page opened, %v after publish start",
 			*res.Latency, fmtSeries(res.LatencySeries), deref(res.StartMs), time.Since(start).Round(time.Millisecond))

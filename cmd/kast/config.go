@@ -9,28 +9,35 @@ import (
 	"time"
 
 	"github.com/kastlive/kast/internal/netlimit"
+	"github.com/kastlive/kast/internal/rtc"
 )
 
 // config is everything kast is started with. Each field has a flag and a
 // KAST_* environment variable; a flag given on the command line wins.
 type config struct {
-	HTTPAddr      string
-	HTTPSAddr     string
-	HTTPRedirect  bool
-	HSTS          time.Duration
-	RTMPAddr      string
-	RTMPSAddr     string
-	TLSCert       string
-	TLSKey        string
-	Domains       string
-	ACMEEmail     string
-	ACMEDirectory string
-	ACMECA        string
-	MetricsAddr   string
-	WebRTCUDPAddr string
-	DataDir       string
-	PublicHost    string
-	SecureCookies bool
+	HTTPAddr        string
+	HTTPSAddr       string
+	HTTPRedirect    bool
+	HSTS            time.Duration
+	RTMPAddr        string
+	RTMPSAddr       string
+	TLSCert         string
+	TLSKey          string
+	Domains         string
+	ACMEEmail       string
+	ACMEDirectory   string
+	ACMECA          string
+	MetricsAddr     string
+	WebRTCUDPAddr   string
+	WebRTCTCPAddr   string
+	WebRTCPublicIPs string
+	ICEServers      string
+	WebRTCBatch     int
+	WebRTCSenders   int
+	DataDir         string
+	PublicHost      string
+	SecureCookies   bool
+	EmbedAncestors  string
 
 	PartTarget    time.Duration
 	SegmentTarget time.Duration
@@ -84,7 +91,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "HTTP listen address: pages, HLS, API, metrics")
 	fs.StringVar(&c.HTTPSAddr, "https-addr", "", "HTTPS listen address when TLS is on (default :443 with -domain, :8443 with -tls-cert)")
 	fs.BoolVar(&c.HTTPRedirect, "http-redirect", true, "with TLS on, the HTTP listener redirects to HTTPS (false: it also serves everything in cleartext, e.g. for a CDN's origin pulls)")
-	fs.DurationVar(&c.HSTS, "hsts", 365*24*time.Hour, "Strict-Transport-Security max-age sent over HTTPS (0: none)")
+	fs.DurationVar(&c.HSTS, "hsts", 365*24*time.Hour, "Strict-Transport-Security max-age sent over HTTPS (0: none; default a year with -domain, a day with -tls-cert, which is often a test certificate)")
 	fs.StringVar(&c.RTMPAddr, "rtmp-addr", ":1935", "RTMP listen address for publishers (empty disables)")
 	fs.StringVar(&c.RTMPSAddr, "rtmps-addr", "", "RTMPS listen address (default :1936 when TLS is on; empty with TLS off disables)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM) for HTTPS and RTMPS; reloaded when it changes")
@@ -94,10 +101,16 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.ACMEDirectory, "acme-directory", "", "ACME directory URL (default Let's Encrypt production)")
 	fs.StringVar(&c.ACMECA, "acme-ca", "", "PEM file of the CA to trust for the ACME server's own HTTPS (a private CA)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", "listen address of /metrics (loopback by default; empty: only with KAST_METRICS_TOKEN on the main listeners)")
-	fs.StringVar(&c.WebRTCUDPAddr, "webrtc-udp-addr", ":8189", "UDP address for WebRTC media (reserved: WebRTC is not served yet)")
+	fs.StringVar(&c.WebRTCUDPAddr, "webrtc-udp-addr", ":8189", "the one UDP address of every WebRTC session (WHEP viewers); empty disables WebRTC")
+	fs.StringVar(&c.WebRTCTCPAddr, "webrtc-tcp-addr", "", "also accept WebRTC over TCP (ICE-TCP) on this address, e.g. :8189, for networks that block UDP")
+	fs.StringVar(&c.WebRTCPublicIPs, "webrtc-public-ips", "", "comma-separated public IPs or host names to advertise to WebRTC peers (a VM behind 1:1 NAT)")
+	fs.IntVar(&c.WebRTCSenders, "webrtc-senders", 0, "sender goroutines WebRTC viewers are spread over (0: one per core)")
+	fs.IntVar(&c.WebRTCBatch, "webrtc-write-batch", 0, "batch WebRTC writes: up to this many datagrams per sendmmsg (0: one sendto per packet, the default)")
+	fs.StringVar(&c.ICEServers, "ice-servers", "", "comma-separated STUN/TURN URLs handed to WebRTC clients, e.g. stun:stun.example.org:3478,turn:user:pass@turn.example.org:3478?transport=udp")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the database")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark login cookies Secure on plain HTTP too (kast behind a TLS-terminating proxy); requests over TLS always get Secure cookies")
-	fs.StringVar(&c.PublicHost, "public-host", "", "host name printed in the OBS and watch URLs (default: this machine's address)")
+	fs.StringVar(&c.EmbedAncestors, "embed-frame-ancestors", "*", "Content-Security-Policy frame-ancestors of the embeddable player /embed/<event>/<track>: the sites allowed to put it in an iframe, space-separated (e.g. \"https://conf.example.org\"); * allows any")
+	fs.StringVar(&c.PublicHost, "public-host", "", "host name printed in the OBS and watch URLs, and where HTTP redirects to HTTPS (default: this machine's address; the first -domain)")
 	fs.DurationVar(&c.PartTarget, "part-target", 200*time.Millisecond, "LL-HLS part duration")
 	fs.DurationVar(&c.SegmentTarget, "segment-target", time.Second, "minimum HLS segment duration; segments end on the first keyframe after it")
 	fs.IntVar(&c.HLSWindow, "hls-window", 12, "segments listed in the playlist (at least 7)")
@@ -193,6 +206,12 @@ func (c *config) validate() error {
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		return fmt.Errorf("KAST_METRICS_TOKEN is too short: use at least 16 characters")
 	}
+	if _, err := rtc.ParseICEServers(c.ICEServers); err != nil {
+		return fmt.Errorf("-ice-servers: %v", err)
+	}
+	if c.WebRTCUDPAddr == "" && c.WebRTCTCPAddr != "" {
+		return fmt.Errorf("-webrtc-tcp-addr needs -webrtc-udp-addr")
+	}
 	if c.StreamKey != "" && len(c.StreamKey) < 16 {
 		return fmt.Errorf("KAST_STREAM_KEY is too short: use at least 16 characters")
 	}
@@ -229,6 +248,12 @@ func (c *config) tlsDefaults() {
 	}
 	if !c.set["rtmps-addr"] {
 		c.RTMPSAddr = ":1936"
+	}
+	// HSTS pins every port of the host name in browsers for max-age: a
+	// day until the operator says otherwise, unless the certificate comes
+	// from a public CA over ACME.
+	if !c.set["hsts"] && c.Domains == "" {
+		c.HSTS = 24 * time.Hour
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -98,6 +99,11 @@ func TestGatedEventWholeServer(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// A registered event's media is private to the viewer: no shared
+	// cache in front may store it for others.
+	if cc := cacheControlOf(t, attendee, hls+"?_HLS_msn=0&_HLS_part=0"); cc != "private, max-age=1" {
+		t.Errorf("blocking playlist of a registered event: Cache-Control %q", cc)
+	}
 	flip := "A"
 	if tok.Token[40] == 'A' {
 		flip = "B"
@@ -162,10 +168,25 @@ func TestGatedEventWholeServer(t *testing.T) {
 	// Public now: no token needed, through the feed's event change.
 	code, body = apiDo(t, admin, a, "PATCH", "/api/v1/events/devconf", map[string]any{"access": "public"}, true)
 	must(200, code, body, "make public")
-	for deadline := time.Now().Add(2 * time.Second); get(http.DefaultClient, hls) != 200; {
+	for deadline := time.Now().Add(2 * time.Second); get(http.DefaultClient, hls) != 200 ||
+		cacheControlOf(t, http.DefaultClient, hls+"?_HLS_msn=0&_HLS_part=0") != "public, max-age=1"; {
 		if time.Now().After(deadline) {
-			t.Fatal("the public event still asks for a token")
+			t.Fatal("the public event still asks for a token, or its media is still private")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// cacheControlOf returns the Cache-Control of a 200 answer to url.
+func cacheControlOf(t *testing.T, c *http.Client, url string) string {
+	t.Helper()
+	res, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return fmt.Sprintf("(status %d)", res.StatusCode)
+	}
+	return res.Header.Get("Cache-Control")
 }

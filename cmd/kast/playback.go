@@ -34,7 +34,13 @@ func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.
 		Directory:     a.directory,
 		TTL:           a.cfg.PlaybackTokenTTL,
 		SecureCookies: a.cfg.SecureCookies,
-		Viewers:       sessionViewers{&conference.Playback{Sessions: api.Sessions, Store: st}},
+		Viewers:       sessionViewers{&conference.Playback{Sessions: api.Sessions, Store: st, Organizers: st}},
+	}
+	// A registered event's media must not land in a shared cache.
+	dir := a.directory
+	a.hls.Private = func(track string) bool {
+		t, ok := dir.Track(track)
+		return ok && t.Registered
 	}
 	var origins []string
 	for _, o := range strings.Split(a.cfg.LiveOrigins, ",") {
@@ -54,7 +60,12 @@ func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.
 		Proxies: a.cfg.proxies,
 		Logger:  a.log.With("component", "live"),
 	}
-	api.Viewers = viewerTotal{a.hls}
+	total := viewerTotal{hls: a.hls}
+	if a.relay != nil {
+		a.live.WebRTC = a.relay
+		total.webrtc = a.relay
+	}
+	api.Viewers = total
 	return a.live.Initialize()
 }
 
@@ -83,8 +94,14 @@ func (l liveEvents) LiveEvent(slug string) (live.Event, bool) {
 	return live.Event{ID: e.ID, Slug: e.Slug, Tracks: e.Tracks}, true
 }
 
-// viewerTotal is the API's viewer count of a track: HLS (and, once the
-// WebRTC relay is wired, its sessions).
-type viewerTotal struct{ hls live.Counter }
+// viewerTotal is the API's viewer count of a track: HLS players and WebRTC
+// sessions.
+type viewerTotal struct{ hls, webrtc live.Counter }
 
-func (v viewerTotal) Viewers(track string) int { return v.hls.ViewerCount(track) }
+func (v viewerTotal) Viewers(track string) int {
+	n := v.hls.ViewerCount(track)
+	if v.webrtc != nil {
+		n += v.webrtc.ViewerCount(track)
+	}
+	return n
+}
