@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -131,7 +130,18 @@ func (a *app) start(ctx context.Context) error {
 			Budget:    cfg.RecordBudget,
 			MinFree:   cfg.RecordMinFree,
 			Feed:      a.feed,
-			Logger:    a.log.With("component", "recorder"),
+			// Read back when the feed lost changes.
+			Conference: a.store,
+			// A publish keeps the event its track had (the directory is
+			// set before any publisher can connect).
+			EventOf: func(track string) int64 {
+				if a.directory == nil {
+					return 0
+				}
+				acc, _ := a.directory.Track(track)
+				return acc.EventID
+			},
+			Logger: a.log.With("component", "recorder"),
 		}
 		if cfg.RecordMinFree == 0 {
 			a.rec.MinFree = -1 // 0 is "until the disk is full"; the recorder's 0 means its default
@@ -174,6 +184,9 @@ func (a *app) start(ctx context.Context) error {
 		Chat:          &conference.Chat{Messages: st, Questions: st, Feed: a.chatFeed},
 		Organizers:    st,
 		Health:        a.health,
+
+		SyncAllowLoopback: cfg.TimetableSyncAllowLoopback,
+		Proxies:           cfg.proxies,
 	}
 	api.History = &apihttp.ViewerHistory{Tracks: a.trackSlugs, Count: api.ViewerCount}
 	if a.rec != nil {
@@ -210,14 +223,16 @@ func (a *app) start(ctx context.Context) error {
 		Pages:          a.pages(api),
 		Gate:           a.gate,
 		Live:           a.live,
+		Feed:           a.feed,
 	}
 	if a.gate != nil {
-		// Recordings of a registered event take the credential its live stream does.
-		ws.RecordingGate = a.gate.CheckWHEP
+		// Recordings of a registered event take the credential its live
+		// stream does (the talk's event decides, not the track's owner now).
+		ws.RecordingGate = a.gate
 		if a.whep != nil {
 			a.whep.Gate = a.gate.CheckWHEP // WHEP takes the playback credential HLS does
 		}
-		api.OnLogout = func(id int64) { a.gate.Revoke(strconv.FormatInt(id, 10)) }
+		api.OnLogout = a.gate.Revoke
 	}
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kastlive/kast/internal/ladder"
+	"github.com/kastlive/kast/internal/netlimit"
 	"github.com/kastlive/kast/internal/rtc"
 	"github.com/kastlive/kast/internal/transcode"
 )
@@ -58,6 +59,10 @@ type config struct {
 	LiveSwitchDelay  time.Duration
 	LivePerSource    int
 	LiveOrigins      string
+
+	TimetableSyncAllowLoopback bool
+	TrustedProxies             string
+	proxies                    netlimit.Proxies
 
 	LogFormat string
 	LogLevel  string
@@ -128,6 +133,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.LiveSwitchDelay, "live-switch-delay", 3*time.Second, "upper bound of the random delay the live channel suggests to players after an on-air change")
 	fs.IntVar(&c.LivePerSource, "live-per-source", 64, "live channel connections per source address (IPv6: per /64)")
 	fs.StringVar(&c.LiveOrigins, "live-origins", "", "comma-separated browser origins besides kast's own allowed on the live channel (\"*\": any)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies (CDN, nginx) whose X-Forwarded-For names the client for the rate and connection limits; others' headers are ignored")
+	fs.BoolVar(&c.TimetableSyncAllowLoopback, "timetable-sync-allow-loopback", false, "let timetable sync fetch from loopback addresses (a pretalx on this machine); link-local and metadata addresses stay refused")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (off by default; never expose it)")
@@ -184,6 +191,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 }
 
 func (c *config) validate() error {
+	p, err := netlimit.ParseProxies(c.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("-trusted-proxies: %v", err)
+	}
+	c.proxies = p
 	switch c.LogFormat {
 	case "text", "json":
 	default:

@@ -31,6 +31,7 @@ func TestConfigErrors(t *testing.T) {
 		{env: map[string]string{"KAST_STREAM_KEY": "short"}, want: "too short"},
 		{args: []string{"-rtmps-addr", ":1936"}, want: "tls-cert"},
 		{args: []string{"extra"}, want: "unexpected argument"},
+		{args: []string{"-trusted-proxies", "10.0.0.0/33"}, want: "trusted-proxies"},
 	} {
 		_, err := parseConfig(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
