@@ -19,11 +19,12 @@ import (
 //
 // When a request arrives does not matter, only which part or segment it
 // names, so players that lag a little still count for the right one. A
-// track's HLS viewers are the most requests any one part drew among the
-// parts started 1 to 3 s ago (younger ones are still being fetched by
-// players that play behind the edge), plus the most fetches any segment
-// drew among those completed one to three and a half target durations
-// ago (a classic player fetches a new segment within a playlist reload).
+// track's HLS viewers are the median of the requests each part drew among
+// the parts started 1 to 3 s ago (younger ones are still being fetched by
+// players that play behind the edge; the median, so that one client
+// retrying one part does not count many times), plus the same over the
+// segments completed one to three and a half target durations ago (a
+// classic player fetches a new segment within a playlist reload).
 // A player that stops drops out when its last part or segment leaves that
 // window: within 3 s (LL-HLS) or about four target durations (classic).
 // While the stream stalls and no part starts (the publisher reconnecting),
