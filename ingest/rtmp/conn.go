@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortmplib"
@@ -25,12 +26,30 @@ type conn struct {
 	accepted time.Time
 	seq      uint64
 	log      *slog.Logger
+	heard    atomic.Bool // the server has read bytes from the client
 
 	// Admission state, guarded by server.mu.
-	stage      int
-	prev, next *conn
-	src        *source
-	dropped    string // why kast dropped it, if it did
+	stage   int
+	links   [numLists]links
+	src     *source
+	dropped string // why kast dropped it, if it did
+}
+
+// heardConn notes in heard when the first bytes from the client are
+// read, so that admission does not take for idle a client whose first
+// bytes the server has read already (a C0 that came without its C1, a TLS
+// ClientHello).
+type heardConn struct {
+	net.Conn
+	heard *atomic.Bool
+}
+
+func (h heardConn) Read(p []byte) (int, error) {
+	n, err := h.Conn.Read(p)
+	if n > 0 && !h.heard.Load() {
+		h.heard.Store(true)
+	}
+	return n, err
 }
 
 // deadlineConn sets a write deadline before every write, so a publisher
@@ -74,9 +93,9 @@ func (c *conn) run() {
 	defer s.release(c)
 	defer c.raw.Close()
 
-	c.nc = c.raw
+	c.nc = heardConn{Conn: c.raw, heard: &c.heard}
 	if s.TLSConfig != nil {
-		c.nc = tls.Server(c.raw, s.TLSConfig)
+		c.nc = tls.Server(c.nc, s.TLSConfig)
 	}
 	c.raw.SetDeadline(c.accepted.Add(s.HandshakeTimeout))
 	rw := newChunkRewriter(c.nc, func() {

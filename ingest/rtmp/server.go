@@ -19,11 +19,11 @@ import (
 // A connection is unauthenticated until its stream key is accepted. Those
 // share a large budget (MaxUnauthenticated, MaxUnauthenticatedPerSource)
 // and short deadlines (HandshakeTimeout, PublishTimeout); when the budget
-// is full, the unauthenticated connection that has made least progress
-// (the oldest of those) is dropped to take the new one, so a flood of idle
-// or slow connections, from however many addresses, cannot keep a speaker
-// out. Authorized publishers are counted apart (MaxPublishers) and never
-// dropped for room.
+// is full, the oldest new connection that has sent nothing, else the
+// oldest unauthenticated one, is dropped to take the new one, so a flood
+// of idle, slow or keyless connections, from however many addresses,
+// cannot keep a speaker out. Authorized publishers are counted apart
+// (MaxPublishers) and never dropped for room.
 type Server struct {
 	// Address to listen on, e.g. ":1935".
 	Address string
@@ -49,7 +49,7 @@ type Server struct {
 	MaxUnauthenticated int
 	// MaxUnauthenticatedPerSource is the share of it one source may hold:
 	// an IPv4 address, or an IPv6 /64 (default 8). A source over it loses
-	// its own connection that made least progress.
+	// one of its own: its oldest idle new one, else its oldest.
 	MaxUnauthenticatedPerSource int
 	// MaxPublishers limits authorized connections (default 64).
 	MaxPublishers int

@@ -213,7 +213,12 @@ func TestBudgetDropsLeastProgress(t *testing.T) {
 	waitFor(t, "handshake begun", 2*time.Second, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.adm.stages[stageHandshake].head != nil
+		for c := range s.all {
+			if c.stage == stageHandshake {
+				return true
+			}
+		}
+		return false
 	})
 	var idle []net.Conn
 	for i := range 3 {
@@ -235,6 +240,36 @@ func TestBudgetDropsLeastProgress(t *testing.T) {
 	// busy still has its S0+S1+S2 to read and is open.
 	if closedByServer(busy, 100*time.Millisecond) {
 		t.Fatal("the connection that had begun the handshake was dropped")
+	}
+}
+
+// TestBudgetKeepsConnectionThatSentItsFirstBytes: a client whose C0 the
+// server has read, while its C1 is still on the way (C0 and C1 in two
+// writes, or two TCP segments), has nothing unread in its socket but is
+// not idle: with the budget full an idle connection goes, though younger.
+func TestBudgetKeepsConnectionThatSentItsFirstBytes(t *testing.T) {
+	s, _ := newTestServer(t, func(s *Server) { s.MaxUnauthenticated = 2 })
+	addr := s.Addr().String()
+	half := dialFrom(t, addr, netip.MustParseAddr("127.0.0.1"))
+	half.Write([]byte{3}) // C0
+	waitFor(t, "C0 read", 2*time.Second, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for c := range s.all {
+			if c.heard.Load() && !hasUnread(c.raw) {
+				return true
+			}
+		}
+		return false
+	})
+	idle := dialFrom(t, addr, netip.MustParseAddr("127.0.1.1"))
+	waitFor(t, "budget full", 2*time.Second, func() bool { return s.Stats().Unauthenticated == 2 })
+	dialFrom(t, addr, netip.MustParseAddr("127.0.2.1"))
+	if !closedByServer(idle, time.Second) {
+		t.Fatal("the idle connection is still open")
+	}
+	if closedByServer(half, 100*time.Millisecond) {
+		t.Fatal("the connection whose C0 was read was dropped")
 	}
 }
 
