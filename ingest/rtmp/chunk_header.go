@@ -36,8 +36,15 @@ const (
 
 	extendedTimestamp = 0xFFFFFF
 
-	msgTypeSetChunkSize = 1
-	msgTypeAbort        = 2
+	msgTypeSetChunkSize  = 1
+	msgTypeAbort         = 2
+	msgTypeUserControl   = 4
+	msgTypeWindowAckSize = 5
+
+	// minAckWindow is the smallest acknowledgement window kast keeps,
+	// whatever smaller one the client asks for: OBS and ffmpeg ask for
+	// 2.5 MB, and ignore acknowledgements anyway.
+	minAckWindow = 256 << 10
 )
 
 // chunkError is a violation of the chunk protocol found by the rewriter.

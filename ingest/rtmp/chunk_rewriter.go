@@ -28,6 +28,17 @@ import (
 // Set Chunk Size messages (chunk boundaries depend on them) and turns an
 // Abort Message naming a client stream into one naming gortmplib's.
 //
+// gortmplib answers some messages by itself: with an Acknowledgement
+// whenever the client's Window Acknowledgement Size worth of bytes has
+// come (a window of 1 byte and chunks of 1 byte made it write for nearly
+// every chunk), and a Ping Request with a Ping Response. So a Window
+// Acknowledgement Size never reaches it: the rewriter keeps the window
+// and, once authorized, has kast acknowledge (Ack) every window of at
+// least minAckWindow, counting the bytes as they came on the connection
+// (RTMP 1.0 5.4.3: the bytes received so far), not the rewritten ones.
+// Before authorization there are no acknowledgements at all, and User
+// Control messages (pings among them) are dropped.
+//
 // Before SetAuthorized a client gets little (preAuthMaxMessage,
 // preAuthMaxStreams, preAuthMaxBytes), and the rewriter never reads a
 // chunk header ahead of what gortmplib asked for, so the limits apply up
@@ -39,7 +50,13 @@ type chunkRewriter struct {
 	// onC0C1 is called once C0 and C1 (the first 1,537 bytes) are in.
 	onC0C1 func()
 
+	// Ack, when set, sends an Acknowledgement of the bytes received so
+	// far (BytesReceived, truncated to 32 bits as the field is). The
+	// rewriter calls it from Read, so it must not read.
+	Ack func(received uint32) error
+
 	handshakeLeft int
+	wire          uint64 // bytes read from r
 	err           error
 	st            *chunkState // allocated when the handshake is done
 }
@@ -52,8 +69,10 @@ type chunkState struct {
 	authorized bool
 	maxMessage uint32
 	maxStreams int
-	budget     int // bytes gortmplib may still get before authorization; <0: no limit
+	base       uint64 // wire bytes when chunks began (the handshake's)
 	clock      uint64
+	window     uint32 // the client's Window Acknowledgement Size; 0: none
+	acked      uint64 // wire bytes at the last acknowledgement
 
 	small   [maxTargetID + 1]*clientStream
 	large   map[uint32]*clientStream
@@ -78,8 +97,16 @@ type clientStream struct {
 	h       chunkHeader
 	target  byte // gortmplib chunk stream ID; 0: none
 	lastUse uint64
-	ctl     [4]byte // body of a Set Chunk Size or Abort Message
+	hold    uint8   // what becomes of the current message: holdNone, holdKeep, holdDrop
+	ctl     [4]byte // body of a message kept back (holdKeep)
 }
+
+// What becomes of a message the client sends.
+const (
+	holdNone = iota // gortmplib gets it
+	holdKeep        // kept back, its 4-byte body read into ctl
+	holdDrop        // kept back and discarded
+)
 
 // targetStream is one of gortmplib's chunk streams.
 type targetStream struct {
@@ -96,8 +123,12 @@ func newChunkRewriter(r io.Reader, onC0C1 func()) *chunkRewriter {
 func (w *chunkRewriter) SetAuthorized() {
 	s := w.state()
 	s.authorized = true
-	s.maxMessage, s.maxStreams, s.budget = maxMessageSize, maxKnownStreams, -1
+	s.maxMessage, s.maxStreams = maxMessageSize, maxKnownStreams
 }
+
+// BytesReceived returns the bytes read from the connection so far,
+// handshake included.
+func (w *chunkRewriter) BytesReceived() uint64 { return w.wire }
 
 // ExtendedChunks returns how many chunks came with 2- or 3-byte basic
 // headers.
@@ -111,11 +142,11 @@ func (w *chunkRewriter) ExtendedChunks() uint64 {
 func (w *chunkRewriter) state() *chunkState {
 	if w.st == nil {
 		w.st = &chunkState{
-			br:         bufio.NewReaderSize(w.r, 1024), // payloads bypass it
+			br:         bufio.NewReaderSize(wireReader{w}, 1024), // payloads bypass it
 			chunkSize:  128,
 			maxMessage: preAuthMaxMessage,
 			maxStreams: preAuthMaxStreams,
-			budget:     preAuthMaxBytes,
+			base:       w.wire,
 		}
 	}
 	return w.st
@@ -156,16 +187,54 @@ func (w *chunkRewriter) Read(p []byte) (int, error) {
 		if n > 0 && (!s.authorized || s.br.Buffered() < maxChunkHeader) {
 			break
 		}
+		if err := w.checkBudget(); err != nil {
+			return w.fail(0, err)
+		}
 		if err := s.next(); err != nil {
 			return w.fail(n, err)
 		}
 	}
-	if s.budget >= 0 {
-		if s.budget -= n; s.budget < 0 {
-			return w.fail(0, chunkErrorf("more than %d bytes before the publish command", preAuthMaxBytes))
-		}
+	if err := w.checkBudget(); err != nil {
+		return w.fail(0, err)
+	}
+	if err := w.acknowledge(); err != nil {
+		return w.fail(n, err)
 	}
 	return n, nil
+}
+
+// checkBudget fails once a client not authorized yet has sent more than
+// preAuthMaxBytes of chunks: the bytes read, not those given to gortmplib,
+// so messages kept back (pings, windows) count too.
+func (w *chunkRewriter) checkBudget() error {
+	s := w.st
+	if !s.authorized && w.wire-uint64(s.br.Buffered())-s.base > preAuthMaxBytes {
+		return chunkErrorf("more than %d bytes before the publish command", preAuthMaxBytes)
+	}
+	return nil
+}
+
+// wireReader counts the bytes read from the connection.
+type wireReader struct{ w *chunkRewriter }
+
+func (r wireReader) Read(p []byte) (int, error) {
+	n, err := r.w.r.Read(p)
+	r.w.wire += uint64(n)
+	return n, err
+}
+
+// acknowledge sends an Acknowledgement when a window's worth of bytes has
+// come since the last one.
+func (w *chunkRewriter) acknowledge() error {
+	s := w.st
+	if !s.authorized || s.window == 0 || w.Ack == nil {
+		return nil
+	}
+	if w.wire-s.acked < uint64(max(s.window, minAckWindow)) {
+		return nil
+	}
+	s.acked = w.wire
+	return w.Ack(uint32(w.wire))
 }
 
 func (w *chunkRewriter) fail(n int, err error) (int, error) {
@@ -181,6 +250,7 @@ func (w *chunkRewriter) readHandshake(p []byte) (int, error) {
 		p = p[:w.handshakeLeft]
 	}
 	n, err := w.r.Read(p)
+	w.wire += uint64(n)
 	if n > 0 && w.handshakeLeft == handshakeLen && p[0] == 6 {
 		w.err = chunkErrorf("encrypted RTMP (RTMPE) is not offered: use RTMPS")
 		return 0, w.err
@@ -209,14 +279,20 @@ func (s *chunkState) payload(dst []byte, block bool) (n int, progressed bool, er
 	}
 	cs := s.cur
 	var m int
-	if s.curTgt != nil {
+	switch {
+	case s.curTgt != nil:
 		m, err = s.br.Read(dst[:want])
 		if s.observe {
 			copy(cs.ctl[cs.h.recv:], dst[:m])
 		}
 		n = m
-	} else {
+	case cs.hold == holdKeep:
 		m, err = s.br.Read(cs.ctl[cs.h.recv : cs.h.recv+uint32(want)])
+	default:
+		if s.br.Buffered() == 0 {
+			_, err = s.br.Peek(1)
+		}
+		m, _ = s.br.Discard(min(want, s.br.Buffered()))
 	}
 	if m > 0 {
 		cs.h.recv += uint32(m)
@@ -265,8 +341,16 @@ func (s *chunkState) next() error {
 		if cs.h.length > s.maxMessage {
 			return chunkErrorf("message of %d bytes on chunk stream %d is over the limit of %d", cs.h.length, rh.csid, s.maxMessage)
 		}
-		if (cs.h.typ == msgTypeSetChunkSize || cs.h.typ == msgTypeAbort) && cs.h.length != 4 {
+		if (cs.h.typ == msgTypeSetChunkSize || cs.h.typ == msgTypeAbort || cs.h.typ == msgTypeWindowAckSize) && cs.h.length != 4 {
 			return chunkErrorf("control message of type %d with %d bytes (want 4)", cs.h.typ, cs.h.length)
+		}
+		switch {
+		case cs.h.typ == msgTypeAbort || cs.h.typ == msgTypeWindowAckSize:
+			cs.hold = holdKeep
+		case cs.h.typ == msgTypeUserControl && !s.authorized:
+			cs.hold = holdDrop
+		default:
+			cs.hold = holdNone
 		}
 	}
 	s.cur = cs
@@ -275,9 +359,11 @@ func (s *chunkState) next() error {
 	s.out = s.outBuf[:0]
 
 	switch {
-	case cs.h.typ == msgTypeAbort:
-		// Kept back: gortmplib would take the client's ID at its word.
-		// endChunk sends an abort of gortmplib's stream instead.
+	case cs.hold != holdNone:
+		// Kept back. An abort: gortmplib would take the client's ID at
+		// its word, and endChunk sends an abort of gortmplib's stream
+		// instead. A window: kast acknowledges. A ping before
+		// authorization: nobody answers.
 		s.curTgt = nil
 	case continuation:
 		t := &s.targets[cs.target]
@@ -445,6 +531,8 @@ func (s *chunkState) endChunk() error {
 		s.chunkSize = v
 	case msgTypeAbort:
 		return s.abort(binary.BigEndian.Uint32(cs.ctl[:]))
+	case msgTypeWindowAckSize:
+		s.window = binary.BigEndian.Uint32(cs.ctl[:])
 	}
 	return nil
 }

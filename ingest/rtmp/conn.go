@@ -103,6 +103,10 @@ func (c *conn) run() {
 		c.raw.SetReadDeadline(c.accepted.Add(s.PublishTimeout))
 	})
 	sc := &gortmplib.ServerConn{RW: rtmpIO{Reader: rw, Writer: &deadlineConn{Conn: c.nc, timeout: s.WriteTimeout}}}
+	// gortmplib's own writer, which keeps the state of the chunk stream
+	// the acknowledgements go on; the rewriter calls this from inside
+	// sc.Read, as gortmplib's reader would.
+	rw.Ack = func(received uint32) error { return sc.Write(&message.Acknowledge{Value: received}) }
 	if err := sc.Initialize(); err != nil {
 		c.preAuthFailed("rtmp handshake or connect failed", err)
 		return
@@ -165,7 +169,7 @@ func (c *conn) run() {
 	err = c.readMedia(sc, pub)
 	reason := describeEnd(err, key)
 	pub.Close(errors.New(reason))
-	args := []any{"reason", reason, "duration", time.Since(start).Round(time.Millisecond).String(), "bytes", sc.BytesReceived()}
+	args := []any{"reason", reason, "duration", time.Since(start).Round(time.Millisecond).String(), "bytes", rw.BytesReceived()}
 	if n := rw.ExtendedChunks(); n > 0 {
 		args = append(args, "extended_chunk_headers", n)
 	}
