@@ -69,6 +69,8 @@ type chunkState struct {
 	authorized bool
 	maxMessage uint32
 	maxStreams int
+	maxChunks  int    // of unfinished messages, all streams together
+	inflight   int    // chunks of unfinished messages gortmplib holds
 	base       uint64 // wire bytes when chunks began (the handshake's)
 	clock      uint64
 	window     uint32 // the client's Window Acknowledgement Size; 0: none
@@ -98,6 +100,7 @@ type clientStream struct {
 	target  byte // gortmplib chunk stream ID; 0: none
 	lastUse uint64
 	hold    uint8   // what becomes of the current message: holdNone, holdKeep, holdDrop
+	chunks  uint32  // chunks of the current message gortmplib holds
 	ctl     [4]byte // body of a message kept back (holdKeep)
 }
 
@@ -119,11 +122,12 @@ func newChunkRewriter(r io.Reader, onC0C1 func()) *chunkRewriter {
 }
 
 // SetAuthorized lifts the limits of a stranger: messages up to
-// gortmplib's own limit (10 MiB), 1,024 chunk streams, no byte budget.
+// gortmplib's own limit (10 MiB), 1,024 chunk streams, no byte budget,
+// maxInflightChunks.
 func (w *chunkRewriter) SetAuthorized() {
 	s := w.state()
 	s.authorized = true
-	s.maxMessage, s.maxStreams = maxMessageSize, maxKnownStreams
+	s.maxMessage, s.maxStreams, s.maxChunks = maxMessageSize, maxKnownStreams, maxInflightChunks
 }
 
 // BytesReceived returns the bytes read from the connection so far,
@@ -146,6 +150,7 @@ func (w *chunkRewriter) state() *chunkState {
 			chunkSize:  128,
 			maxMessage: preAuthMaxMessage,
 			maxStreams: preAuthMaxStreams,
+			maxChunks:  preAuthMaxChunks,
 			base:       w.wire,
 		}
 	}
@@ -352,6 +357,21 @@ func (s *chunkState) next() error {
 		default:
 			cs.hold = holdNone
 		}
+		if n := (uint64(cs.h.length) + uint64(s.chunkSize) - 1) / uint64(s.chunkSize); cs.hold == holdNone && n > maxMessageChunks {
+			return chunkErrorf("message of %d bytes on chunk stream %d would take %d chunks of %d bytes, over the limit of %d chunks: use a larger chunk size",
+				cs.h.length, rh.csid, n, s.chunkSize, maxMessageChunks)
+		}
+	}
+	if cs.hold == holdNone {
+		// The chunk size may fall in the middle of a message: count.
+		cs.chunks++
+		s.inflight++
+		if cs.chunks > maxMessageChunks {
+			return chunkErrorf("message of %d bytes on chunk stream %d takes more than %d chunks (chunk size %d)", cs.h.length, rh.csid, maxMessageChunks, s.chunkSize)
+		}
+		if s.inflight > s.maxChunks {
+			return chunkErrorf("unfinished messages take more than %d chunks (chunk size %d)", s.maxChunks, s.chunkSize)
+		}
 	}
 	s.cur = cs
 	s.observe = cs.h.typ == msgTypeSetChunkSize
@@ -519,6 +539,8 @@ func (s *chunkState) endChunk() error {
 		return nil
 	}
 	cs.h.recv = 0
+	s.inflight -= int(cs.chunks)
+	cs.chunks = 0
 	if s.curTgt != nil {
 		s.curTgt.h.recv = 0
 	}
@@ -551,6 +573,8 @@ func (s *chunkState) abort(id uint32) error {
 		return nil
 	}
 	cs.h.recv, cs.h.length = 0, 0
+	s.inflight -= int(cs.chunks)
+	cs.chunks = 0
 	if cs.target == 0 {
 		return nil
 	}

@@ -510,6 +510,27 @@ func TestChunkRewriterRefuses(t *testing.T) {
 			}
 			return b.Bytes()
 		}(), false},
+		{"a message over 81,920 chunks", func() []byte {
+			var b bytes.Buffer
+			w := &testutil.ChunkWriter{}
+			w.SetChunkSize(&b, 1)
+			w.Write(&b, testutil.ChunkMessage{ChunkStreamID: 6, Type: 9, Body: make([]byte, maxMessageChunks+1)})
+			return b.Bytes()
+		}(), true},
+		{"a message over 81,920 chunks once the chunk size falls", func() []byte {
+			var b bytes.Buffer
+			w := &testutil.ChunkWriter{}
+			w.SetChunkSize(&b, 65536)
+			chunks, _ := w.Chunks(testutil.ChunkMessage{ChunkStreamID: 6, Type: 9, Body: make([]byte, 65536+maxMessageChunks)})
+			b.Write(chunks[0])
+			w.SetChunkSize(&b, 1)
+			for range maxMessageChunks {
+				b.Write([]byte{3<<6 | 6, 0})
+			}
+			return b.Bytes()
+		}(), true},
+		{"unfinished messages over 163,840 chunks", interleaved(1, 3, 60000), true},
+		{"unfinished messages over 1,024 chunks before authorization", interleaved(1, 2, 600), false},
 		{"chunk size 0", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 1, Body: []byte{0, 0, 0, 0}}), true},
 		{"chunk size over 10 MiB", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 1, Body: []byte{0x7f, 0, 0, 0}}), true},
 		{"a 5-byte abort", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 2, Body: make([]byte, 5)}), true},
@@ -540,6 +561,51 @@ func TestChunkRewriterRefuses(t *testing.T) {
 	var ce *chunkError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "chunk streams") {
 		t.Fatalf("%d chunk streams: %v", maxKnownStreams+1, err)
+	}
+}
+
+// interleaved returns n messages of size bytes, cut into chunks of
+// chunkSize and interleaved chunk by chunk.
+func interleaved(chunkSize uint32, n, size int) []byte {
+	var b bytes.Buffer
+	w := &testutil.ChunkWriter{}
+	w.SetChunkSize(&b, chunkSize)
+	var all [][][]byte
+	for i := range n {
+		chunks, _ := w.Chunks(testutil.ChunkMessage{ChunkStreamID: uint32(4 + i), Type: 9, StreamID: 1, Body: make([]byte, size)})
+		all = append(all, chunks)
+	}
+	for c := range all[0] {
+		for i := range all {
+			b.Write(all[i][c])
+		}
+	}
+	return b.Bytes()
+}
+
+// TestChunkRewriterTakesLargestMessages: what the chunk limits allow: a
+// 10 MiB message at RTMP's default chunk size (81,920 chunks) with audio
+// between its chunks, and two messages of 81,920 chunks interleaved.
+func TestChunkRewriterTakesLargestMessages(t *testing.T) {
+	var b bytes.Buffer
+	w := &testutil.ChunkWriter{}
+	video, _ := w.Chunks(testutil.ChunkMessage{ChunkStreamID: 6, Type: 9, StreamID: 1, Body: make([]byte, maxMessageSize)})
+	for i, c := range video {
+		b.Write(c)
+		if i%1000 == 0 {
+			w.Write(&b, testutil.ChunkMessage{ChunkStreamID: 4, Timestamp: uint32(i), Type: 8, StreamID: 1, Body: make([]byte, 300)})
+		}
+	}
+	for name, data := range map[string][]byte{
+		"10 MiB in 128-byte chunks": b.Bytes(),
+		"two interleaved":           interleaved(128, 2, maxMessageSize),
+	} {
+		rw := &chunkRewriter{r: bytes.NewReader(data)}
+		rw.SetAuthorized()
+		msgs, err := gortmplibDecode(rw, 1000)
+		if err != io.EOF || len(msgs) < 2 || len(msgs[len(msgs)-1].body) != maxMessageSize {
+			t.Fatalf("%s: %d messages (%v)", name, len(msgs), err)
+		}
 	}
 }
 

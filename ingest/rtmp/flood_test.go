@@ -122,6 +122,13 @@ func (l *logBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+// String returns the lines so far.
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // last returns the value of key in the last line that has it.
 func (l *logBuffer) last(key string) string {
 	l.mu.Lock()
