@@ -21,8 +21,10 @@ const (
 	// (RTMP allows 65,598; real publishers use fewer than ten).
 	maxKnownStreams = 1024
 
-	// maxMessageSize is gortmplib's limit on a message body (10 MiB).
+	// maxMessageSize is gortmplib's limit on a message body (10 MiB),
+	// and on the chunk size it takes (RTMP 1.0 5.4.1 allows maxChunkSize).
 	maxMessageSize = 10 << 20
+	maxChunkSize   = 1<<31 - 1
 
 	// gortmplib keeps each chunk of a message apart until the message is
 	// whole (a slice header and an allocation each, some 50 bytes beyond

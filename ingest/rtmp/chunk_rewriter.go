@@ -25,8 +25,10 @@ import (
 // in use, or a message was kept from it), it writes a type 0 header with
 // the absolute values instead, and adds or strips the extended timestamp of
 // type 3 continuation chunks to match what gortmplib expects. It follows
-// Set Chunk Size messages (chunk boundaries depend on them) and turns an
-// Abort Message naming a client stream into one naming gortmplib's.
+// Set Chunk Size messages (chunk boundaries depend on them; gortmplib gets
+// a chunk size it takes: at most 10 MiB, where RTMP allows up to 2^31-1)
+// and turns an Abort Message naming a client stream into one naming
+// gortmplib's.
 //
 // gortmplib answers some messages by itself: with an Acknowledgement
 // whenever the client's Window Acknowledgement Size worth of bytes has
@@ -81,13 +83,12 @@ type chunkState struct {
 	known   int
 	targets [maxTargetID + 1]targetStream
 
-	rh      rawHeader
-	outBuf  [64]byte
-	out     []byte        // header bytes not yet returned
-	left    uint32        // payload bytes of the current chunk still to read
-	cur     *clientStream // the stream of the current chunk
-	curTgt  *targetStream // where its payload goes; nil: kept back
-	observe bool          // copy the payload into cur.ctl (Set Chunk Size)
+	rh     rawHeader
+	outBuf [64]byte
+	out    []byte        // header bytes not yet returned
+	left   uint32        // payload bytes of the current chunk still to read
+	cur    *clientStream // the stream of the current chunk
+	curTgt *targetStream // where its payload goes; nil: kept back
 
 	// Extended counts chunks that came with a 2- or 3-byte basic header.
 	extended uint64
@@ -287,9 +288,6 @@ func (s *chunkState) payload(dst []byte, block bool) (n int, progressed bool, er
 	switch {
 	case s.curTgt != nil:
 		m, err = s.br.Read(dst[:want])
-		if s.observe {
-			copy(cs.ctl[cs.h.recv:], dst[:m])
-		}
 		n = m
 	case cs.hold == holdKeep:
 		m, err = s.br.Read(cs.ctl[cs.h.recv : cs.h.recv+uint32(want)])
@@ -350,7 +348,7 @@ func (s *chunkState) next() error {
 			return chunkErrorf("control message of type %d with %d bytes (want 4)", cs.h.typ, cs.h.length)
 		}
 		switch {
-		case cs.h.typ == msgTypeAbort || cs.h.typ == msgTypeWindowAckSize:
+		case cs.h.typ == msgTypeSetChunkSize || cs.h.typ == msgTypeAbort || cs.h.typ == msgTypeWindowAckSize:
 			cs.hold = holdKeep
 		case cs.h.typ == msgTypeUserControl && !s.authorized:
 			cs.hold = holdDrop
@@ -374,14 +372,14 @@ func (s *chunkState) next() error {
 		}
 	}
 	s.cur = cs
-	s.observe = cs.h.typ == msgTypeSetChunkSize
 	s.left = min(cs.h.length-cs.h.recv, s.chunkSize)
 	s.out = s.outBuf[:0]
 
 	switch {
 	case cs.hold != holdNone:
-		// Kept back. An abort: gortmplib would take the client's ID at
-		// its word, and endChunk sends an abort of gortmplib's stream
+		// Kept back. A chunk size: endChunk gives gortmplib one it
+		// takes. An abort: gortmplib would take the client's ID at its
+		// word, and endChunk sends an abort of gortmplib's stream
 		// instead. A window: kast acknowledges. A ping before
 		// authorization: nobody answers.
 		s.curTgt = nil
@@ -547,8 +545,14 @@ func (s *chunkState) endChunk() error {
 	switch cs.h.typ {
 	case msgTypeSetChunkSize:
 		v := binary.BigEndian.Uint32(cs.ctl[:])
-		if v == 0 || v > maxMessageSize {
-			return chunkErrorf("chunk size %d outside 1-%d", v, maxMessageSize)
+		if v == 0 || v > maxChunkSize {
+			return chunkErrorf("Set Chunk Size of %d: RTMP allows 1 to %d", v, maxChunkSize)
+		}
+		// gortmplib ends the connection on a chunk size over its message
+		// limit (10 MiB), which RTMP allows, and no chunk is longer than
+		// its message anyway.
+		if err := s.emit(msgTypeSetChunkSize, min(v, maxMessageSize), cs.h.ts, cs.h.msid); err != nil {
+			return err
 		}
 		s.chunkSize = v
 	case msgTypeAbort:
@@ -582,8 +586,18 @@ func (s *chunkState) abort(id uint32) error {
 	if t.h.recv == 0 {
 		return nil
 	}
-	// Carry the abort on a gortmplib stream between messages, free ones
-	// first; an owner of the carrier gets a type 0 header next time.
+	if err := s.emit(msgTypeAbort, uint32(cs.target), 0, 0); err != nil {
+		return err
+	}
+	t.h.recv, t.h.length = 0, 0
+	return nil
+}
+
+// emit gives gortmplib a control message with a 4-byte body of kast's
+// own, at ts on message stream msid. It goes on a gortmplib chunk stream
+// between messages, free ones first; an owner of the carrier gets a type
+// 0 header next time.
+func (s *chunkState) emit(typ uint8, value, ts, msid uint32) error {
 	carrier := -1
 	for i := maxTargetID; i >= minTargetID; i-- {
 		ti := &s.targets[i]
@@ -595,8 +609,10 @@ func (s *chunkState) abort(id uint32) error {
 		return chunkErrorf("more than %d messages interleaved", maxTargetID-minTargetID+1)
 	}
 	c := &s.targets[carrier]
-	c.h = chunkHeader{valid: true, length: 4, typ: msgTypeAbort}
-	body := []byte{0, 0, 0, cs.target}
+	c.h = chunkHeader{valid: true, ts: ts, length: 4, typ: typ, msid: msid, ext: ts >= extendedTimestamp}
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], value)
+	body := b[:]
 	out := c.h.appendType0(s.out, byte(carrier))
 	for len(body) > 0 {
 		k := min(uint32(len(body)), s.chunkSize)
@@ -604,9 +620,11 @@ func (s *chunkState) abort(id uint32) error {
 		body = body[k:]
 		if len(body) > 0 {
 			out = append(out, 3<<6|byte(carrier))
+			if c.h.ext {
+				out = binary.BigEndian.AppendUint32(out, ts)
+			}
 		}
 	}
 	s.out = out
-	t.h.recv, t.h.length = 0, 0
 	return nil
 }

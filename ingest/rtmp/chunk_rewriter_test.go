@@ -157,8 +157,8 @@ func refDecode(data []byte, maxMsgs int) ([]refMsg, error) {
 			}
 			v := binary.BigEndian.Uint32(m.body)
 			if m.typ == 1 {
-				if v > maxMessageSize {
-					return msgs, errors.New("chunk size too big")
+				if v == 0 || v > maxChunkSize {
+					return msgs, errors.New("invalid chunk size")
 				}
 				chunkSize = v
 			} else if t := streams[v]; t != nil && t.recv != 0 {
@@ -215,15 +215,22 @@ func rewritten(r io.Reader) *chunkRewriter {
 // errTooBig is refDecode's answer to a message over testMaxMessage.
 var errTooBig = errors.New("message over 64 KiB")
 
-// withoutHeld drops the messages the rewriter keeps from gortmplib or
-// rewrites: Abort Messages (renumbered) and Window Acknowledgement Sizes
-// (kept: kast acknowledges).
-func withoutHeld(msgs []refMsg) []refMsg {
+// asGortmplibGets turns messages as the client sent them into what the
+// rewriter hands gortmplib: no Abort Messages (renumbered) nor Window
+// Acknowledgement Sizes (kept: kast acknowledges), and chunk sizes over
+// 10 MiB lowered to 10 MiB.
+func asGortmplibGets(msgs []refMsg) []refMsg {
 	var out []refMsg
 	for _, m := range msgs {
-		if m.typ != msgTypeAbort && m.typ != msgTypeWindowAckSize {
-			out = append(out, m)
+		switch m.typ {
+		case msgTypeAbort, msgTypeWindowAckSize:
+			continue
+		case msgTypeSetChunkSize:
+			if len(m.body) == 4 && binary.BigEndian.Uint32(m.body) > maxMessageSize {
+				m.body = binary.BigEndian.AppendUint32(nil, maxMessageSize)
+			}
 		}
+		out = append(out, m)
 	}
 	return out
 }
@@ -243,15 +250,15 @@ func sameMessages(a, b []refMsg) bool {
 func isPrefix(a, b []refMsg) bool { return len(a) <= len(b) && sameMessages(a, b[:len(a)]) }
 
 // checkRewriter holds the rewriter to the reference on any input: what
-// gortmplib reads through it is what the reference reads, or a prefix of
-// it when the rewriter refuses the input; and where gortmplib can read the
+// gortmplib reads through it is what the reference reads (asGortmplibGets),
+// or a prefix of it when the rewriter refuses the input; and where gortmplib can read the
 // input itself (1-byte headers only), the reference agrees with it.
 func checkRewriter(t *testing.T, data []byte) {
 	t.Helper()
 	const max = 1000
 	ref, refErr := refDecode(data, max)
 	got, gotErr := gortmplibDecode(rewritten(bytes.NewReader(data)), max)
-	ref, got = withoutHeld(ref), withoutHeld(got)
+	ref, got = asGortmplibGets(ref), asGortmplibGets(got)
 	var ce *chunkError
 	if errors.As(gotErr, &ce) {
 		if !isPrefix(got, ref) {
@@ -264,7 +271,7 @@ func checkRewriter(t *testing.T, data []byte) {
 		return // gortmplib alone would allocate chunks of up to 10 MiB
 	}
 	direct, directErr := gortmplibDecode(bytes.NewReader(data), max)
-	direct = withoutHeld(direct)
+	direct = asGortmplibGets(direct)
 	if !isPrefix(direct, ref) || (directErr == io.EOF || directErr == nil) && !sameMessages(direct, ref) {
 		t.Fatalf("gortmplib alone (stopped: %v):\n%v\nreference (stopped: %v):\n%v", directErr, direct, refErr, ref)
 	}
@@ -300,7 +307,7 @@ func randomStream(rng *rand.Rand, wide bool, ops int) ([]byte, []refMsg) {
 	for range ops {
 		switch op := rng.IntN(20); {
 		case op == 0 && len(act) == 0:
-			size := []uint32{1, 2, 3, 4, 7, 128, 4096, 65536}[rng.IntN(8)]
+			size := []uint32{1, 2, 3, 4, 7, 128, 4096, 65536, maxMessageSize + 1, maxChunkSize}[rng.IntN(10)]
 			if err := w.SetChunkSize(&out, size); err != nil {
 				panic(err)
 			}
@@ -375,9 +382,10 @@ func TestChunkRewriterRandomStreams(t *testing.T) {
 	for seed := range uint64(30) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		data, want := randomStream(rng, seed%2 == 1, 600)
+		want = asGortmplibGets(want)
 		ref, err := refDecode(data, 1<<20)
-		if err != io.EOF || !sameMessages(withoutHeld(ref), want) {
-			t.Fatalf("seed %d: the reference reads %d messages (%v), want %d", seed, len(withoutHeld(ref)), err, len(want))
+		if err != io.EOF || !sameMessages(asGortmplibGets(ref), want) {
+			t.Fatalf("seed %d: the reference reads %d messages (%v), want %d", seed, len(asGortmplibGets(ref)), err, len(want))
 		}
 		readers := map[string]io.Reader{"whole": bytes.NewReader(data)}
 		// Reads cut anywhere: one byte at a time, or half of what is asked.
@@ -389,9 +397,9 @@ func TestChunkRewriterRandomStreams(t *testing.T) {
 		}
 		for name, r := range readers {
 			got, err := gortmplibDecode(rewritten(r), 1<<20)
-			if err != io.EOF || !sameMessages(withoutHeld(got), want) {
+			if err != io.EOF || !sameMessages(asGortmplibGets(got), want) {
 				t.Fatalf("seed %d, %s reads: gortmplib reads %d messages through the rewriter (%v), want %d",
-					seed, name, len(withoutHeld(got)), err, len(want))
+					seed, name, len(asGortmplibGets(got)), err, len(want))
 			}
 		}
 		checkRewriter(t, data)
@@ -474,7 +482,7 @@ func TestChunkRewriterAbortsExtendedStream(t *testing.T) {
 	w.Aborted(500)
 	w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 500, Timestamp: 10, Type: 9, StreamID: 1, Body: []byte{1, 2, 3}})
 	got, err := gortmplibDecode(rewritten(bytes.NewReader(buf.Bytes())), 10)
-	got = withoutHeld(got)
+	got = asGortmplibGets(got)
 	if err != io.EOF || len(got) != 1 || !bytes.Equal(got[0].body, []byte{1, 2, 3}) || got[0].ts != 10 {
 		t.Fatalf("got %v (%v)", got, err)
 	}
@@ -532,7 +540,7 @@ func TestChunkRewriterRefuses(t *testing.T) {
 		{"unfinished messages over 163,840 chunks", interleaved(1, 3, 60000), true},
 		{"unfinished messages over 1,024 chunks before authorization", interleaved(1, 2, 600), false},
 		{"chunk size 0", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 1, Body: []byte{0, 0, 0, 0}}), true},
-		{"chunk size over 10 MiB", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 1, Body: []byte{0x7f, 0, 0, 0}}), true},
+		{"chunk size with the high bit set", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 1, Body: []byte{0x80, 0, 0, 0}}), true},
 		{"a 5-byte abort", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 2, Body: make([]byte, 5)}), true},
 		{"type 1 first", []byte{0x43, 0, 0, 0, 0, 0, 1, 9, 0}, true},
 		{"type 3 first", []byte{0xc0, 10, 0}, true},
@@ -605,6 +613,36 @@ func TestChunkRewriterTakesLargestMessages(t *testing.T) {
 		msgs, err := gortmplibDecode(rw, 1000)
 		if err != io.EOF || len(msgs) < 2 || len(msgs[len(msgs)-1].body) != maxMessageSize {
 			t.Fatalf("%s: %d messages (%v)", name, len(msgs), err)
+		}
+	}
+}
+
+// TestChunkRewriterLowersLargeChunkSizes: RTMP allows chunk sizes up to
+// 2^31-1 (RTMP 1.0 5.4.1) and gortmplib ends the connection on one over
+// 10 MiB; gortmplib gets 10 MiB instead, which cuts every message the same
+// (none is longer). The Set Chunk Size may itself come in 1-byte chunks,
+// at a timestamp past 24 bits.
+func TestChunkRewriterLowersLargeChunkSizes(t *testing.T) {
+	for _, v := range []uint32{maxMessageSize + 1, 0xFFFFFF, maxChunkSize} {
+		for _, split := range []bool{false, true} {
+			var b bytes.Buffer
+			w := &testutil.ChunkWriter{}
+			if split {
+				w.SetChunkSize(&b, 1)
+			}
+			w.Write(&b, testutil.ChunkMessage{ChunkStreamID: 2, Timestamp: 0x1000000, Type: msgTypeSetChunkSize, Body: binary.BigEndian.AppendUint32(nil, v)})
+			w.ChunkSize = v
+			big := bytes.Repeat([]byte{7}, 1<<20)
+			w.Write(&b, testutil.ChunkMessage{ChunkStreamID: 6, Type: 9, StreamID: 1, Body: big})
+			w.Write(&b, testutil.ChunkMessage{ChunkStreamID: 4, Type: 8, StreamID: 1, Body: []byte{1, 2, 3}})
+			rw := &chunkRewriter{r: bytes.NewReader(b.Bytes())}
+			rw.SetAuthorized()
+			got, err := gortmplibDecode(rw, 10)
+			n := len(got)
+			if err != io.EOF || n < 3 || got[n-3].typ != msgTypeSetChunkSize || got[n-3].ts != 0x1000000 ||
+				binary.BigEndian.Uint32(got[n-3].body) != maxMessageSize || !bytes.Equal(got[n-2].body, big) || len(got[n-1].body) != 3 {
+				t.Fatalf("chunk size %d (split %v): gortmplib read %v (%v)", v, split, got, err)
+			}
 		}
 	}
 }

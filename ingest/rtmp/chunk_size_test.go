@@ -2,6 +2,7 @@ package rtmp
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -39,4 +40,41 @@ func TestTinyChunksRefusedWithReason(t *testing.T) {
 		t.Fatalf("no reason in the log:\n%s", logs.String())
 	}
 	waitFor(t, "the publisher gone", 5*time.Second, func() bool { return s.Stats().Publishing == 0 })
+}
+
+// TestLargeChunkSizesTaken: a publisher may announce any chunk size RTMP
+// allows (1 to 2^31-1); above gortmplib's 10 MiB the connection used to
+// end without a word. Values with the high bit set are refused, with the
+// reason in the (debug) log.
+func TestLargeChunkSizesTaken(t *testing.T) {
+	logs := &logBuffer{}
+	s, hub := newTestServer(t, func(s *Server) {
+		s.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	url := "rtmp://" + s.Addr().String() + "/live/" + testKey
+	for _, size := range []uint32{1 << 16, maxMessageSize, maxMessageSize + 1, 0xFFFFFF, maxChunkSize} {
+		units := hub.Stats().Units
+		p := &testutil.HandPublisher{ChunkSize: size}
+		if err := p.Publish(url); err != nil {
+			t.Fatalf("chunk size %d: %v", size, err)
+		}
+		for i, body := range [][]byte{avcSequenceHeader(), avcFrame(true, 0, append([]byte{0x65}, make([]byte, 200000)...)), avcFrame(false, 0, []byte{0x41, 1})} {
+			if err := p.WriteVideo(uint32(i*33), body); err != nil {
+				t.Fatalf("chunk size %d: %v", size, err)
+			}
+		}
+		waitFor(t, "frames", 5*time.Second, func() bool { return hub.Stats().Units == units+2 })
+		p.Close()
+		waitFor(t, "publisher gone", 5*time.Second, func() bool { return s.Stats().Publishing == 0 })
+	}
+	for _, size := range []uint32{1 << 31, 0xFFFFFFFF} { // 0: TestChunkRewriterRefuses
+		p := &testutil.HandPublisher{ChunkSize: size}
+		err := p.Publish(url)
+		p.Close()
+		if err == nil {
+			t.Fatalf("chunk size %d taken", size)
+		}
+		want := fmt.Sprintf("Set Chunk Size of %d: RTMP allows 1 to 2147483647", size)
+		waitFor(t, "the reason in the log", 5*time.Second, func() bool { return strings.Contains(logs.String(), want) })
+	}
 }
