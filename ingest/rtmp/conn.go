@@ -119,7 +119,7 @@ func (c *conn) run() {
 	if !sc.Publish {
 		s.refuse(RefusePlay)
 		c.reject(sc, "NetStream.Play.Failed", "playback over RTMP is not offered: watch over HLS or WebRTC")
-		c.logger().Info("rtmp play refused")
+		c.logger().Debug("rtmp play refused")
 		return
 	}
 
@@ -132,14 +132,14 @@ func (c *conn) run() {
 		}
 		s.refuse(reason)
 		c.reject(sc, "NetStream.Publish.Unauthorized", desc)
-		c.logger().Warn("publish refused", "reason", safeError(err, key))
+		c.logger().Debug("publish refused", "reason", safeError(err, key))
 		return
 	}
 	if ok, full := s.authorize(c); !ok {
 		if full {
 			s.refuse(RefusePublishersFull)
 			c.reject(sc, "NetStream.Publish.BadName", "too many publishers on this server")
-			c.logger().Warn("publish refused", "track", track, "reason", "too many publishers", "max", s.MaxPublishers)
+			c.logger().Debug("publish refused", "track", track, "reason", "too many publishers", "max", s.MaxPublishers)
 		}
 		return // or dropped while the key was checked
 	}
@@ -156,7 +156,7 @@ func (c *conn) run() {
 	if err != nil {
 		s.refuse(RefuseTrackBusy)
 		c.reject(sc, "NetStream.Publish.BadName", err.Error())
-		c.log.Warn("publish refused", "reason", safeError(err, key))
+		c.log.Debug("publish refused", "reason", safeError(err, key))
 		return
 	}
 	if err := sc.AcceptAction(); err != nil {

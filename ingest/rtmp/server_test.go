@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -354,4 +355,74 @@ func TestPublishersCountedApart(t *testing.T) {
 	if st := s.Stats(); st.Publishing != 1 || st.Refused[RefusePublishersFull] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// TestRefusalsLoggedAsSummary: 200 publishes with wrong keys and one on
+// a busy track make a line each at debug level, and at warning level a
+// summary at most every warnEvery with the counts by reason (the first
+// at once, so a speaker with a wrong key shows without waiting), the last
+// one when the refusals stop. It was one WARN line per refusal.
+func TestRefusalsLoggedAsSummary(t *testing.T) {
+	logs := &logBuffer{}
+	s, _ := newTestServer(t, func(s *Server) {
+		s.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		s.warnEvery = time.Second
+	})
+	url := "rtmp://" + s.Addr().String() + "/live/"
+	start := time.Now()
+	for range 200 {
+		p := &testutil.HandPublisher{}
+		if err := p.Publish(url + "wrong-key-guess"); err == nil {
+			t.Fatal("a wrong key published")
+		}
+		p.Close()
+	}
+	p := &testutil.HandPublisher{}
+	defer p.Close()
+	if err := p.Publish(url + testKey); err != nil {
+		t.Fatal(err)
+	}
+	second := &testutil.HandPublisher{}
+	if err := second.Publish(url + testKey); err == nil {
+		t.Fatal("a second publisher on a busy track")
+	}
+	second.Close()
+	burst := time.Since(start)
+	waitFor(t, "the last summary", 3*time.Second, func() bool { return sumOf(logs.String(), "level=WARN", "track_busy") == 1 })
+
+	var warn []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "level=WARN") {
+			warn = append(warn, l)
+		}
+	}
+	t.Logf("201 refusals in %v: %d warnings:\n%s", burst.Round(time.Millisecond), len(warn), strings.Join(warn, "\n"))
+	if n := strings.Count(logs.String(), "level=DEBUG msg=\"publish refused\""); n != 201 {
+		t.Errorf("%d refusals logged at debug level, want 201", n)
+	}
+	if max := int(burst/time.Second) + 2; len(warn) > max {
+		t.Errorf("%d warnings in %v, want at most %d", len(warn), burst, max)
+	}
+	if n := sumOf(logs.String(), "level=WARN", "unknown_key"); n != 200 {
+		t.Errorf("the summaries count %d unknown keys, want 200", n)
+	}
+	if strings.Contains(logs.String(), "wrong-key-guess") {
+		t.Error("a key in the log")
+	}
+}
+
+// sumOf adds up key=N over the lines that contain filter.
+func sumOf(log, filter, key string) int {
+	total := 0
+	for _, l := range strings.Split(log, "\n") {
+		if !strings.Contains(l, filter) {
+			continue
+		}
+		if i := strings.Index(l, " "+key+"="); i >= 0 {
+			var n int
+			fmt.Sscanf(l[i+len(key)+2:], "%d", &n)
+			total += n
+		}
+	}
+	return total
 }
