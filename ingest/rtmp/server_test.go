@@ -1,6 +1,7 @@
 package rtmp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -12,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gortmplib/pkg/amf0"
+	"github.com/bluenviron/gortmplib/pkg/handshake"
 
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/internal/testutil"
@@ -425,4 +429,61 @@ func sumOf(log, filter, key string) int {
 		}
 	}
 	return total
+}
+
+// TestTricklingClientsCutAtDeadlines: the deadlines run from the
+// connection, not from the last byte, so a client that trickles its
+// handshake (a byte every 20 ms: C0+C1 would take 31 s) is cut at the
+// handshake timeout, and one that completes the handshake and connect and
+// then trickles the next command, at the publish timeout.
+func TestTricklingClientsCutAtDeadlines(t *testing.T) {
+	s, _ := newTestServer(t, func(s *Server) {
+		s.HandshakeTimeout = 300 * time.Millisecond
+		s.PublishTimeout = 900 * time.Millisecond
+	})
+	trickle := func(c net.Conn, b []byte) time.Duration {
+		start := time.Now()
+		for i := 0; i < len(b); i++ {
+			if _, err := c.Write(b[i : i+1]); err != nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+
+	nc := dialFrom(t, s.Addr().String(), netip.MustParseAddr("127.0.0.1"))
+	start := time.Now()
+	trickle(nc, c0c1())
+	cut := time.Since(start)
+	if cut < 250*time.Millisecond || cut > 3*time.Second {
+		t.Fatalf("C0+C1 a byte every 20 ms: cut after %v, handshake timeout 300 ms", cut)
+	}
+
+	nc = dialFrom(t, s.Addr().String(), netip.MustParseAddr("127.0.0.1"))
+	start = time.Now()
+	if _, _, err := handshake.DoClient(nc, false, false); err != nil {
+		t.Fatal(err)
+	}
+	var connect, next bytes.Buffer
+	w := &testutil.ChunkWriter{}
+	body, _ := amf0.Data{"connect", 1.0, amf0.Object{{Key: "app", Value: "live"}, {Key: "tcUrl", Value: "rtmp://x/live"}}}.Marshal()
+	w.Write(&connect, testutil.ChunkMessage{ChunkStreamID: 3, Type: 20, Body: body})
+	body, _ = amf0.Data{"createStream", 2.0, nil}.Marshal()
+	w.Write(&next, testutil.ChunkMessage{ChunkStreamID: 3, Type: 20, Body: body})
+	nc.Write(connect.Bytes())
+	closed := make(chan time.Duration, 1)
+	go func() {
+		io.Copy(io.Discard, nc) // the answers to connect, until the server closes
+		closed <- time.Since(start)
+	}()
+	trickle(nc, bytes.Repeat(next.Bytes(), 10))
+	cut2 := <-closed
+	t.Logf("C0+C1 trickled: cut after %v; connect, then a command trickled: cut after %v", cut.Round(time.Millisecond), cut2.Round(time.Millisecond))
+	if cut2 < 850*time.Millisecond || cut2 > 4*time.Second {
+		t.Fatalf("connect, then a command a byte every 20 ms: cut after %v, publish timeout 900 ms", cut2)
+	}
+	if st := s.Stats(); st.Dropped[DropTimeout] != 2 {
+		t.Fatalf("stats %+v", st)
+	}
 }
