@@ -157,7 +157,8 @@ func refDecode(data []byte, maxMsgs int) ([]refMsg, error) {
 			}
 			v := binary.BigEndian.Uint32(m.body)
 			if m.typ == 1 {
-				if v == 0 || v > maxChunkSize {
+				// kast refuses 0 too, gortmplib alone takes it.
+				if v > maxChunkSize {
 					return msgs, errors.New("invalid chunk size")
 				}
 				chunkSize = v
