@@ -22,7 +22,7 @@ DIR=$(mktemp -d /tmp/kast-bench.XXXXXX)
 PIN=()
 if [ -n "${CPUS:-}" ]; then PIN=(taskset -c "$CPUS"); fi
 KAST_STREAM_KEY=$KEY "${PIN[@]}" "$BIN" -data-dir "$DIR" -log-level warn \
-	-http-addr "127.0.0.1:$HTTP_PORT" -rtmp-addr "127.0.0.1:$RTMP_PORT" -metrics-addr "" >"$DIR/stdout" 2>"$DIR/stderr" &
+	-http-addr "127.0.0.1:$HTTP_PORT" -rtmp-addr "127.0.0.1:$RTMP_PORT" -metrics-addr "" -webrtc-udp-addr 127.0.0.1:0 >"$DIR/stdout" 2>"$DIR/stderr" &
 PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$DIR"; }
 trap cleanup EXIT

@@ -87,7 +87,9 @@ func (a *Accounts) seatsLeft(ctx context.Context, ev Event, reg Registration) er
 
 // Register registers an attendee for ev. With current set (a logged-in
 // account) the email and password of in are not needed. Otherwise the
-// account of in.Email is created when new, or must have in.Password.
+// account of in.Email is created when new, or must have in.Password (a
+// wrong one is ErrUnauthenticated, as a failed Login); the name and the
+// password's length are checked first either way.
 // Account and registration are stored in one transaction: a venue that is
 // full (ErrVenueFull) creates no account either. An account that is
 // already registered gets its registration back with existing true.
@@ -118,6 +120,15 @@ func (a *Accounts) Register(ctx context.Context, ev Event, in RegistrationInput,
 		if in.Password == "" {
 			return Account{}, Registration{}, false, fieldErr("password", "is required")
 		}
+		// Checked before the lookup, for new and existing emails alike:
+		// an answer that differed here would tell which emails have
+		// accounts without creating one.
+		if err := CheckAccountName(in.Name); err != nil {
+			return Account{}, Registration{}, false, err
+		}
+		if err := CheckPassword(in.Password); err != nil {
+			return Account{}, Registration{}, false, err
+		}
 		found, err := a.Store.AccountByEmail(ctx, email)
 		switch {
 		case err == nil:
@@ -131,12 +142,6 @@ func (a *Accounts) Register(ctx context.Context, ev Event, in RegistrationInput,
 			acct = found
 		case errors.Is(err, ErrNotFound):
 			if err := a.seatsLeft(ctx, ev, reg); err != nil {
-				return Account{}, Registration{}, false, err
-			}
-			if err := CheckAccountName(in.Name); err != nil {
-				return Account{}, Registration{}, false, err
-			}
-			if err := CheckPassword(in.Password); err != nil {
 				return Account{}, Registration{}, false, err
 			}
 			hash, err := HashPassword(ctx, in.Password, a.params())

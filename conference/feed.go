@@ -23,6 +23,12 @@ const (
 	ChangeTrack ChangeKind = "track"
 	// ChangeTimetable: talks of EventID were added, changed or removed.
 	ChangeTimetable ChangeKind = "timetable"
+	// ChangeTalk: one talk was created or updated (Talk its new state) or
+	// deleted (Deleted, Talk its last state), by hand or by an import;
+	// published besides ChangeTimetable for the listeners that follow
+	// single talks (the recorder hides a deleted talk's recording and
+	// honours do_not_record).
+	ChangeTalk ChangeKind = "talk"
 )
 
 // Change is something that happened in the conference that in-process
@@ -43,50 +49,88 @@ type Change struct {
 	Access Access
 	// OldTrack is a renamed track's previous slug.
 	OldTrack string
-	// Deleted: the event or track is gone.
+	// Deleted: the event, track or talk is gone.
 	Deleted bool
 }
 
 // Feed fans Changes out to subscribers without ever blocking the writer:
-// a subscriber whose buffer is full loses the change (and Dropped counts
-// it), as a slow viewer must never hold up an on-air switch.
+// a subscriber whose buffer is full loses the change, as a slow viewer
+// must never hold up an on-air switch. Dropped counts the losses; each
+// Subscription counts its own and signals them (Missed), so that a
+// subscriber that keeps state from the changes catches up from the
+// store instead of drifting.
 type Feed struct {
 	mu      sync.Mutex
-	subs    map[chan Change]struct{}
+	subs    map[*Subscription]struct{}
 	dropped atomic.Uint64
+}
+
+// Subscription is one subscriber of a Feed.
+type Subscription struct {
+	// C receives every change published from the subscription on, while
+	// it has room; it is closed by Close.
+	C <-chan Change
+
+	ch     chan Change
+	lost   atomic.Uint64
+	missed chan struct{}
+	feed   *Feed
+	once   sync.Once
+}
+
+// Follow subscribes with room for buffer changes.
+func (f *Feed) Follow(buffer int) *Subscription {
+	ch := make(chan Change, max(buffer, 1))
+	s := &Subscription{C: ch, ch: ch, missed: make(chan struct{}, 1), feed: f}
+	f.mu.Lock()
+	if f.subs == nil {
+		f.subs = map[*Subscription]struct{}{}
+	}
+	f.subs[s] = struct{}{}
+	f.mu.Unlock()
+	return s
+}
+
+// Lost returns how many changes the subscription lost for want of room.
+func (s *Subscription) Lost() uint64 { return s.lost.Load() }
+
+// Missed is signalled (once for any number of losses until it is
+// received) when the subscription lost a change: what was built from the
+// changes is stale, and should be read again from the store.
+func (s *Subscription) Missed() <-chan struct{} { return s.missed }
+
+// Close ends the subscription and closes C; calling it again is harmless.
+func (s *Subscription) Close() {
+	s.once.Do(func() {
+		s.feed.mu.Lock()
+		delete(s.feed.subs, s)
+		s.feed.mu.Unlock()
+		close(s.ch)
+	})
 }
 
 // Subscribe returns a channel receiving every change published from now
 // on, with room for buffer of them, and a function that ends the
-// subscription and closes the channel.
+// subscription and closes the channel. (Follow also says what was lost.)
 func (f *Feed) Subscribe(buffer int) (<-chan Change, func()) {
-	ch := make(chan Change, max(buffer, 1))
-	f.mu.Lock()
-	if f.subs == nil {
-		f.subs = map[chan Change]struct{}{}
-	}
-	f.subs[ch] = struct{}{}
-	f.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			f.mu.Lock()
-			delete(f.subs, ch)
-			f.mu.Unlock()
-			close(ch)
-		})
-	}
+	s := f.Follow(buffer)
+	return s.C, s.Close
 }
 
 // Publish hands c to every subscriber that has room.
 func (f *Feed) Publish(c Change) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for ch := range f.subs {
+	for s := range f.subs {
 		select {
-		case ch <- c:
+		case s.ch <- c:
 		default:
 			f.dropped.Add(1)
+			s.lost.Add(1)
+			select {
+			case s.missed <- struct{}{}:
+			default:
+			}
 		}
 	}
 }

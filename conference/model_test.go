@@ -102,24 +102,6 @@ func TestEmail(t *testing.T) {
 	}
 }
 
-func TestAccessMap(t *testing.T) {
-	var m AccessMap
-	m.Apply(Change{Kind: ChangeTrack, TrackID: 1, Track: "saal-1", EventID: 7, Access: AccessPublic})
-	m.Apply(Change{Kind: ChangeTrack, TrackID: 2, Track: "saal-2", EventID: 7, Access: AccessPublic})
-	m.Apply(Change{Kind: ChangeEvent, EventID: 7, Access: AccessRegistered, Event: &Event{Slug: "democon"}})
-	if a, ok := m.Lookup("saal-2"); !ok || a.Access != AccessRegistered || a.EventSlug != "democon" {
-		t.Fatalf("after the event change: %+v", a)
-	}
-	m.Apply(Change{Kind: ChangeTrack, TrackID: 1, Track: "hall", OldTrack: "saal-1", EventID: 7, Access: AccessRegistered})
-	if _, ok := m.Lookup("saal-1"); ok {
-		t.Fatal("renamed track still under its old slug")
-	}
-	m.Apply(Change{Kind: ChangeEvent, EventID: 7, Deleted: true})
-	if _, ok := m.Lookup("hall"); ok {
-		t.Fatal("track of a deleted event still there")
-	}
-}
-
 func TestNextBoundaryAndScheduled(t *testing.T) {
 	at := func(m int) time.Time { return time.Date(2027, 1, 1, 10, m, 0, 0, time.UTC) }
 	talks := []Talk{{ID: 1, Start: at(0), End: at(30)}, {ID: 2, Kind: KindBreak, Start: at(30), End: at(40)}, {ID: 3, Start: at(40), End: at(59)}}
@@ -134,5 +116,25 @@ func TestNextBoundaryAndScheduled(t *testing.T) {
 	}
 	if s := Scheduled(talks, at(40)); s == nil || s.ID != 3 {
 		t.Fatalf("at 10:40: %+v", s)
+	}
+}
+
+// TestTimetableDefaultsBeforeValidating: a talk without a kind (kast's
+// JSON leaves it out, its default) validates and imports as a talk.
+func TestTimetableDefaultsBeforeValidating(t *testing.T) {
+	ev := Event{Slug: "x", Title: "X", TimeZone: "UTC"}
+	at := time.Date(2027, 3, 13, 18, 0, 0, 0, time.UTC)
+	tt := Timetable{Rooms: []Room{{Key: "A", Name: "A"}},
+		Talks: []TimetableTalk{{Room: "A", Talk: Talk{GUID: "g", Title: "No kind", Start: at, End: at.Add(time.Hour)}}}}
+	if err := tt.Validate(ev); err != nil {
+		t.Fatalf("a talk without kind: %v", err)
+	}
+	plan, err := PlanImport(ev, nil, nil, tt, func(string) bool { return false })
+	if err != nil || len(plan.AddTalks) != 1 || plan.AddTalks[0].Kind != KindTalk {
+		t.Fatalf("plan %+v, %v", plan, err)
+	}
+	tt.Talks[0].Kind = "workshop"
+	if err := tt.Validate(ev); err == nil {
+		t.Fatal("an unknown kind validates")
 	}
 }

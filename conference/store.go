@@ -15,7 +15,9 @@ type EventStore interface {
 	// CreateEvent stores ev (ID, CreatedAt set by the store); a slug in
 	// use is ErrConflict.
 	CreateEvent(ctx context.Context, ev Event) (Event, error)
-	// UpdateEvent replaces the event with ev.ID; ErrNotFound, ErrConflict.
+	// UpdateEvent replaces the event with ev.ID; ErrNotFound, ErrConflict,
+	// or a *FieldError (field "start") when a talk of the event would lie
+	// outside ev's dates, checked in the transaction that writes them.
 	UpdateEvent(ctx context.Context, ev Event) (Event, error)
 	// DeleteEvent removes the event with its tracks, talks and
 	// registrations.
@@ -64,6 +66,8 @@ type TalkFilter struct {
 
 // TalkStore keeps the timetable.
 type TalkStore interface {
+	// CreateTalk stores t with a new id, never one a deleted talk had
+	// (recordings are named by talk id).
 	CreateTalk(ctx context.Context, t Talk) (Talk, error)
 	// UpdateTalk replaces the talk t.ID (a guid in use in the event is
 	// ErrConflict).

@@ -34,6 +34,10 @@ type Talk struct {
 	End      time.Time
 	Kind     TalkKind
 	Language string
+	// DoNotRecord: the speaker opted out of the recording (pretalx/frab
+	// do_not_record). The recorder writes nothing while such a talk is on
+	// air and its recording is never served.
+	DoNotRecord bool
 }
 
 // Speaker is a person giving a talk.
@@ -112,7 +116,7 @@ func (t Talk) Validate(ev Event) error {
 // the event aside): a re-import leaves such a talk alone.
 func (t Talk) Same(u Talk) bool {
 	if t.TrackID != u.TrackID || t.GUID != u.GUID || t.Title != u.Title || t.Abstract != u.Abstract ||
-		!t.Start.Equal(u.Start) || !t.End.Equal(u.End) || t.Kind != u.Kind || t.Language != u.Language ||
+		!t.Start.Equal(u.Start) || !t.End.Equal(u.End) || t.Kind != u.Kind || t.Language != u.Language || t.DoNotRecord != u.DoNotRecord ||
 		len(t.Speakers) != len(u.Speakers) {
 		return false
 	}

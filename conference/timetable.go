@@ -34,7 +34,8 @@ type TimetableTalk struct {
 }
 
 // Validate checks the timetable against ev: unique room keys and talk
-// guids, every talk in a known room and valid for the event.
+// guids, every talk in a known room and valid for the event once its
+// defaults are filled in (Talk.Normalize: no kind is a talk).
 func (tt Timetable) Validate(ev Event) error {
 	rooms := map[string]bool{}
 	for i, r := range tt.Rooms {
@@ -68,7 +69,9 @@ func (tt Timetable) Validate(ev Event) error {
 		if !rooms[t.Room] {
 			return fieldErr(p+"room", "unknown room %q", t.Room)
 		}
-		if err := t.Talk.Validate(ev); err != nil {
+		k := t.Talk
+		k.Normalize() // defaults first: a talk without kind is a talk
+		if err := k.Validate(ev); err != nil {
 			return WithPrefix(p, err)
 		}
 	}

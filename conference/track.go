@@ -28,3 +28,13 @@ func (t Track) Validate() error {
 	}
 	return checkText("room", t.Room, false, false, MaxNameLen)
 }
+
+// TrackAccess is who may watch a track: its event's access mode (what
+// TrackStore.TrackAccess lists for a playback gate to keep in memory).
+type TrackAccess struct {
+	TrackID   int64
+	Track     string // slug
+	EventID   int64
+	EventSlug string
+	Access    Access
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,7 +33,8 @@ const advancePartLimit = 3
 // handler serves one request for a track's files.
 type handler struct {
 	s    *Server
-	m    *muxer
+	m    *muxer                    // the track's
+	cur  *atomic.Pointer[snapshot] // the track's, or a rendition's
 	w    http.ResponseWriter
 	r    *http.Request
 	kind fileKind
@@ -42,7 +44,7 @@ type handler struct {
 }
 
 func (h *handler) multivariant() {
-	snap := h.m.cur.Load()
+	snap := h.cur.Load()
 	if snap.gone || snap.multivariant == nil || snap.playlist == nil {
 		h.s.error(h.w, h.kind, http.StatusNotFound, "no live stream on this track")
 		return
@@ -58,7 +60,7 @@ func (h *handler) media() {
 	}
 	skip := skipArg == "YES" || skipArg == "v2"
 	if msnArg == "" {
-		snap := h.m.cur.Load()
+		snap := h.cur.Load()
 		if snap.gone || snap.playlist == nil {
 			h.s.error(h.w, h.kind, http.StatusNotFound, "no live stream on this track")
 			return
@@ -86,7 +88,7 @@ func (h *handler) media() {
 		h.s.error(h.w, h.kind, http.StatusBadRequest, "invalid _HLS_msn or _HLS_part")
 		return
 	}
-	snap := h.m.cur.Load()
+	snap := h.cur.Load()
 	if !snap.gone && h.tooFarAhead(snap, msn, part) {
 		h.s.error(h.w, h.kind, http.StatusBadRequest, "_HLS_msn/_HLS_part too far ahead of the live edge")
 		return
@@ -125,7 +127,7 @@ func (h *handler) joinHold(snap *snapshot) *snapshot {
 		prevMSN, prevParts := snap.msn, snap.parts
 		select {
 		case <-snap.next:
-			next := h.m.cur.Load()
+			next := h.cur.Load()
 			if next.gone || next.playlist == nil || !next.live {
 				return snap
 			}
@@ -199,7 +201,7 @@ func (h *handler) file(epoch string, n int64) {
 	if h.kind == filePart && h.m.viewers.partRequest(h.r, n) {
 		defer h.m.viewers.waitingParts.Add(-1)
 	}
-	snap := h.m.cur.Load()
+	snap := h.cur.Load()
 	if snap.gone || epoch != snap.epoch {
 		h.s.error(h.w, h.kind, http.StatusNotFound, "not found")
 		return
@@ -352,7 +354,7 @@ func (h *handler) wait(snap *snapshot, ready func(*snapshot) bool) (*snapshot, i
 	for {
 		select {
 		case <-snap.next:
-			snap = h.m.cur.Load()
+			snap = h.cur.Load()
 			if snap.gone {
 				return nil, http.StatusNotFound
 			}

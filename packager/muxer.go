@@ -32,6 +32,7 @@ type muxer struct {
 	mvMedia      ingest.Media
 	mvBandwidth  int
 
+	rend    *renditionSet // see rendition.go
 	viewers viewerCounter // see viewers.go
 }
 
@@ -47,6 +48,7 @@ func newMuxer(track string, cfg Config, log *slog.Logger, metrics *Metrics, onGo
 		retire:  retire,
 	}
 	m.tl = newTimeline(cfg, m.log, m.publish)
+	m.rend = newRenditionSet(m, log)
 	m.cur.Store(&snapshot{epoch: m.epoch, next: make(chan struct{}), targetDur: m.tl.targetDur})
 	return m
 }
@@ -70,6 +72,7 @@ func (m *muxer) run(done <-chan struct{}) {
 			}
 			linger.Stop()
 			r, units = next, next.Units()
+			m.rend.stream = next.Stream().ID
 			m.tl.rec.setStream(next.Stream())
 			if err := m.tl.startSession(r.Stream().Media); err != nil {
 				m.log.Error("cannot package stream", "err", err)
@@ -85,7 +88,15 @@ func (m *muxer) run(done <-chan struct{}) {
 				continue
 			}
 			m.metrics.frames(u)
+			if m.rend.npending.Load() > 0 {
+				m.rend.attachPending()
+			}
 			m.tl.push(u)
+			if len(m.rend.followers) > 0 {
+				m.rend.advance()
+			}
+		case msg := <-m.rend.in:
+			m.rend.receive(msg)
 		case <-linger.C:
 			// A publisher may have come back just now: give up the track
 			// only if no reader is queued, atomically with the server's
@@ -165,6 +176,9 @@ func (m *muxer) publish() {
 		}
 		s.multivariant = m.multivariant
 	}
+	if len(m.rend.followers) > 0 {
+		s.multivariant = m.rend.multivariant(s.playlist != nil)
+	}
 	s.playlistLen = []string{strconv.Itoa(len(s.playlist))}
 	s.deltaLen = []string{strconv.Itoa(len(s.delta))}
 	s.multivariantLen = []string{strconv.Itoa(len(s.multivariant))}
@@ -182,6 +196,7 @@ func (m *muxer) finish() {
 	s := &snapshot{epoch: m.epoch, gone: true, next: make(chan struct{})}
 	old := m.cur.Swap(s)
 	close(old.next)
+	m.rend.finish()
 	m.onGone(m)
 }
 

@@ -137,8 +137,12 @@ func (s *Server) ServeFile(w http.ResponseWriter, r *http.Request, track, name s
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	rendition, name, nested := cutRendition(name)
 	ok := track != "" && !strings.Contains(name, "/")
 	kind, epoch, n := parseName(name)
+	if nested && kind == fileMultivariant {
+		kind = fileUnknown
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
 		s.error(w, kind, http.StatusMethodNotAllowed, "method not allowed")
@@ -153,7 +157,16 @@ func (s *Server) ServeFile(w http.ResponseWriter, r *http.Request, track, name s
 		s.error(w, kind, http.StatusNotFound, "no live stream on track "+track)
 		return
 	}
-	h := handler{s: s, m: m, w: w, r: r, kind: kind, private: s.Private != nil && s.Private(track)}
+	cur := &m.cur
+	if nested {
+		f := m.rend.lookup(rendition)
+		if f == nil {
+			s.error(w, kind, http.StatusNotFound, "no rendition "+rendition+" on track "+track)
+			return
+		}
+		cur = &f.mux.cur
+	}
+	h := handler{s: s, m: m, cur: cur, w: w, r: r, kind: kind, private: s.Private != nil && s.Private(track)}
 	switch kind {
 	case fileMultivariant:
 		h.multivariant()

@@ -40,7 +40,11 @@ type timeline struct {
 	lastPartChunks int
 
 	sess *session
-	rec  *sinkHook // hands segments to the Server's SegmentSink; nil: none
+
+	// tap, when set, is told every packaging decision, for the
+	// renditions to follow (see rendition.go). nil without renditions.
+	tap *renditionSet
+	rec *sinkHook // hands segments to the Server's SegmentSink; nil: none
 }
 
 // session is the part of the timeline fed by one ingest.Stream.
@@ -127,6 +131,9 @@ func (t *timeline) startSession(m ingest.Media) error {
 	}
 	t.sess = s
 	t.media = m
+	if t.tap != nil {
+		t.tap.tapSessionStart(m)
+	}
 	t.onChange()
 	return nil
 }
@@ -138,6 +145,9 @@ func (t *timeline) endSession() {
 		return
 	}
 	t.sess = nil
+	if t.tap != nil {
+		defer t.tap.tapSessionEnd()
+	}
 	defer t.rec.timelineEnded(s.initID)
 	if !s.started {
 		return
@@ -332,6 +342,9 @@ func (t *timeline) flushChunk(s *session) {
 	if len(s.video.samples) == 0 && len(s.audio.samples) == 0 {
 		return
 	}
+	if t.tap != nil {
+		t.tap.tapChunk(t, s)
+	}
 	t.chunkSeq++
 	c := marshalPart(t.alloc, t.chunkSeq, &s.video, &s.audio)
 	s.video.reset()
@@ -419,6 +432,9 @@ func (t *timeline) openSegment(start time.Duration) {
 	}
 	s.disc = false
 	t.nextMSN++
+	if t.tap != nil {
+		t.tap.tapSegmentOpen(t, t.open)
+	}
 }
 
 func (t *timeline) closePart(s *session, end time.Duration) {
@@ -434,6 +450,9 @@ func (t *timeline) closePart(s *session, end time.Duration) {
 	t.arena, t.arenaSplit = nil, false // the next part starts a new arena
 	t.nextPart++
 	t.open.parts = append(t.open.parts, p)
+	if t.tap != nil {
+		t.tap.tapPartClose(p)
+	}
 	s.partStart = end
 	s.partIndependent = false
 	s.partVideo = 0
@@ -446,6 +465,9 @@ func (t *timeline) closeSegment(end time.Duration, reopen bool) {
 	t.rec.segmentClosed(seg)
 	t.segments = append(t.segments, seg)
 	t.open = nil
+	if t.tap != nil {
+		t.tap.tapSegmentClose(seg)
+	}
 	if td := int((seg.duration + time.Second/2) / time.Second); td > t.targetDur {
 		t.log.Warn("segment longer than the target duration: keyframe interval too long, set it to 1 s in the encoder",
 			"segment", seg.duration.Round(time.Millisecond).String(), "target_duration", td)

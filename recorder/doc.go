@@ -24,7 +24,7 @@
 //
 // The index lines are, in order:
 //
-//	{"k":"publish","track":"main","id":"…","started":"…","source":"…","epoch":"…"}
+//	{"k":"publish","track":"main","id":"…","started":"…","source":"…","epoch":"…","event_id":1}
 //	{"k":"init","init":1,"file":"init-1.mp4","size":812}
 //	{"k":"seg","msn":0,"init":1,"file":"seg-0.m4s","size":345678,"start_us":0,"dur_us":1000000,"pdt":"…","disc":false}
 //	{"k":"end","at":"…"}

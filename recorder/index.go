@@ -18,6 +18,8 @@ type indexLine struct {
 	Started time.Time `json:"started,omitzero"`
 	Source  string    `json:"source,omitempty"`
 	Epoch   string    `json:"epoch,omitempty"`
+	// EventID is the event that owned the track when the publish began.
+	EventID int64 `json:"event_id,omitempty"`
 
 	MSN     int       `json:"msn,omitempty"`
 	Init    int       `json:"init,omitempty"`

@@ -76,7 +76,7 @@ lines:
 				repaired = true
 				break lines
 			}
-			p.Epoch, p.Source, p.Started = l.Epoch, l.Source, l.Started
+			p.Epoch, p.Source, p.Started, p.EventID = l.Epoch, l.Source, l.Started, l.EventID
 		case lineKindInit, lineKindSeg:
 			if i == 0 || !validName(l.File) || fileSize(filepath.Join(dir, l.File)) != l.Size {
 				// Listed but missing or short: a crash of the machine

@@ -22,6 +22,10 @@ type TalkSummary struct {
 	CutStartS float64   `json:"cut_start_s"`
 	CutEndS   float64   `json:"cut_end_s"`
 	Start     time.Time `json:"start,omitzero"`
+	// DoNotRecord and Withdrawn: the recording is not served (the
+	// speaker opted out; the talk was deleted from the timetable).
+	DoNotRecord bool `json:"do_not_record,omitempty"`
+	Withdrawn   bool `json:"withdrawn,omitempty"`
 }
 
 // PublishSummary describes one publish in a listing.
@@ -50,16 +54,7 @@ func (r *Recorder) List() Listing {
 	now := time.Now()
 	l := Listing{Talks: []TalkSummary{}, Publishes: []PublishSummary{}}
 	for _, t := range r.talks {
-		rec := r.talkRecordingLocked(t, now, true)
-		s := TalkSummary{ID: t.ID, Title: t.Title, Track: t.Track, Spans: rec.Spans, OnAir: t.onAir(), Live: rec.Live,
-			Segments: len(rec.Entries), DurationS: rec.Duration.Seconds(), Bytes: rec.Size,
-			CutStartS: rec.CutStart.Seconds(), CutEndS: rec.CutEnd.Seconds()}
-		if len(rec.Entries) > 0 {
-			s.Start = rec.Entries[0].PDT
-		} else if len(t.Spans) > 0 {
-			s.Start = t.Spans[0].From
-		}
-		l.Talks = append(l.Talks, s)
+		l.Talks = append(l.Talks, r.summaryLocked(t, now))
 	}
 	for _, p := range r.publishes {
 		l.Publishes = append(l.Publishes, PublishSummary{Track: p.Track, ID: p.ID, Source: p.Source, Started: p.Started,
@@ -68,6 +63,31 @@ func (r *Recorder) List() Listing {
 	sort.Slice(l.Talks, func(i, j int) bool { return l.Talks[i].Start.After(l.Talks[j].Start) })
 	sort.Slice(l.Publishes, func(i, j int) bool { return l.Publishes[i].Started.After(l.Publishes[j].Started) })
 	return l
+}
+
+// TalkSummary describes a talk's recording, also one that is not served
+// (withdrawn, opted out): what the admin API shows.
+func (r *Recorder) TalkSummary(id int64) (TalkSummary, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.talks[id]
+	if t == nil {
+		return TalkSummary{}, ErrNotFound
+	}
+	return r.summaryLocked(t, time.Now()), nil
+}
+
+func (r *Recorder) summaryLocked(t *talk, now time.Time) TalkSummary {
+	rec := r.talkRecordingLocked(t, now, true)
+	s := TalkSummary{ID: t.ID, Title: t.Title, Track: t.Track, Spans: rec.Spans, OnAir: t.onAir(), Live: rec.Live,
+		Segments: len(rec.Entries), DurationS: rec.Duration.Seconds(), Bytes: rec.Size,
+		CutStartS: rec.CutStart.Seconds(), CutEndS: rec.CutEnd.Seconds(), DoNotRecord: t.DoNotRecord, Withdrawn: t.Withdrawn}
+	if len(rec.Entries) > 0 {
+		s.Start = rec.Entries[0].PDT
+	} else if len(t.Spans) > 0 {
+		s.Start = t.Spans[0].From
+	}
+	return s
 }
 
 // DeletePublish deletes a publish that is not being recorded.
@@ -124,6 +144,7 @@ func (r *Recorder) DeleteTalk(id int64) error {
 		drop[k][e.MSN] = true
 	}
 	delete(r.talks, id)
+	delete(r.optOut, id)
 	r.rev++
 	r.mu.Unlock()
 	if err := os.Remove(r.talkPath(id)); err != nil && !os.IsNotExist(err) {
@@ -163,7 +184,7 @@ func (r *Recorder) dropSegments(p *Publish, msns map[int]bool) error {
 		inits[s.Init] = true
 	}
 	var buf bytes.Buffer
-	buf.Write(marshalLine(indexLine{Kind: lineKindPublish, Track: p.Track, ID: p.ID, Started: p.Started.UTC(), Source: p.Source, Epoch: p.Epoch}))
+	buf.Write(marshalLine(indexLine{Kind: lineKindPublish, Track: p.Track, ID: p.ID, Started: p.Started.UTC(), Source: p.Source, Epoch: p.Epoch, EventID: p.EventID}))
 	written := map[int]bool{}
 	var size int64
 	for i := range keep {

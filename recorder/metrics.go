@@ -13,6 +13,7 @@ type Metrics struct {
 	expired     atomic.Uint64
 	writeNanos  atomic.Uint64
 	ends        atomic.Uint64 // publishes ended, for tests
+	optedOut    atomic.Uint64
 }
 
 // Stats is a snapshot of the recorder's state and counters.
@@ -23,6 +24,9 @@ type Stats struct {
 	// room, or a write error.
 	Dropped     uint64 `json:"dropped"`
 	WriteErrors uint64 `json:"write_errors"`
+	// OptedOut counts segments not written because the talk on air has
+	// do_not_record.
+	OptedOut uint64 `json:"opted_out"`
 	// Full is true while recording is stopped for want of space; Stops
 	// counts how often that began.
 	Full  bool   `json:"full"`
@@ -48,6 +52,7 @@ func (r *Recorder) Stats() Stats {
 		Bytes:        m.bytes.Load(),
 		Dropped:      m.dropped.Load(),
 		WriteErrors:  m.writeErrors.Load(),
+		OptedOut:     m.optedOut.Load(),
 		Full:         r.full.Load(),
 		Stops:        m.stops.Load(),
 		Evicted:      m.evicted.Load(),

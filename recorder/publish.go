@@ -5,10 +5,13 @@ import "time"
 // Publish is one publisher connection's recording on a track: its init
 // sections and segments, in the order they were written.
 type Publish struct {
-	Track   string
-	ID      string
-	Epoch   string // the packager muxer's life it was packaged in
-	Source  string
+	Track  string
+	ID     string
+	Epoch  string // the packager muxer's life it was packaged in
+	Source string
+	// EventID is the event that owned the track when the publish began
+	// (0: not known).
+	EventID int64
 	Started time.Time
 	// Ended is when the publish ended; zero while it is being recorded.
 	Ended    time.Time

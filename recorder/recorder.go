@@ -37,6 +37,13 @@ type Recorder struct {
 	Queue int
 	// Feed, when set, delivers the on-air switches that cut talks.
 	Feed *conference.Feed
+	// Conference, when set, is read when the recorder lost changes from
+	// Feed (its buffer was full): it catches up with what is on air and
+	// which talks are gone or opted out. nil: it logs the loss.
+	Conference Conference
+	// EventOf, when set, names the event a track belongs to; a publish
+	// keeps the one its track had when it began (index "event_id").
+	EventOf func(track string) int64
 	// NoSync skips the fdatasyncs (tests and benchmarks of the write path).
 	NoSync bool
 	// FFmpeg is the ffmpeg binary posters are made with; "" looks it up
@@ -49,6 +56,7 @@ type Recorder struct {
 	mu        sync.Mutex
 	publishes map[string]*Publish // by track + "/" + id
 	talks     map[int64]*talk
+	optOut    map[int64]*talk  // talks with DoNotRecord: their spans are not written
 	onAir     map[string]int64 // track -> talk on air
 	usage     int64            // bytes of every listed file
 	// rev counts changes to the catalog; cached recordings of an older
@@ -75,6 +83,13 @@ const DefaultMinFree = 256 << 20
 // ErrNotFound: no such recording.
 var ErrNotFound = errors.New("recording not found")
 
+// ErrWithdrawn: the talk was deleted from the timetable, and its
+// recording with it.
+var ErrWithdrawn = errors.New("this talk was removed from the timetable: its recording is no longer available")
+
+// ErrDoNotRecord: the speaker opted out of the recording.
+var ErrDoNotRecord = errors.New("the speaker asked not to be recorded (do_not_record): this talk has no recording")
+
 // ErrLive: the operation needs a publish or talk that is no longer being
 // recorded.
 var ErrLive = errors.New("recording is live")
@@ -96,6 +111,7 @@ func (r *Recorder) Initialize() error {
 	}
 	r.publishes = map[string]*Publish{}
 	r.talks = map[int64]*talk{}
+	r.optOut = map[int64]*talk{}
 	r.cache = map[int64]*Recording{}
 	r.onAir = map[string]int64{}
 	r.writers = map[string]*trackWriter{}
@@ -116,13 +132,21 @@ func (r *Recorder) Initialize() error {
 	r.wg.Add(1)
 	go r.janitor()
 	if r.Feed != nil {
-		ch, end := r.Feed.Subscribe(256)
-		r.endFeed = end
+		sub := r.Feed.Follow(256)
+		r.endFeed = sub.Close
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			for c := range ch {
-				r.onChange(c)
+			for {
+				select {
+				case c, ok := <-sub.C:
+					if !ok {
+						return
+					}
+					r.onChange(c)
+				case <-sub.Missed():
+					r.resync(sub.Lost())
+				}
 			}
 		}()
 	}

@@ -3,6 +3,7 @@ package recorder
 import (
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -12,7 +13,10 @@ import (
 type Recording struct {
 	// TalkID is the talk's id, 0 for a publish's recording.
 	TalkID int64
-	Title  string
+	// EventID is the talk's event (or the publish's): whose access
+	// gates the recording; 0 when not known.
+	EventID int64
+	Title   string
 	// Track is the talk's track (of its last span) or the publish's.
 	Track string
 	// Publish names the publish of a publish's recording.
@@ -66,31 +70,51 @@ func (rec *Recording) InitPath(e *Entry) string {
 	return filepath.Join(rec.root, e.Track, e.Publish, initName(e.Init))
 }
 
-// File returns the path of a file of the recording named by its publish
-// and file name (seg-N.m4s or init-N.mp4), and whether the recording has
-// it. Only files the recording lists are found.
-func (rec *Recording) File(publish, name string) (string, bool) {
+// File returns the path of a file of the recording named by its track,
+// publish and file name (seg-N.m4s or init-N.mp4), and whether the
+// recording has it. Only files the recording lists are found. Publishes
+// are named by their start second, so two tracks' publishes can share a
+// name: the track tells them apart. track "" finds a publish of any
+// track when only one has that name (URIs of playlists rendered before
+// they named the track).
+func (rec *Recording) File(track, publish, name string) (string, bool) {
 	rec.filesOnce.Do(func() {
-		rec.files = make(map[string]string, len(rec.Entries)+4)
+		rec.files = make(map[string]string, 2*len(rec.Entries)+8)
+		add := func(tp, file, path string) {
+			rec.files[tp+"/"+file] = path
+			anyTrack := "/" + strings.SplitN(tp, "/", 2)[1] + "/" + file
+			if old, ok := rec.files[anyTrack]; ok && old != path {
+				path = "" // two tracks: ambiguous
+			}
+			rec.files[anyTrack] = path
+		}
 		for i := range rec.Entries {
 			e := &rec.Entries[i]
-			rec.files[e.Publish+"/"+segName(e.MSN)] = rec.Path(e)
-			rec.files[e.Publish+"/"+initName(e.Init)] = rec.InitPath(e)
+			tp := e.Track + "/" + e.Publish
+			add(tp, segName(e.MSN), rec.Path(e))
+			add(tp, initName(e.Init), rec.InitPath(e))
 		}
 	})
-	p, ok := rec.files[publish+"/"+name]
-	return p, ok
+	p, ok := rec.files[track+"/"+publish+"/"+name]
+	return p, ok && p != ""
 }
 
-// Talk returns the recording of a talk. It is cut again only when the
+// Talk returns the recording of a talk: ErrNotFound for a talk never on
+// air, ErrWithdrawn for one deleted from the timetable, ErrDoNotRecord
+// when its speaker opted out. It is cut again only when the
 // catalog changed since the last call (a segment, a switch, a trim): a
 // viewer's segment requests reuse it. Treat it as read-only.
 func (r *Recorder) Talk(id int64) (*Recording, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t := r.talks[id]
-	if t == nil {
+	switch {
+	case t == nil:
 		return nil, ErrNotFound
+	case t.Withdrawn:
+		return nil, ErrWithdrawn
+	case t.DoNotRecord:
+		return nil, ErrDoNotRecord
 	}
 	if rec := r.cache[id]; rec != nil && rec.rev == r.rev {
 		return rec, nil
@@ -112,7 +136,7 @@ func (r *Recorder) Publish(track, id string) (*Recording, error) {
 	if p == nil {
 		return nil, ErrNotFound
 	}
-	rec := &Recording{Track: track, Publish: id, Live: p.Live(), root: r.tracksDir()}
+	rec := &Recording{Track: track, Publish: id, EventID: p.EventID, Live: p.Live(), root: r.tracksDir()}
 	for _, s := range p.Segments {
 		rec.Entries = append(rec.Entries, Entry{Track: track, Publish: id, Epoch: p.Epoch, Segment: s})
 	}
@@ -123,7 +147,7 @@ func (r *Recorder) Publish(track, id string) (*Recording, error) {
 // talkRecordingLocked cuts a talk's recording; trim false ignores its
 // trim (what deleting it deletes). r.mu is held.
 func (r *Recorder) talkRecordingLocked(t *talk, now time.Time, trim bool) *Recording {
-	rec := &Recording{TalkID: t.ID, Title: t.Title, Track: t.Track, root: r.tracksDir(),
+	rec := &Recording{TalkID: t.ID, EventID: t.EventID, Title: t.Title, Track: t.Track, root: r.tracksDir(),
 		CutStart: time.Duration(t.CutStartMS) * time.Millisecond, CutEnd: time.Duration(t.CutEndMS) * time.Millisecond,
 		Live: t.onAir()}
 	pubs := make([]*Publish, 0, len(r.publishes))

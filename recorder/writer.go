@@ -80,6 +80,10 @@ func (w *trackWriter) segment(s *packager.SinkSegment) {
 	if w.cur != nil && (!w.cur.same(tl) || r.isRemoved(w.cur.pub)) {
 		w.finish()
 	}
+	if r.optedOut(tl.Track, s.PDT.Add(s.Duration/2)) {
+		r.metrics.optedOut.Add(1)
+		return // the talk on air asked not to be recorded
+	}
 	need := int64(s.Size)
 	if w.cur == nil || !w.cur.inits[tl.InitID] {
 		need += int64(len(tl.Init))
@@ -165,9 +169,13 @@ func (w *trackWriter) open(tl packager.SinkTimeline) (*pubWriter, error) {
 		os.Remove(dir)
 		return nil, err
 	}
-	pub := &Publish{Track: w.track, ID: id, Epoch: tl.Epoch, Source: tl.Source, Started: started, Inits: map[int]int64{}}
+	var event int64
+	if r.EventOf != nil {
+		event = r.EventOf(w.track)
+	}
+	pub := &Publish{Track: w.track, ID: id, Epoch: tl.Epoch, Source: tl.Source, Started: started, EventID: event, Inits: map[int]int64{}}
 	p := &pubWriter{pub: pub, dir: dir, index: f, stream: tl.Stream, epoch: tl.Epoch, inits: map[int]bool{}}
-	line := marshalLine(indexLine{Kind: lineKindPublish, Track: w.track, ID: id, Started: started.UTC(), Source: tl.Source, Epoch: tl.Epoch})
+	line := marshalLine(indexLine{Kind: lineKindPublish, Track: w.track, ID: id, Started: started.UTC(), Source: tl.Source, Epoch: tl.Epoch, EventID: event})
 	if _, err := f.Write(line); err != nil {
 		f.Close()
 		os.RemoveAll(dir)

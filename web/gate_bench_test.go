@@ -12,14 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/gate"
 )
 
 type benchAccess struct{ registered bool }
 
-func (a benchAccess) TrackAccess(context.Context) ([]gate.TrackAccess, error) {
-	return []gate.TrackAccess{{Track: "main", TrackID: 1, EventID: 1, Event: "devconf", Registered: a.registered}}, nil
+func (a benchAccess) TrackAccess(context.Context) ([]conference.TrackAccess, error) {
+	return []conference.TrackAccess{{Track: "main", TrackID: 1, EventID: 1, EventSlug: "devconf", Access: access(a.registered)}}, nil
 }
 
 // benchPlaylist is a media playlist of kast's shape: 12 segments, the

@@ -25,20 +25,20 @@ import (
 // accessTable is a settable gate.Source.
 type accessTable struct {
 	mu   sync.Mutex
-	list []gate.TrackAccess
+	list []conference.TrackAccess
 }
 
-func (a *accessTable) TrackAccess(context.Context) ([]gate.TrackAccess, error) {
+func (a *accessTable) TrackAccess(context.Context) ([]conference.TrackAccess, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]gate.TrackAccess(nil), a.list...), nil
+	return append([]conference.TrackAccess(nil), a.list...), nil
 }
 
 func (a *accessTable) setRegistered(v bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for i := range a.list {
-		a.list[i].Registered = v
+		a.list[i].Access = access(v)
 	}
 }
 
@@ -64,7 +64,7 @@ func newGatedServer(t *testing.T) *gatedServer {
 	if _, err := st.Bootstrap(ctx, conference.BootstrapOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	g := &gatedServer{access: &accessTable{list: []gate.TrackAccess{{Track: "main", TrackID: 1, EventID: 1, Event: "devconf", Registered: true}}}}
+	g := &gatedServer{access: &accessTable{list: []conference.TrackAccess{{Track: "main", TrackID: 1, EventID: 1, EventSlug: "devconf", Access: conference.AccessRegistered}}}}
 	g.dir = &gate.Directory{Source: g.access, Logger: log}
 	if err := g.dir.Initialize(ctx); err != nil {
 		t.Fatal(err)
@@ -247,4 +247,12 @@ func TestFFmpegPlaysGatedEventWithQueryToken(t *testing.T) {
 	if code, _ := fetch(t, g.url("/hls/main/index.m3u8")); code != 401 {
 		t.Fatalf("without the token: %d", code)
 	}
+}
+
+// access is the access mode of a registered (or public) event.
+func access(registered bool) conference.Access {
+	if registered {
+		return conference.AccessRegistered
+	}
+	return conference.AccessPublic
 }

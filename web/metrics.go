@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kastlive/kast/ingest/whip"
 	"github.com/kastlive/kast/web/fastpath"
 )
 
@@ -21,8 +22,15 @@ func (s *Server) metricsHandler() http.Handler {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&kastCollector{s: s},
 	)
+	var ws *whip.Server
+	if s.WebRTC != nil {
+		ws = s.WebRTC.WHIP
+	}
 	if s.Relay != nil {
-		reg.MustRegister(&webrtcCollector{r: s.Relay})
+		reg.MustRegister(&webrtcCollector{r: s.Relay, whip: ws})
+	}
+	if ws != nil {
+		reg.MustRegister(&whipCollector{w: ws})
 	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
@@ -65,6 +73,7 @@ var (
 	descLiveSent    = prometheus.NewDesc("kast_live_messages_total", "Messages queued to live channel connections.", nil, nil)
 	descLiveDropped = prometheus.NewDesc("kast_live_dropped_total", "Live channel connections closed by kast, by reason.", []string{"reason"}, nil)
 	descLiveRefused = prometheus.NewDesc("kast_live_refused_total", "Live channel connections refused, by reason.", []string{"reason"}, nil)
+	descFeedDropped = prometheus.NewDesc("kast_feed_dropped_total", "Conference changes (on-air, events, tracks, talks) a listener lost for want of room; the gate and the recorder then reload from the store.", nil, nil)
 	descFastConns   = prometheus.NewDesc("kast_http_fastpath_connections", "HTTP connections on the HLS fast path now.", []string{"listener"}, nil)
 	descFastReqs    = prometheus.NewDesc("kast_http_fastpath_requests_total", "Requests served on the HLS fast path.", []string{"listener"}, nil)
 	descHandoffs    = prometheus.NewDesc("kast_http_handoffs_total", "Connections the fast path gave to net/http (other paths, unusual requests).", []string{"listener"}, nil)
@@ -93,7 +102,7 @@ func (c *kastCollector) Describe(ch chan<- *prometheus.Desc) {
 		descFastConns, descFastReqs, descHandoffs, descAdoptions,
 		descRTMPConns, descRTMPAccepted, descRTMPDropped, descRTMPRefused,
 		descRecSegments, descRecBytes, descRecDropped, descRecErrors, descRecFull, descRecUsage, descRecDeleted,
-		descViewers, descLiveConns, descLiveSent, descLiveDropped, descLiveRefused} {
+		descViewers, descLiveConns, descLiveSent, descLiveDropped, descLiveRefused, descFeedDropped} {
 		ch <- d
 	}
 }
@@ -157,6 +166,10 @@ func (c *kastCollector) Collect(ch chan<- prometheus.Metric) {
 		for reason, n := range st.Refused {
 			ch <- prometheus.MustNewConstMetric(descLiveRefused, prometheus.CounterValue, float64(n), reason)
 		}
+	}
+
+	if f := c.s.Feed; f != nil {
+		ch <- prometheus.MustNewConstMetric(descFeedDropped, prometheus.CounterValue, float64(f.Dropped()))
 	}
 
 	p := c.s.Packager.Metrics().Stats()

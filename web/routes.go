@@ -25,10 +25,11 @@ type Handlers struct {
 	Pages   *pages.Handler
 	Metrics http.Handler
 	Health  http.HandlerFunc
-	// WebRTC serves WHEP (and WHIP); its session URLs are
-	// /whep/<track>/<id>.
+	// WebRTC serves WHEP, and WHIP when its WHIP field is set; session
+	// URLs are /whep/<track>/<id> and /whip/<track>/<id>.
 	WebRTC *webrtc.Handler
-	// VOD serves the recordings, RecordingsAdmin their admin API.
+	// VOD serves the recordings, RecordingsAdmin their admin API (under
+	// the JSON API's admin check: mounted only with API).
 	VOD             *vod.Handler
 	RecordingsAdmin *vod.Admin
 	// API serves the JSON API under /api/v1 (docs/api.md).
@@ -44,11 +45,11 @@ type Handlers struct {
 // apiPrefix is where the JSON API lives.
 const apiPrefix = "/api/v1"
 
-// apiRoutes are the JSON API's routes. a.Admin marks organizer
-// endpoints (admin token); a.Browser the ones a browser calls with the
-// session cookie (cross-site requests refused); a.Limited rate-limits
-// per client address.
-func apiRoutes(a *api.Handler) http.Handler {
+// apiRoutes are the JSON API's routes, with the recordings' admin API
+// (rec, optional). a.Admin marks organizer endpoints (admin token);
+// a.Browser the ones a browser calls with the session cookie (cross-site
+// requests refused); a.Limited rate-limits per client address.
+func apiRoutes(a *api.Handler, rec *vod.Admin) http.Handler {
 	mux := http.NewServeMux()
 	v := func(pattern string) string {
 		method, path, _ := strings.Cut(pattern, " ")
@@ -103,6 +104,14 @@ func apiRoutes(a *api.Handler) http.Handler {
 	mux.HandleFunc(v("POST /organizers"), a.Admin(a.CreateOrganizer))
 	mux.HandleFunc(v("DELETE /organizers/{id}"), a.Admin(a.DeleteOrganizer))
 	mux.HandleFunc(v("GET /tracks/{track}/ingest"), a.Admin(a.Ingest))
+	// Recordings (organizers).
+	if rec != nil {
+		mux.HandleFunc(v("GET /admin/recordings"), a.Admin(rec.List))
+		mux.HandleFunc(v("POST /admin/recordings/talks/{talk}/trim"), a.Admin(rec.Trim))
+		mux.HandleFunc(v("DELETE /admin/recordings/talks/{talk}"), a.Admin(rec.DeleteTalk))
+		mux.HandleFunc(v("DELETE /admin/recordings/publishes/{track}/{publish}"), a.Admin(rec.DeletePublish))
+		mux.HandleFunc(v("GET /admin/recordings/publishes/{track}/{publish}/{file}"), a.Admin(rec.Publish))
+	}
 	// Unknown paths and wrong methods get the mux's 404 and 405, as JSON.
 	return api.JSONErrors(mux)
 }
@@ -125,25 +134,23 @@ func Routes(h Handlers) *http.ServeMux {
 		mux.HandleFunc("PATCH /whep/{track}/{id}", w.PatchSession)
 		mux.HandleFunc("DELETE /whep/{track}/{id}", w.DeleteSession)
 		mux.HandleFunc("OPTIONS /whep/{track}/{id}", w.OptionsSession)
+		if w.WHIP != nil {
+			mux.HandleFunc("POST /whip/{track}", w.PostWHIP)
+			mux.HandleFunc("OPTIONS /whip/{track}", w.OptionsEndpoint)
+			mux.HandleFunc("PATCH /whip/{track}/{id}", w.PatchSession)
+			mux.HandleFunc("DELETE /whip/{track}/{id}", w.DeleteSession)
+			mux.HandleFunc("OPTIONS /whip/{track}/{id}", w.OptionsSession)
+		}
 	}
 	if v := h.VOD; v != nil {
 		mux.HandleFunc("GET /vod/{talk}/index.m3u8", v.TalkPlaylist)
 		mux.HandleFunc("GET /vod/{talk}/talk.mp4", v.TalkMP4)
 		mux.HandleFunc("GET /vod/{talk}/poster.jpg", v.TalkPoster)
-		mux.HandleFunc("GET /vod/{talk}/{publish}/{file}", v.TalkFile)
-		mux.HandleFunc("GET /vod/p/{track}/{publish}/index.m3u8", v.PublishPlaylist)
-		mux.HandleFunc("GET /vod/p/{track}/{publish}/recording.mp4", v.PublishMP4)
-		mux.HandleFunc("GET /vod/p/{track}/{publish}/poster.jpg", v.PublishPoster)
-		mux.HandleFunc("GET /vod/p/{track}/{publish}/{file}", v.PublishFile)
-	}
-	if a := h.RecordingsAdmin; a != nil {
-		mux.HandleFunc("GET /api/admin/recordings", a.List)
-		mux.HandleFunc("POST /api/admin/recordings/talks/{talk}/trim", a.Trim)
-		mux.HandleFunc("DELETE /api/admin/recordings/talks/{talk}", a.DeleteTalk)
-		mux.HandleFunc("DELETE /api/admin/recordings/publishes/{track}/{publish}", a.DeletePublish)
+		mux.HandleFunc("GET /vod/{talk}/{track}/{publish}/{file}", v.TalkFile)
+		mux.HandleFunc("GET /vod/{talk}/{publish}/{file}", v.TalkFile) // playlists without the track
 	}
 	if h.API != nil {
-		mux.Handle("/api/", apiRoutes(h.API))
+		mux.Handle("/api/", apiRoutes(h.API, h.RecordingsAdmin))
 	}
 	if h.PlaybackToken != nil {
 		mux.HandleFunc("GET "+apiPrefix+"/events/{event}/playback-token", h.PlaybackToken)
@@ -155,6 +162,7 @@ func Routes(h Handlers) *http.ServeMux {
 		mux.HandleFunc("GET /{$}", p.Index)
 		mux.HandleFunc("GET /watch/{track}", p.Watch)
 		mux.HandleFunc("GET /watch/{track}/{$}", p.Watch)
+		mux.HandleFunc("GET /publish/{track}", p.Publish)
 		// The conference pages (issue 10): one handler file each.
 		mux.HandleFunc("GET /e/{event}", p.EventHome)
 		mux.HandleFunc("GET /e/{event}/{$}", p.EventHome)

@@ -34,8 +34,10 @@ type Server struct {
 	TLSAddress string
 	TLSConfig  *tls.Config
 	// RedirectHTTP makes the cleartext listener answer every request but
-	// /healthz with a redirect to HTTPS (used with TLS).
-	RedirectHTTP bool
+	// /healthz with a redirect to HTTPS (used with TLS), to CanonicalHost
+	// when set (the public name) or else to the request's Host.
+	RedirectHTTP  bool
+	CanonicalHost string
 	// WrapHTTP, when set, wraps what the cleartext listener serves: the
 	// ACME HTTP-01 challenge responder goes there.
 	WrapHTTP func(http.Handler) http.Handler
@@ -56,10 +58,10 @@ type Server struct {
 	WebRTC *webrtc.Handler
 	Relay  *relay.Relay
 	// Recorder, when set, has its recordings served under /vod/ and its
-	// admin API under /api/admin/recordings; RecordingGate gates them
-	// (nil: open).
+	// admin API under /api/v1/admin/recordings; RecordingGate gates them by
+	// their talk's event (nil: open).
 	Recorder      *recorder.Recorder
-	RecordingGate func(r *http.Request, track string) error
+	RecordingGate vod.Gate
 	Logger        *slog.Logger
 	// API serves /api/v1; nil: one on Store and Hub with defaults.
 	API *api.Handler
@@ -74,6 +76,8 @@ type Server struct {
 	// RTMP returns the RTMP listeners' connection counters for /metrics
 	// (nil: none).
 	RTMP func() rtmp.Stats
+	// Feed, when set, has its lost changes counted in the metrics.
+	Feed *conference.Feed
 
 	fast    *fastpath.Server // cleartext; nil when it only redirects
 	plain   *http.Server     // cleartext when it only redirects
@@ -131,7 +135,7 @@ func (s *Server) Initialize() error {
 	}
 	if s.Recorder != nil {
 		h.VOD = &vod.Handler{Recorder: s.Recorder, Gate: s.RecordingGate, Log: s.Logger}
-		h.RecordingsAdmin = &vod.Admin{Recorder: s.Recorder, CheckToken: s.Store.CheckAdminToken, Log: s.Logger}
+		h.RecordingsAdmin = &vod.Admin{Recorder: s.Recorder, Log: s.Logger}
 	}
 	return s.listen(hls, Routes(h))
 }

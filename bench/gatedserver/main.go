@@ -38,8 +38,8 @@ import (
 
 type oneTrack struct{ registered bool }
 
-func (o oneTrack) TrackAccess(context.Context) ([]gate.TrackAccess, error) {
-	return []gate.TrackAccess{{Track: "bench", TrackID: 1, EventID: 1, Event: "bench", Registered: o.registered}}, nil
+func (o oneTrack) TrackAccess(context.Context) ([]conference.TrackAccess, error) {
+	return []conference.TrackAccess{{Track: "bench", TrackID: 1, EventID: 1, EventSlug: "bench", Access: access(o.registered)}}, nil
 }
 
 func main() {
@@ -100,4 +100,12 @@ func main() {
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	ws.Shutdown(sctx)
+}
+
+// access is the access mode of a registered (or public) event.
+func access(registered bool) conference.Access {
+	if registered {
+		return conference.AccessRegistered
+	}
+	return conference.AccessPublic
 }

@@ -8,14 +8,15 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
+	"github.com/kastlive/kast/ingest/whip"
 	"github.com/kastlive/kast/internal/certs"
+	"github.com/kastlive/kast/internal/ladder"
 	"github.com/kastlive/kast/internal/rtc"
 	"github.com/kastlive/kast/internal/transcode"
 	"github.com/kastlive/kast/packager"
@@ -39,11 +40,13 @@ type app struct {
 	store  conference.Store
 	hub    *ingest.Hub
 	hls    *packager.Server
+	ladder *ladder.Ladder
 	rec    *recorder.Recorder
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
 	rtc    *rtc.Engine
 	relay  *relay.Relay
+	whip   *whip.Server
 	whep   *webrtc.Handler
 	web    *web.Server
 	acme   *certs.ACME
@@ -81,7 +84,11 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		servePprof(cfg.PprofAddr, a.log)
 	}
 	a.banner.print(stdout)
-	a.log.Info("kast started", "http", a.web.Addr().String(), "rtmp", a.rtmpAddr())
+	started := []any{"http", a.web.Addr().String(), "rtmp", a.rtmpAddr()}
+	if t := a.web.TLSAddr(); t != nil {
+		started = append(started, "https", t.String(), "rtmps", a.rtmpsAddr())
+	}
+	a.log.Info("kast started", started...)
 	<-ctx.Done()
 	a.log.Info("shutting down")
 	a.stop()
@@ -123,7 +130,18 @@ func (a *app) start(ctx context.Context) error {
 			Budget:    cfg.RecordBudget,
 			MinFree:   cfg.RecordMinFree,
 			Feed:      a.feed,
-			Logger:    a.log.With("component", "recorder"),
+			// Read back when the feed lost changes.
+			Conference: a.store,
+			// A publish keeps the event its track had (the directory is
+			// set before any publisher can connect).
+			EventOf: func(track string) int64 {
+				if a.directory == nil {
+					return 0
+				}
+				acc, _ := a.directory.Track(track)
+				return acc.EventID
+			},
+			Logger: a.log.With("component", "recorder"),
 		}
 		if cfg.RecordMinFree == 0 {
 			a.rec.MinFree = -1 // 0 is "until the disk is full"; the recorder's 0 means its default
@@ -136,6 +154,16 @@ func (a *app) start(ctx context.Context) error {
 	}
 	if err := a.hls.Initialize(); err != nil {
 		return fmt.Errorf("hls: %w", err)
+	}
+	if len(cfg.rungs) > 0 {
+		// After the packager: a stream's track is packaged before its
+		// renditions are handed over.
+		a.ladder = &ladder.Ladder{Hub: a.hub, Sink: a.hls, Rungs: cfg.rungs, Preset: cfg.RenditionsPreset,
+			Logger: a.log.With("component", "renditions")}
+		if err := a.ladder.Initialize(); err != nil {
+			a.ladder = nil
+			return fmt.Errorf("-renditions: %w", err)
+		}
 	}
 
 	if err := a.startWebRTC(); err != nil {
@@ -156,6 +184,9 @@ func (a *app) start(ctx context.Context) error {
 		Chat:          &conference.Chat{Messages: st, Questions: st, Feed: a.chatFeed},
 		Organizers:    st,
 		Health:        a.health,
+
+		SyncAllowLoopback: cfg.TimetableSyncAllowLoopback,
+		Proxies:           cfg.proxies,
 	}
 	api.History = &apihttp.ViewerHistory{Tracks: a.trackSlugs, Count: api.ViewerCount}
 	if a.rec != nil {
@@ -192,18 +223,24 @@ func (a *app) start(ctx context.Context) error {
 		Pages:          a.pages(api),
 		Gate:           a.gate,
 		Live:           a.live,
+		Feed:           a.feed,
 	}
 	if a.gate != nil {
-		// Recordings of a registered event take the credential its live stream does.
-		ws.RecordingGate = a.gate.CheckWHEP
+		// Recordings of a registered event take the credential its live
+		// stream does (the talk's event decides, not the track's owner now).
+		ws.RecordingGate = a.gate
 		if a.whep != nil {
 			a.whep.Gate = a.gate.CheckWHEP // WHEP takes the playback credential HLS does
 		}
-		api.OnLogout = func(id int64) { a.gate.Revoke(strconv.FormatInt(id, 10)) }
+		api.OnLogout = a.gate.Revoke
 	}
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
 		ws.RedirectHTTP, ws.WrapHTTP, ws.HSTSMaxAge = cfg.HTTPRedirect, wrapHTTP, cfg.HSTS
+		ws.CanonicalHost = cfg.PublicHost
+		if d := cfg.domainList(); ws.CanonicalHost == "" && len(d) > 0 {
+			ws.CanonicalHost = d[0]
+		}
 	}
 	if err := ws.Initialize(); err != nil {
 		return fmt.Errorf("http: %w", err)
@@ -229,6 +266,9 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.banner = newBanner(cfg, boot, a.watchAddr(), a.rtmpAddr(), a.rtmpsAddr())
+	if a.whip != nil {
+		a.banner.withWHIP()
+	}
 	return nil
 }
 
@@ -276,8 +316,19 @@ func (a *app) startWebRTC() error {
 	if err := a.relay.Initialize(); err != nil {
 		return fmt.Errorf("relay: %w", err)
 	}
+	a.whip = &whip.Server{
+		Engine:    a.rtc,
+		Hub:       a.hub,
+		Authorize: a.authorize,
+		Logger:    a.log.With("component", "whip"),
+	}
+	if err := a.whip.Initialize(); err != nil {
+		a.whip = nil
+		return fmt.Errorf("whip: %w", err)
+	}
 	a.whep = &webrtc.Handler{
 		Relay:      a.relay,
+		WHIP:       a.whip,
 		Tracks:     storeTracks{store: a.store, hub: a.hub},
 		ICEServers: ice,
 		Logger:     a.log.With("component", "whep"),
@@ -391,6 +442,12 @@ func (a *app) stop() {
 	}
 	if a.rtmps != nil {
 		a.rtmps.Close()
+	}
+	if a.whip != nil {
+		a.whip.Close()
+	}
+	if a.ladder != nil {
+		a.ladder.Close()
 	}
 	// Publishers gone, their streams ended: WebRTC sessions follow.
 	if a.whep != nil {

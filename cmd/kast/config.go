@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kastlive/kast/internal/ladder"
+	"github.com/kastlive/kast/internal/netlimit"
 	"github.com/kastlive/kast/internal/rtc"
+	"github.com/kastlive/kast/internal/transcode"
 )
 
 // config is everything kast is started with. Each field has a flag and a
@@ -45,6 +48,9 @@ type config struct {
 	HLSHoldHint   bool
 	HLSStreamIvl  time.Duration
 
+	Renditions       string
+	RenditionsPreset string
+	rungs            []transcode.Rung // parsed Renditions
 	Record           bool
 	RecordRetention  time.Duration
 	RecordBudget     int64
@@ -53,6 +59,10 @@ type config struct {
 	LiveSwitchDelay  time.Duration
 	LivePerSource    int
 	LiveOrigins      string
+
+	TimetableSyncAllowLoopback bool
+	TrustedProxies             string
+	proxies                    netlimit.Proxies
 
 	LogFormat string
 	LogLevel  string
@@ -86,7 +96,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "HTTP listen address: pages, HLS, API, metrics")
 	fs.StringVar(&c.HTTPSAddr, "https-addr", "", "HTTPS listen address when TLS is on (default :443 with -domain, :8443 with -tls-cert)")
 	fs.BoolVar(&c.HTTPRedirect, "http-redirect", true, "with TLS on, the HTTP listener redirects to HTTPS (false: it also serves everything in cleartext, e.g. for a CDN's origin pulls)")
-	fs.DurationVar(&c.HSTS, "hsts", 365*24*time.Hour, "Strict-Transport-Security max-age sent over HTTPS (0: none)")
+	fs.DurationVar(&c.HSTS, "hsts", 365*24*time.Hour, "Strict-Transport-Security max-age sent over HTTPS (0: none; default a year with -domain, a day with -tls-cert, which is often a test certificate)")
 	fs.StringVar(&c.RTMPAddr, "rtmp-addr", ":1935", "RTMP listen address for publishers (empty disables)")
 	fs.StringVar(&c.RTMPSAddr, "rtmps-addr", "", "RTMPS listen address (default :1936 when TLS is on; empty with TLS off disables)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM) for HTTPS and RTMPS; reloaded when it changes")
@@ -105,13 +115,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the database")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark login cookies Secure on plain HTTP too (kast behind a TLS-terminating proxy); requests over TLS always get Secure cookies")
 	fs.StringVar(&c.EmbedAncestors, "embed-frame-ancestors", "*", "Content-Security-Policy frame-ancestors of the embeddable player /embed/<event>/<track>: the sites allowed to put it in an iframe, space-separated (e.g. \"https://conf.example.org\"); * allows any")
-	fs.StringVar(&c.PublicHost, "public-host", "", "host name printed in the OBS and watch URLs (default: this machine's address)")
+	fs.StringVar(&c.PublicHost, "public-host", "", "host name printed in the OBS and watch URLs, and where HTTP redirects to HTTPS (default: this machine's address; the first -domain)")
 	fs.DurationVar(&c.PartTarget, "part-target", 200*time.Millisecond, "LL-HLS part duration")
 	fs.DurationVar(&c.SegmentTarget, "segment-target", time.Second, "minimum HLS segment duration; segments end on the first keyframe after it")
 	fs.IntVar(&c.HLSWindow, "hls-window", 12, "segments listed in the playlist (at least 7)")
 	fs.DurationVar(&c.HLSLinger, "hls-linger", 30*time.Second, "how long a playlist stays up after its publisher leaves, for reconnects")
 	fs.DurationVar(&c.HLSStreamIvl, "hls-stream-interval", 50*time.Millisecond, "least time between two writes of a streamed hinted part; frames in between go out together (0: every frame at once, more CPU)")
 	fs.BoolVar(&c.HLSHoldHint, "hls-hold-hinted-part", false, "answer the preload-hinted part when complete instead of streaming it frame by frame (less CPU, ~100 ms more latency for Apple players)")
+	fs.StringVar(&c.Renditions, "renditions", "", "lower renditions made of every live track for weak networks, e.g. 480p,360p (bitrates: 480p:1200k); one ffmpeg per track, off when empty")
+	fs.StringVar(&c.RenditionsPreset, "renditions-preset", transcode.DefaultPreset, "x264 preset of the renditions (ultrafast ... medium: more CPU, better pictures)")
 	fs.BoolVar(&c.Record, "record", true, "record every publish to <data-dir>/recordings and serve the talks under /vod/")
 	fs.Var(daysFlag{&c.RecordRetention}, "record-retention", "delete recordings that ended longer ago than this, e.g. 30d or 72h (0: keep)")
 	fs.Var(bytesFlag{&c.RecordBudget}, "record-budget", "most disk space recordings may take, e.g. 200G; past it the oldest are deleted, never a live one (0: no budget)")
@@ -121,6 +133,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.LiveSwitchDelay, "live-switch-delay", 3*time.Second, "upper bound of the random delay the live channel suggests to players after an on-air change")
 	fs.IntVar(&c.LivePerSource, "live-per-source", 64, "live channel connections per source address (IPv6: per /64)")
 	fs.StringVar(&c.LiveOrigins, "live-origins", "", "comma-separated browser origins besides kast's own allowed on the live channel (\"*\": any)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies (CDN, nginx) whose X-Forwarded-For names the client for the rate and connection limits; others' headers are ignored")
+	fs.BoolVar(&c.TimetableSyncAllowLoopback, "timetable-sync-allow-loopback", false, "let timetable sync fetch from loopback addresses (a pretalx on this machine); link-local and metadata addresses stay refused")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (off by default; never expose it)")
@@ -177,6 +191,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 }
 
 func (c *config) validate() error {
+	p, err := netlimit.ParseProxies(c.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("-trusted-proxies: %v", err)
+	}
+	c.proxies = p
 	switch c.LogFormat {
 	case "text", "json":
 	default:
@@ -190,6 +209,16 @@ func (c *config) validate() error {
 	}
 	if c.TLSCert != "" && c.Domains != "" {
 		return fmt.Errorf("-domain gets certificates over ACME: leave -tls-cert and -tls-key out, or -domain")
+	}
+	rungs, err := ladder.ParseRungs(c.Renditions)
+	if err != nil {
+		return fmt.Errorf("-renditions: %v", err)
+	}
+	c.rungs = rungs
+	switch c.RenditionsPreset {
+	case "ultrafast", "superfast", "veryfast", "faster", "fast", "medium":
+	default:
+		return fmt.Errorf("-renditions-preset %q: want ultrafast, superfast, veryfast, faster, fast or medium", c.RenditionsPreset)
 	}
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		return fmt.Errorf("KAST_METRICS_TOKEN is too short: use at least 16 characters")
@@ -236,6 +265,12 @@ func (c *config) tlsDefaults() {
 	}
 	if !c.set["rtmps-addr"] {
 		c.RTMPSAddr = ":1936"
+	}
+	// HSTS pins every port of the host name in browsers for max-age: a
+	// day until the operator says otherwise, unless the certificate comes
+	// from a public CA over ACME.
+	if !c.set["hsts"] && c.Domains == "" {
+		c.HSTS = 24 * time.Hour
 	}
 }
 

@@ -31,6 +31,7 @@ func TestConfigErrors(t *testing.T) {
 		{env: map[string]string{"KAST_STREAM_KEY": "short"}, want: "too short"},
 		{args: []string{"-rtmps-addr", ":1936"}, want: "tls-cert"},
 		{args: []string{"extra"}, want: "unexpected argument"},
+		{args: []string{"-trusted-proxies", "10.0.0.0/33"}, want: "trusted-proxies"},
 	} {
 		_, err := parseConfig(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -52,7 +53,7 @@ func TestHelpListsEnvironment(t *testing.T) {
 // TestSecretsPrintedOnce starts kast twice on one data dir.
 func TestSecretsPrintedOnce(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{"KAST_DATA_DIR": dir, "KAST_HTTP_ADDR": "127.0.0.1:0", "KAST_RTMP_ADDR": "127.0.0.1:0", "KAST_METRICS_ADDR": "127.0.0.1:0"}
+	env := map[string]string{"KAST_DATA_DIR": dir, "KAST_HTTP_ADDR": "127.0.0.1:0", "KAST_RTMP_ADDR": "127.0.0.1:0", "KAST_METRICS_ADDR": "127.0.0.1:0", "KAST_WEBRTC_UDP_ADDR": "127.0.0.1:0"}
 	start := func() string {
 		cfg, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
 		if err != nil {

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/kastlive/kast/conference"
@@ -20,7 +18,7 @@ import (
 // gives the API the viewer counts.
 func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.Handler) error {
 	a.directory = &gate.Directory{
-		Source: trackAccess{st},
+		Source: st, // conference.TrackStore lists the tracks' access
 		Feed:   a.feed,
 		Logger: a.log.With("component", "gate"),
 	}
@@ -36,7 +34,7 @@ func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.
 		Directory:     a.directory,
 		TTL:           a.cfg.PlaybackTokenTTL,
 		SecureCookies: a.cfg.SecureCookies,
-		Viewers:       sessionViewers{sessions: api.Sessions, store: st},
+		Viewers:       sessionViewers{&conference.Playback{Sessions: api.Sessions, Store: st, Organizers: st}},
 	}
 	// A registered event's media must not land in a shared cache.
 	dir := a.directory
@@ -59,7 +57,8 @@ func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.
 			MaxPerSource:   a.cfg.LivePerSource,
 			AllowedOrigins: origins,
 		},
-		Logger: a.log.With("component", "live"),
+		Proxies: a.cfg.proxies,
+		Logger:  a.log.With("component", "live"),
 	}
 	total := viewerTotal{hls: a.hls}
 	if a.relay != nil {
@@ -70,59 +69,18 @@ func (a *app) startPlayback(ctx context.Context, st *sqlite.Store, api *apihttp.
 	return a.live.Initialize()
 }
 
-// trackAccess lists the tracks for the gate's directory.
-type trackAccess struct{ st conference.TrackStore }
-
-func (t trackAccess) TrackAccess(ctx context.Context) ([]gate.TrackAccess, error) {
-	all, err := t.st.TrackAccess(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]gate.TrackAccess, 0, len(all))
-	for _, a := range all {
-		out = append(out, gate.TrackAccess{Track: a.Track, TrackID: a.TrackID, EventID: a.EventID, Event: a.EventSlug,
-			Registered: a.Access == conference.AccessRegistered})
-	}
-	return out, nil
-}
-
-// sessionViewers answers the gate's question at the playback-token
-// endpoint: the login session behind the request, and its registration.
-type sessionViewers struct {
-	sessions *conference.Sessions
-	store    conference.Store
-}
+// sessionViewers hands the gate's question at the playback-token
+// endpoint (who is this, may they watch) to conference.Playback with the
+// request's session cookie.
+type sessionViewers struct{ p *conference.Playback }
 
 func (v sessionViewers) PlaybackGrant(ctx context.Context, r *http.Request, event string) (gate.Grant, error) {
-	c, err := r.Cookie(apihttp.SessionCookie)
-	if err != nil || c.Value == "" {
-		return gate.Grant{}, gate.ErrNotSignedIn
+	var token string
+	if c, err := r.Cookie(apihttp.SessionCookie); err == nil {
+		token = c.Value
 	}
-	acct, sess, err := v.sessions.Authenticate(ctx, c.Value)
-	if errors.Is(err, conference.ErrUnauthenticated) {
-		return gate.Grant{}, gate.ErrNotSignedIn
-	}
-	if err != nil {
-		return gate.Grant{}, err
-	}
-	ev, err := v.store.EventBySlug(ctx, event)
-	if err != nil {
-		return gate.Grant{}, err
-	}
-	if _, err := v.store.RegistrationFor(ctx, ev.ID, acct.ID); errors.Is(err, conference.ErrNotFound) {
-		// Organizer accounts watch (and moderate) every event unregistered.
-		if o, ok := v.store.(conference.OrganizerStore); ok {
-			if is, err := o.IsOrganizer(ctx, acct.ID); err != nil {
-				return gate.Grant{}, err
-			} else if is {
-				return gate.Grant{EventID: ev.ID, SessionID: strconv.FormatInt(sess.ID, 10)}, nil
-			}
-		}
-		return gate.Grant{}, gate.ErrNotRegistered
-	} else if err != nil {
-		return gate.Grant{}, err
-	}
-	return gate.Grant{EventID: ev.ID, SessionID: strconv.FormatInt(sess.ID, 10)}, nil
+	who, err := v.p.Viewer(ctx, token, event)
+	return gate.Grant{EventID: who.EventID, SessionID: who.SessionRef}, err
 }
 
 // liveEvents gives the live channel the events of the gate's directory.

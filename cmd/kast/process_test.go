@@ -35,7 +35,7 @@ var startedRE = regexp.MustCompile(`kast started.* http=(\S+)`)
 
 func startProcess(t *testing.T, dataDir string) *kastProcess {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-http-addr=127.0.0.1:0", "-rtmp-addr=", "-metrics-addr=127.0.0.1:0", "-data-dir="+dataDir)
+	cmd := exec.Command(os.Args[0], "-http-addr=127.0.0.1:0", "-rtmp-addr=", "-metrics-addr=127.0.0.1:0", "-webrtc-udp-addr=127.0.0.1:0", "-data-dir="+dataDir)
 	cmd.Env = append(os.Environ(), "KAST_TEST_MAIN=1", "KAST_ADMIN_TOKEN="+testAdminToken)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -70,15 +70,15 @@ func recordingsCommand(args []string, getenv func(string) string, stdout, stderr
 		}
 		body, _ := json.Marshal(map[string]float64{"cut_start_s": start.Seconds(), "cut_end_s": end.Seconds()})
 		var out map[string]any
-		if err = c.do("POST", fmt.Sprintf("/api/admin/recordings/talks/%d/trim", *talk), body, &out); err == nil {
+		if err = c.do("POST", fmt.Sprintf("/api/v1/admin/recordings/talks/%d/trim", *talk), body, &out); err == nil {
 			fmt.Fprintf(stdout, "talk %d: %v segments, %.1f s\n", *talk, out["segments"], out["duration_s"])
 		}
 	case "delete":
 		switch {
 		case *talk > 0:
-			err = c.do("DELETE", fmt.Sprintf("/api/admin/recordings/talks/%d", *talk), nil, nil)
+			err = c.do("DELETE", fmt.Sprintf("/api/v1/admin/recordings/talks/%d", *talk), nil, nil)
 		case strings.Count(*publish, "/") == 1:
-			err = c.do("DELETE", "/api/admin/recordings/publishes/"+*publish, nil, nil)
+			err = c.do("DELETE", "/api/v1/admin/recordings/publishes/"+*publish, nil, nil)
 		default:
 			err = errors.New("delete needs -talk ID or -publish TRACK/ID")
 		}
@@ -142,7 +142,7 @@ func (c adminClient) do(method, path string, body []byte, out any) error {
 
 func (c adminClient) list(w io.Writer) error {
 	var l vod.Listing
-	if err := c.do("GET", "/api/admin/recordings", nil, &l); err != nil {
+	if err := c.do("GET", "/api/v1/admin/recordings", nil, &l); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)

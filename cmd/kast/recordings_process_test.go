@@ -53,7 +53,7 @@ func startRecProcess(t *testing.T, dataDir string, env map[string]string, wrap .
 	p := &recProcess{logs: &recLogBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(args[0], args[1:]...)
 	p.cmd.Env = append(os.Environ(), "KAST_TEST_MAIN=1", "KAST_DATA_DIR="+dataDir,
-		"KAST_HTTP_ADDR=127.0.0.1:0", "KAST_RTMP_ADDR=127.0.0.1:0",
+		"KAST_HTTP_ADDR=127.0.0.1:0", "KAST_RTMP_ADDR=127.0.0.1:0", "KAST_WEBRTC_UDP_ADDR=127.0.0.1:0",
 		"KAST_STREAM_KEY="+testStreamKey, "KAST_ADMIN_TOKEN="+testAdminToken,
 		"KAST_METRICS_ADDR=127.0.0.1:0", "KAST_METRICS_TOKEN="+testMetricsToken)
 	for k, v := range env {

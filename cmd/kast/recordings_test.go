@@ -45,12 +45,13 @@ func getBody(t *testing.T, url string, hdr ...string) (int, http.Header, []byte)
 	return res.StatusCode, res.Header, b
 }
 
-// waitEndlist polls a VOD playlist until it is complete.
-func waitEndlist(t *testing.T, url string, timeout time.Duration) string {
+// waitEndlist polls a VOD playlist (with headers hdr) until it is
+// complete.
+func waitEndlist(t *testing.T, url string, timeout time.Duration, hdr ...string) string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		code, _, b := getBody(t, url)
+		code, _, b := getBody(t, url, hdr...)
 		if code == 200 && strings.Contains(string(b), "#EXT-X-ENDLIST") {
 			return string(b)
 		}
@@ -61,11 +62,16 @@ func waitEndlist(t *testing.T, url string, timeout time.Duration) string {
 	}
 }
 
-// decodeAll has ffmpeg decode a whole recording and returns the seconds
-// of video it decoded (30 fps) and ffmpeg's complaints.
-func decodeAll(t *testing.T, url string) (float64, []string) {
+// decodeAll has ffmpeg decode a whole recording (input options such as
+// -headers or -cookies before it) and returns the seconds of video it
+// decoded (30 fps) and ffmpeg's complaints.
+func decodeAll(t *testing.T, url string, input ...string) (float64, []string) {
 	t.Helper()
-	out := testutil.FrameCRC(t, url, 600*time.Second)
+	args := append([]string{"-hide_banner", "-loglevel", "warning"}, input...)
+	out, err := testutil.Run(t, 120*time.Second, append(args, "-i", url, "-f", "framecrc", "-")...)
+	if err != nil {
+		t.Fatalf("ffmpeg reading %s: %v\n%s", url, err, testutil.Tail(out, 30))
+	}
 	video, audio, problems := testutil.CountFrames(out)
 	t.Logf("%s: %d video, %d audio frames", url, video, audio)
 	if audio == 0 {
@@ -77,7 +83,7 @@ func decodeAll(t *testing.T, url string) (float64, []string) {
 // listRecordings asks the admin API.
 func listRecordings(t *testing.T, base string) vod.Listing {
 	t.Helper()
-	code, _, b := getBody(t, base+"/api/admin/recordings", "Authorization", "Bearer "+testAdminToken)
+	code, _, b := getBody(t, base+"/api/v1/admin/recordings", "Authorization", "Bearer "+testAdminToken)
 	if code != 200 {
 		t.Fatalf("list: %d %s", code, b)
 	}
@@ -327,8 +333,8 @@ func TestRecordingSurvivesKill9(t *testing.T) {
 	if after.Live || after.Segments < before.Segments {
 		t.Fatalf("after restart %+v, before %+v\n%s", after, before, logs)
 	}
-	pl := waitEndlist(t, a.testURL(after.Playlist), 5*time.Second)
-	got, problems := decodeAll(t, a.testURL(after.Playlist))
+	pl := waitEndlist(t, a.testURL(after.Playlist), 5*time.Second, "Authorization", "Bearer "+testAdminToken)
+	got, problems := decodeAll(t, a.testURL(after.Playlist), "-headers", "Authorization: Bearer "+testAdminToken+"\r\n")
 	if len(problems) > 0 {
 		t.Errorf("ffmpeg reported:\n%s\n%s", strings.Join(problems, "\n"), pl)
 	}
@@ -381,7 +387,7 @@ func TestRecordingsCommand(t *testing.T) {
 		t.Fatalf("after delete: %+v", l)
 	}
 	// Without the token: refused.
-	if code, _, _ := getBody(t, a.testURL("/api/admin/recordings"), "Authorization", "Bearer wrong-token-0123456789"); code != 401 {
+	if code, _, _ := getBody(t, a.testURL("/api/v1/admin/recordings"), "Authorization", "Bearer wrong-token-0123456789"); code != 401 {
 		t.Fatalf("wrong token: %d", code)
 	}
 }

@@ -25,10 +25,42 @@ type frabEvent struct {
 	Abstract    string
 	Description string
 	Persons     []conference.Speaker
+	// DoNotRecord: JSON do_not_record, XML <recording><optout>.
+	DoNotRecord bool
 }
 
-// talk converts e, on day (YYYY-MM-DD) in loc, into a timetable talk.
-func (e frabEvent) talk(field, day string, loc *time.Location) (conference.Talk, error) {
+// frabDay is the day an event is listed under: its date (YYYY-MM-DD) and,
+// when the schedule gives them, when it starts and ends (a conference
+// day often runs past midnight: 10:00 to 04:00 the next morning).
+type frabDay struct {
+	Date       string
+	Start, End time.Time
+}
+
+// dayBounds reads a day's start and end ("" or unreadable: zero).
+func dayBounds(start, end string, loc *time.Location) (time.Time, time.Time) {
+	return parseDateTime(start, loc), parseDateTime(end, loc)
+}
+
+// parseDateTime reads an ISO 8601 date-time as frab and pretalx write it
+// (with an offset, or local to loc); zero when it is none.
+func parseDateTime(s string, loc *time.Location) time.Time {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02T15:04Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t
+		}
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// talk converts e, listed under day in loc, into a timetable talk.
+func (e frabEvent) talk(field string, day frabDay, loc *time.Location) (conference.Talk, error) {
 	guid := strings.TrimSpace(e.GUID)
 	if guid == "" && strings.TrimSpace(e.ID) != "" {
 		guid = "frab-id:" + strings.TrimSpace(e.ID)
@@ -49,42 +81,45 @@ func (e frabEvent) talk(field, day string, loc *time.Location) (conference.Talk,
 		abstract = strings.TrimSpace(e.Description)
 	}
 	return conference.Talk{
-		GUID:     guid,
-		Title:    strings.TrimSpace(e.Title),
-		Abstract: abstract,
-		Speakers: e.Persons,
-		Start:    start,
-		End:      start.Add(d),
-		Kind:     kindOf(e.Type, e.Title),
-		Language: strings.TrimSpace(e.Language),
+		GUID:        guid,
+		Title:       strings.TrimSpace(e.Title),
+		Abstract:    abstract,
+		Speakers:    e.Persons,
+		Start:       start,
+		End:         start.Add(d),
+		Kind:        kindOf(e.Type, e.Title),
+		Language:    strings.TrimSpace(e.Language),
+		DoNotRecord: e.DoNotRecord,
 	}, nil
 }
 
 // startTime is the event's date when it carries a full date-time (what
-// pretalx and frab write), else the day's date at Start in loc.
-func (e frabEvent) startTime(day string, loc *time.Location) (time.Time, error) {
+// pretalx and frab write), else the day's date at Start in loc. A day
+// that runs past midnight lists its late events at times before its own
+// start (01:00 on a day from 10:00 to 04:00): those are on the next
+// calendar date.
+func (e frabEvent) startTime(day frabDay, loc *time.Location) (time.Time, error) {
+	date := day.Date
 	if d := strings.TrimSpace(e.Date); d != "" {
-		for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02T15:04Z07:00"} {
-			if t, err := time.Parse(layout, d); err == nil {
-				return t, nil
-			}
-		}
-		for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
-			if t, err := time.ParseInLocation(layout, d, loc); err == nil {
-				return t, nil
-			}
+		if t := parseDateTime(d, loc); !t.IsZero() {
+			return t, nil
 		}
 		if _, err := time.Parse("2006-01-02", d); err != nil {
 			return time.Time{}, &time.ParseError{Value: d, Message: ": not an ISO 8601 date-time"}
 		}
-		day = d
+		date = d
 	}
-	if day == "" || strings.TrimSpace(e.Start) == "" {
+	if date == "" || strings.TrimSpace(e.Start) == "" {
 		return time.Time{}, &time.ParseError{Value: e.Date, Message: ": no date-time, and no day date and start time"}
 	}
-	t, err := time.ParseInLocation("2006-01-02 15:04", day+" "+strings.TrimSpace(e.Start), loc)
+	t, err := time.ParseInLocation("2006-01-02 15:04", date+" "+strings.TrimSpace(e.Start), loc)
 	if err != nil {
-		return time.Time{}, &time.ParseError{Value: day + " " + e.Start, Message: ": bad day date or start time (want YYYY-MM-DD and HH:MM)"}
+		return time.Time{}, &time.ParseError{Value: date + " " + e.Start, Message: ": bad day date or start time (want YYYY-MM-DD and HH:MM)"}
+	}
+	if date == day.Date && !day.Start.IsZero() && t.Before(day.Start) {
+		if next := t.AddDate(0, 0, 1); day.End.IsZero() || next.Before(day.End) {
+			t = next
+		}
 	}
 	return t, nil
 }

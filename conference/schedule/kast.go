@@ -1,11 +1,12 @@
 package schedule
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kastlive/kast/conference"
@@ -14,8 +15,8 @@ import (
 // kastDoc is kast's timetable JSON: what Marshal writes and ParseKast
 // reads. Unknown fields are refused (it is kast's own format).
 type kastDoc struct {
-	Rooms []kastRoom `json:"rooms"`
-	Talks []kastTalk `json:"talks"`
+	Rooms cappedList[kastRoom, limitKastRooms] `json:"rooms"`
+	Talks cappedList[kastTalk, limitKastTalks] `json:"talks"`
 }
 
 type kastRoom struct {
@@ -26,15 +27,17 @@ type kastRoom struct {
 }
 
 type kastTalk struct {
-	GUID     string        `json:"guid"`
-	Room     string        `json:"room"`
-	Title    string        `json:"title"`
-	Abstract string        `json:"abstract,omitempty"`
-	Speakers []kastSpeaker `json:"speakers,omitempty"`
-	Start    time.Time     `json:"start"`
-	End      time.Time     `json:"end"`
-	Kind     string        `json:"kind,omitempty"`
-	Language string        `json:"language,omitempty"`
+	GUID     string                                     `json:"guid"`
+	Room     string                                     `json:"room"`
+	Title    string                                     `json:"title"`
+	Abstract string                                     `json:"abstract,omitempty"`
+	Speakers cappedList[kastSpeaker, limitKastSpeakers] `json:"speakers,omitempty"`
+	Start    time.Time                                  `json:"start"`
+	End      time.Time                                  `json:"end"`
+	Kind     string                                     `json:"kind,omitempty"`
+	Language string                                     `json:"language,omitempty"`
+	// DoNotRecord: the speaker opted out of the recording.
+	DoNotRecord bool `json:"do_not_record,omitempty"`
 }
 
 type kastSpeaker struct {
@@ -45,14 +48,29 @@ type kastSpeaker struct {
 // ParseKast reads kast's timetable JSON. A talk's room is a room's key
 // (or name, which is the key when none is given).
 func ParseKast(data []byte) (conference.Timetable, error) {
+	// Rooms, talks and speakers are decoded one at a time and stop at
+	// their limits (cappedList), reading the document in place: memory
+	// stays bounded by the limits.
 	var doc kastDoc
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
+	if err := json.Unmarshal(data, &doc); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) && strings.Contains(se.Error(), "after top-level value") {
+			return conference.Timetable{}, fieldErr("", "unexpected data after the timetable")
+		}
 		return conference.Timetable{}, jsonError(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return conference.Timetable{}, fieldErr("", "unexpected data after the timetable")
+	if first(data) != '{' {
+		return conference.Timetable{}, fieldErr("", "a kast timetable is a JSON object")
+	}
+	// Unknown fields are refused (the lists refuse them in their elements).
+	if err := elements(data, func(key, _ []byte) error {
+		switch string(key) {
+		case `"rooms"`, `"talks"`:
+			return nil
+		}
+		return fieldErr(strings.Trim(string(key), `"`), "unknown field %s", key)
+	}); err != nil {
+		return conference.Timetable{}, err
 	}
 	if len(doc.Rooms) > MaxRooms {
 		return conference.Timetable{}, fieldErr("rooms", "more than %d rooms", MaxRooms)
@@ -77,7 +95,7 @@ func ParseKast(data []byte) (conference.Timetable, error) {
 		}
 		tk := conference.Talk{
 			GUID: t.GUID, Title: t.Title, Abstract: t.Abstract, Start: t.Start, End: t.End,
-			Kind: conference.TalkKind(t.Kind), Language: t.Language,
+			Kind: conference.TalkKind(t.Kind), Language: t.Language, DoNotRecord: t.DoNotRecord,
 		}
 		for _, s := range t.Speakers {
 			tk.Speakers = append(tk.Speakers, conference.Speaker{Name: s.Name, Bio: s.Bio})
@@ -85,6 +103,7 @@ func ParseKast(data []byte) (conference.Timetable, error) {
 		if t.GUID == "" {
 			return conference.Timetable{}, fieldErr("talks["+strconv.Itoa(i)+"].guid", "is required")
 		}
+		tk.Normalize() // "kind" left out is a talk, as documented
 		tt.Talks = append(tt.Talks, conference.TimetableTalk{Room: room, Talk: tk})
 	}
 	return tt, nil
@@ -101,7 +120,7 @@ func hasKey(rooms []conference.Room, key string) bool {
 
 // Marshal writes tt as kast's timetable JSON, talk times in loc.
 func Marshal(tt conference.Timetable, loc *time.Location) ([]byte, error) {
-	doc := kastDoc{Rooms: []kastRoom{}, Talks: []kastTalk{}}
+	doc := kastDoc{Rooms: cappedList[kastRoom, limitKastRooms]{}, Talks: cappedList[kastTalk, limitKastTalks]{}}
 	for _, r := range tt.Rooms {
 		kr := kastRoom{Name: r.Name, Slug: r.Slug}
 		if r.Key != r.Name {
@@ -111,7 +130,7 @@ func Marshal(tt conference.Timetable, loc *time.Location) ([]byte, error) {
 	}
 	for _, t := range tt.Talks {
 		kt := kastTalk{GUID: t.GUID, Room: t.Room, Title: t.Title, Abstract: t.Abstract,
-			Start: t.Start.In(loc), End: t.End.In(loc), Kind: string(t.Kind), Language: t.Language}
+			Start: t.Start.In(loc), End: t.End.In(loc), Kind: string(t.Kind), Language: t.Language, DoNotRecord: t.DoNotRecord}
 		for _, s := range t.Speakers {
 			kt.Speakers = append(kt.Speakers, kastSpeaker{Name: s.Name, Bio: s.Bio})
 		}
@@ -141,6 +160,8 @@ func jsonError(err error) error {
 		return fieldErr("", "malformed JSON at byte %d: %v", e.Offset, e)
 	case *json.UnmarshalTypeError:
 		return fieldErr(e.Field, "must be %s, not %s", kindName(e.Type.Kind()), e.Value)
+	case *conference.FieldError:
+		return e // a limit, from a list's own decoding
 	}
 	if err == io.EOF {
 		return fieldErr("", "empty document")

@@ -53,8 +53,11 @@ func TestParsePretalxSchedule(t *testing.T) {
 		!k.Start.Equal(berlin(t, "2027-03-13 11:00")) || k.End.Sub(k.Start) != 30*time.Minute ||
 		k.Kind != conference.KindTalk || k.Language != "en" ||
 		!reflect.DeepEqual(k.Speakers, []conference.Speaker{{Name: "Bobby Tables", Bio: `<b>bold</b> bio & "quotes"`}}) ||
-		!strings.Contains(k.Abstract, "Line two, with; punctuation\\") {
+		!strings.Contains(k.Abstract, "Line two, with; punctuation\\") || !k.DoNotRecord {
 		t.Fatalf("talk 2 = %+v", k)
+	}
+	if n := byGUID["5b8d1f3c-0000-4000-8000-000000000001"]; n.DoNotRecord {
+		t.Errorf("talk 1 has do_not_record false: %+v", n)
 	}
 	kinds := map[string]conference.TalkKind{
 		"5b8d1f3c-0000-4000-8000-000000000001": conference.KindKeynote,
@@ -104,7 +107,7 @@ func TestFrabXMLMatchesJSON(t *testing.T) {
 			j.Speakers[i].Bio = ""
 		}
 		if !x.Start.Equal(j.Start) || !x.End.Equal(j.End) || x.Title != j.Title || x.Room != j.Room ||
-			x.Kind != j.Kind || x.Abstract != j.Abstract || !reflect.DeepEqual(x.Speakers, j.Speakers) {
+			x.Kind != j.Kind || x.Abstract != j.Abstract || !reflect.DeepEqual(x.Speakers, j.Speakers) || x.DoNotRecord != j.DoNotRecord {
 			t.Errorf("xml %+v\njson %+v", x, j)
 		}
 	}
@@ -118,7 +121,8 @@ func TestKastRoundTrip(t *testing.T) {
 	if len(tt.Rooms) != 2 || tt.Rooms[0].Key != "Main stage" || tt.Rooms[1].Key != "side" || tt.Rooms[1].Slug != "side-room" {
 		t.Fatalf("rooms = %+v", tt.Rooms)
 	}
-	if tt.Talks[0].Room != "Main stage" || tt.Talks[1].Room != "side" || tt.Talks[0].Kind != conference.KindKeynote {
+	if tt.Talks[0].Room != "Main stage" || tt.Talks[1].Room != "side" || tt.Talks[0].Kind != conference.KindKeynote ||
+		tt.Talks[0].DoNotRecord || !tt.Talks[1].DoNotRecord {
 		t.Fatalf("talks = %+v", tt.Talks)
 	}
 	b, err := Marshal(tt, time.UTC)
@@ -195,5 +199,73 @@ func TestFrabStartFromDayAndTime(t *testing.T) {
 	}
 	if tt.Rooms[0] != (conference.Room{Key: "Hall", Name: "Hall"}) {
 		t.Fatalf("rooms = %+v", tt.Rooms)
+	}
+}
+
+// TestDoNotRecordForms: the opt-out as exports write it (a boolean, and
+// the looser forms some tools emit) and as frab XML's <recording><optout>.
+func TestDoNotRecordForms(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  bool
+	}{{`true`, true}, {`false`, false}, {`null`, false}, {`"true"`, true}, {`1`, true}, {`0`, false}} {
+		doc := `{"schedule":{"conference":{"time_zone_name":"UTC","days":[{"date":"2027-03-13","rooms":{"A":[` +
+			`{"guid":"g","date":"2027-03-13T10:00:00Z","duration":"00:30","title":"t","do_not_record":` + tc.value + `}]}}]}}}`
+		tt, err := ParseFrabJSON([]byte(doc))
+		if err != nil || tt.Talks[0].DoNotRecord != tc.want {
+			t.Errorf("do_not_record %s: %+v, %v; want %v", tc.value, tt.Talks, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		recording string
+		want      bool
+	}{{`<recording><license/><optout>true</optout></recording>`, true}, {`<recording><optout>false</optout></recording>`, false}, {``, false}} {
+		doc := `<schedule><day date="2027-03-13"><room name="A"><event guid="g"><date>2027-03-13T10:00:00Z</date>` +
+			`<duration>00:30</duration><title>t</title>` + tc.recording + `</event></room></day></schedule>`
+		tt, err := ParseFrabXML([]byte(doc))
+		if err != nil || tt.Talks[0].DoNotRecord != tc.want {
+			t.Errorf("%q: %+v, %v; want %v", tc.recording, tt.Talks, err, tc.want)
+		}
+	}
+}
+
+// TestEventsAfterMidnight: a frab day runs from 10:00 to 04:00 the next
+// morning; its events at 01:00 and 03:30 without a date of their own are
+// on the next calendar date, its 10:30 and 23:00 ones on the day's, in
+// XML and JSON alike. A day without start and end keeps the day's date.
+func TestEventsAfterMidnight(t *testing.T) {
+	xmlDoc := `<schedule><conference><time_zone_name>Europe/Berlin</time_zone_name></conference>
+<day index="1" date="2027-03-13" start="2027-03-13T10:00:00+01:00" end="2027-03-14T04:00:00+01:00">
+<room name="Saal 1">
+<event guid="a"><start>10:30</start><duration>00:30</duration><title>Morning</title></event>
+<event guid="b"><start>23:00</start><duration>00:30</duration><title>Night</title></event>
+<event guid="c"><start>01:00</start><duration>00:30</duration><title>Late night</title></event>
+<event guid="d"><start>03:30</start><duration>00:20</duration><title>Very late</title></event>
+</room></day>
+<day index="2" date="2027-03-14"><room name="Saal 1">
+<event guid="e"><start>01:00</start><duration>00:30</duration><title>No bounds</title></event>
+</room></day></schedule>`
+	jsonDoc := `{"schedule":{"conference":{"time_zone_name":"Europe/Berlin","days":[
+{"date":"2027-03-13","day_start":"2027-03-13T10:00:00+01:00","day_end":"2027-03-14T04:00:00+01:00","rooms":{"Saal 1":[
+{"guid":"a","start":"10:30","duration":"00:30","title":"Morning"},
+{"guid":"b","start":"23:00","duration":"00:30","title":"Night"},
+{"guid":"c","start":"01:00","duration":"00:30","title":"Late night"},
+{"guid":"d","start":"03:30","duration":"00:20","title":"Very late"}]}},
+{"date":"2027-03-14","rooms":{"Saal 1":[{"guid":"e","start":"01:00","duration":"00:30","title":"No bounds"}]}}]}}}`
+	want := map[string]string{"a": "2027-03-13 10:30", "b": "2027-03-13 23:00", "c": "2027-03-14 01:00", "d": "2027-03-14 03:30", "e": "2027-03-14 01:00"}
+	for name, parse := range map[string]func([]byte) (conference.Timetable, error){"xml": ParseFrabXML, "json": ParseFrabJSON} {
+		doc := xmlDoc
+		if name == "json" {
+			doc = jsonDoc
+		}
+		tt, err := parse([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, k := range tt.Talks {
+			if w := berlin(t, want[k.GUID]); !k.Start.Equal(w) {
+				t.Errorf("%s: %q at %v, want %v", name, k.Title, k.Start, w)
+			}
+		}
 	}
 }

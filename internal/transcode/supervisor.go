@@ -33,6 +33,14 @@ type Supervisor struct {
 	// called, a new child is started after the backoff.
 	Serve func(stdin io.WriteCloser, stdout io.Reader)
 
+	// ExtraOutputs gives the child that many more output pipes, as file
+	// descriptors 3, 4, ... ("pipe:3" to ffmpeg), for a child with several
+	// outputs. ServeOutputs then replaces Serve: outputs[0] is stdout,
+	// outputs[i] descriptor i+2, and it must return once all of them reach
+	// EOF or when it wants the child replaced.
+	ExtraOutputs int
+	ServeOutputs func(stdin io.WriteCloser, outputs []io.Reader)
+
 	// MaxRestarts is how many exits within a minute are restarted before
 	// giving up (default 5).
 	MaxRestarts int
@@ -67,8 +75,11 @@ var ErrUnavailable = errors.New("ffmpeg unavailable")
 // Initialize starts the first child. It fails when the binary cannot be
 // found or started; later failures are handled by restarts.
 func (s *Supervisor) Initialize() error {
-	if s.Serve == nil {
+	if s.Serve == nil && s.ServeOutputs == nil {
 		return errors.New("transcode: Supervisor.Serve is nil")
+	}
+	if s.ExtraOutputs > 0 && s.ServeOutputs == nil {
+		return errors.New("transcode: Supervisor.ExtraOutputs needs ServeOutputs")
 	}
 	if s.MaxRestarts <= 0 {
 		s.MaxRestarts = 5
@@ -98,30 +109,43 @@ func (s *Supervisor) Initialize() error {
 	s.Path = path
 	s.done = make(chan struct{})
 	s.stopKick = make(chan struct{})
-	stdin, stdout, err := s.start()
+	stdin, outs, err := s.start()
 	if err != nil {
 		close(s.done)
 		return fmt.Errorf("%s: %w", s.Name, err)
 	}
-	go s.run(stdin, stdout)
+	go s.run(stdin, outs)
 	return nil
 }
 
-// start launches a child and returns the parent's ends of its pipes.
-func (s *Supervisor) start() (io.WriteCloser, *os.File, error) {
+// start launches a child and returns the parent's ends of its pipes:
+// stdin, then stdout and the ExtraOutputs.
+func (s *Supervisor) start() (io.WriteCloser, []*os.File, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, nil, err
 	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
+	var outR, outW []*os.File
+	closeAll := func() {
 		inR.Close()
 		inW.Close()
-		return nil, nil, err
+		for i := range outR {
+			outR[i].Close()
+			outW[i].Close()
+		}
+	}
+	for range 1 + s.ExtraOutputs {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		outR, outW = append(outR, r), append(outW, w)
 	}
 	cmd := exec.Command(s.Path, s.Args...)
 	cmd.Stdin = inR
-	cmd.Stdout = outW
+	cmd.Stdout = outW[0]
+	cmd.ExtraFiles = outW[1:]
 	errRing := newRing(s.StderrBytes)
 	cmd.Stderr = errRing
 	setProcAttr(cmd)
@@ -129,21 +153,22 @@ func (s *Supervisor) start() (io.WriteCloser, *os.File, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		inR.Close()
-		inW.Close()
-		outR.Close()
-		outW.Close()
+		closeAll()
 		return nil, nil, errors.New("closed")
 	}
 	err = startCmd(cmd)
 	// The child holds its own copies of these ends; keeping ours open would
 	// hide the child's exit (no EOF on stdout).
 	inR.Close()
-	outW.Close()
+	for _, w := range outW {
+		w.Close()
+	}
 	if err != nil {
 		s.mu.Unlock()
 		inW.Close()
-		outR.Close()
+		for _, r := range outR {
+			r.Close()
+		}
 		return nil, nil, err
 	}
 	s.cmd = cmd
@@ -156,15 +181,25 @@ func (s *Supervisor) start() (io.WriteCloser, *os.File, error) {
 }
 
 // run serves children until Close or until it gives up.
-func (s *Supervisor) run(stdin io.WriteCloser, stdout *os.File) {
+func (s *Supervisor) run(stdin io.WriteCloser, outs []*os.File) {
 	defer close(s.done)
 	backoff := s.MinBackoff
 	var exits []time.Time
 	for {
 		began := time.Now()
-		s.Serve(stdin, stdout)
+		if s.ServeOutputs != nil {
+			rs := make([]io.Reader, len(outs))
+			for i, f := range outs {
+				rs[i] = f
+			}
+			s.ServeOutputs(stdin, rs)
+		} else {
+			s.Serve(stdin, outs[0])
+		}
 		stdin.Close()
-		stdout.Close()
+		for _, f := range outs {
+			f.Close()
+		}
 
 		s.mu.Lock()
 		cmd, closed := s.cmd, s.closed
@@ -216,7 +251,7 @@ func (s *Supervisor) run(stdin io.WriteCloser, stdout *os.File) {
 		backoff = min(2*backoff, s.MaxBackoff)
 
 		var err error
-		stdin, stdout, err = s.start()
+		stdin, outs, err = s.start()
 		if err != nil {
 			s.mu.Lock()
 			if !s.closed {

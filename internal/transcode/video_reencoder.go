@@ -530,6 +530,12 @@ var (
 // one arrives, and without it every picture would wait for the next (one
 // frame, 33 ms at 30 fps).
 func (v *VideoReencoder) appendAnnexB(buf []byte, u *ingest.Unit, id uint64) []byte {
+	return appendTaggedAnnexB(buf, v.Input, u, id)
+}
+
+// appendTaggedAnnexB is appendAnnexB for a stream with parameters in; the
+// ladder encoder writes its pictures the same way.
+func appendTaggedAnnexB(buf []byte, in *ingest.Video, u *ingest.Unit, id uint64) []byte {
 	hasSPS := false
 	for _, n := range u.NALUs {
 		if len(n) > 0 && h264.NALUType(n[0]&0x1f) == h264.NALUTypeSPS {
@@ -537,8 +543,8 @@ func (v *VideoReencoder) appendAnnexB(buf []byte, u *ingest.Unit, id uint64) []b
 		}
 	}
 	if u.Key && !hasSPS {
-		buf = append(append(buf, startCode...), v.Input.SPS...)
-		buf = append(append(buf, startCode...), v.Input.PPS...)
+		buf = append(append(buf, startCode...), in.SPS...)
+		buf = append(append(buf, startCode...), in.PPS...)
 	}
 	tagged := false
 	for _, n := range u.NALUs {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 
 	"github.com/kastlive/kast/conference"
 )
@@ -37,12 +38,28 @@ func (s *Store) CreateEvent(ctx context.Context, ev conference.Event) (conferenc
 	return ev, nil
 }
 
-// UpdateEvent implements conference.EventStore.
+// UpdateEvent implements conference.EventStore: the talks are checked
+// against the new dates in the transaction that writes them, so a talk
+// added meanwhile cannot end up outside the event.
 func (s *Store) UpdateEvent(ctx context.Context, ev conference.Event) (conference.Event, error) {
-	err := affected(s.exec(ctx, `UPDATE events SET slug = ?, title = ?, start_at = ?, end_at = ?, time_zone = ?,
-		access = ?, offline_capacity = ?, status = ?, auto_on_air = ? WHERE id = ?`,
-		ev.Slug, ev.Title, millis(ev.Start), millis(ev.End), ev.TimeZone, ev.Access, ev.OfflineCapacity, ev.Status,
-		boolInt(ev.AutoOnAir), ev.ID))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if ev.HasDates() {
+			var id int64
+			var title string
+			err := tx.QueryRowContext(ctx, `SELECT id, title FROM talks WHERE event_id = ? AND (start_at < ? OR end_at > ?)
+				ORDER BY start_at, id LIMIT 1`, ev.ID, ev.Start.UnixMilli(), ev.End.UnixMilli()).Scan(&id, &title)
+			if err == nil {
+				return &conference.FieldError{Field: "start", Msg: fmt.Sprintf("and end would leave talk %d (%q) outside the event", id, title)}
+			}
+			if err != sql.ErrNoRows {
+				return err
+			}
+		}
+		return affected(tx.ExecContext(ctx, `UPDATE events SET slug = ?, title = ?, start_at = ?, end_at = ?, time_zone = ?,
+			access = ?, offline_capacity = ?, status = ?, auto_on_air = ? WHERE id = ?`,
+			ev.Slug, ev.Title, millis(ev.Start), millis(ev.End), ev.TimeZone, ev.Access, ev.OfflineCapacity, ev.Status,
+			boolInt(ev.AutoOnAir), ev.ID))
+	})
 	if err != nil {
 		return conference.Event{}, conflict(err, "event slug "+ev.Slug)
 	}

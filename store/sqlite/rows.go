@@ -96,6 +96,18 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// readTx runs f in a read transaction: its reads see one snapshot of the
+// database (WAL), whatever is written meanwhile. It does not take the
+// writer's slot.
+func (s *Store) readTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return f(tx)
+}
+
 // exec runs one writing statement as a write transaction (see inTx).
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	var r sql.Result

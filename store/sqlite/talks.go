@@ -8,16 +8,17 @@ import (
 	"github.com/kastlive/kast/conference"
 )
 
-const talkCols = `k.id, k.event_id, k.track_id, k.guid, k.title, k.abstract, k.kind, k.language, k.start_at, k.end_at`
+const talkCols = `k.id, k.event_id, k.track_id, k.guid, k.title, k.abstract, k.kind, k.language, k.start_at, k.end_at, k.do_not_record`
 
 func scanTalk(r scanner) (conference.Talk, error) {
 	var t conference.Talk
 	var guid sql.NullString
 	var start, end int64
-	if err := r.Scan(&t.ID, &t.EventID, &t.TrackID, &guid, &t.Title, &t.Abstract, &t.Kind, &t.Language, &start, &end); err != nil {
+	var noRec int
+	if err := r.Scan(&t.ID, &t.EventID, &t.TrackID, &guid, &t.Title, &t.Abstract, &t.Kind, &t.Language, &start, &end, &noRec); err != nil {
 		return conference.Talk{}, notFound(err)
 	}
-	t.GUID, t.Start, t.End = guid.String, millisTime(start), millisTime(end)
+	t.GUID, t.Start, t.End, t.DoNotRecord = guid.String, millisTime(start), millisTime(end), noRec != 0
 	return t, nil
 }
 
@@ -31,7 +32,9 @@ func nullGUID(g string) any {
 }
 
 // queryTalks returns the talks matching where (on alias k), with their
-// speakers, in timetable order.
+// speakers, in timetable order. It reads twice (talks, then speakers):
+// run it in a transaction (readTx, or the writer's), so both reads see
+// one state of the database.
 func queryTalks(ctx context.Context, q querier, where string, args ...any) ([]conference.Talk, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+talkCols+` FROM talks k JOIN tracks t ON t.id = k.track_id `+where+
 		` ORDER BY k.start_at, t.position, k.track_id, k.id`, args...)
@@ -73,10 +76,13 @@ func queryTalks(ctx context.Context, q querier, where string, args ...any) ([]co
 }
 
 func insertTalk(ctx context.Context, q querier, t conference.Talk) (conference.Talk, error) {
-	err := q.QueryRowContext(ctx, `INSERT INTO talks (event_id, track_id, guid, title, abstract, kind, language, start_at, end_at)
-		SELECT ?, id, ?, ?, ?, ?, ?, ?, ? FROM tracks WHERE id = ? AND event_id = ? RETURNING id`,
+	// The id is above every id stored or ever deleted (talk_id_high):
+	// never one a recording already knows.
+	err := q.QueryRowContext(ctx, `INSERT INTO talks (id, event_id, track_id, guid, title, abstract, kind, language, start_at, end_at, do_not_record)
+		SELECT MAX(COALESCE((SELECT MAX(id) FROM talks), 0), (SELECT high FROM talk_id_high)) + 1,
+			?, id, ?, ?, ?, ?, ?, ?, ?, ? FROM tracks WHERE id = ? AND event_id = ? RETURNING id`,
 		t.EventID, nullGUID(t.GUID), t.Title, t.Abstract, t.Kind, t.Language, t.Start.UnixMilli(), t.End.UnixMilli(),
-		t.TrackID, t.EventID).Scan(&t.ID)
+		boolInt(t.DoNotRecord), t.TrackID, t.EventID).Scan(&t.ID)
 	if err != nil {
 		// No row: the track is not one of the event's.
 		return conference.Talk{}, conflict(notFound(err), "talk guid "+t.GUID)
@@ -86,9 +92,9 @@ func insertTalk(ctx context.Context, q querier, t conference.Talk) (conference.T
 
 func updateTalk(ctx context.Context, q querier, t conference.Talk) error {
 	err := affected(q.ExecContext(ctx, `UPDATE talks SET track_id = ?, guid = ?, title = ?, abstract = ?, kind = ?, language = ?,
-		start_at = ?, end_at = ? WHERE id = ? AND event_id = ? AND EXISTS (SELECT 1 FROM tracks WHERE id = ? AND event_id = ?)`,
+		start_at = ?, end_at = ?, do_not_record = ? WHERE id = ? AND event_id = ? AND EXISTS (SELECT 1 FROM tracks WHERE id = ? AND event_id = ?)`,
 		t.TrackID, nullGUID(t.GUID), t.Title, t.Abstract, t.Kind, t.Language, t.Start.UnixMilli(), t.End.UnixMilli(),
-		t.ID, t.EventID, t.TrackID, t.EventID))
+		boolInt(t.DoNotRecord), t.ID, t.EventID, t.TrackID, t.EventID))
 	if err != nil {
 		return conflict(err, "talk guid "+t.GUID)
 	}
@@ -142,7 +148,11 @@ func (s *Store) DeleteTalk(ctx context.Context, id int64) error {
 
 // TalkByID implements conference.TalkStore.
 func (s *Store) TalkByID(ctx context.Context, id int64) (conference.Talk, error) {
-	ts, err := queryTalks(ctx, s.db, `WHERE k.id = ?`, id)
+	var ts []conference.Talk
+	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
+		ts, err = queryTalks(ctx, tx, `WHERE k.id = ?`, id)
+		return err
+	})
 	if err != nil {
 		return conference.Talk{}, err
 	}
@@ -155,7 +165,12 @@ func (s *Store) TalkByID(ctx context.Context, id int64) (conference.Talk, error)
 // Talks implements conference.TalkStore.
 func (s *Store) Talks(ctx context.Context, f conference.TalkFilter) ([]conference.Talk, error) {
 	where, args := talkWhere(f)
-	return queryTalks(ctx, s.db, where, args...)
+	var ts []conference.Talk
+	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
+		ts, err = queryTalks(ctx, tx, where, args...)
+		return err
+	})
+	return ts, err
 }
 
 // talkWhere renders f as a WHERE clause and its arguments.

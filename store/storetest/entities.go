@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,22 @@ func testEvents(t *testing.T, s conference.Store) {
 	}
 	if _, err := s.UpdateEvent(ctx, conference.Event{ID: 9999, Slug: "x", Title: "x", TimeZone: "UTC", Access: "public", Status: "live"}); !isNotFound(err) {
 		t.Fatalf("update missing: %v", err)
+	}
+	// New dates that would leave a talk outside: refused in the write.
+	room, _ := mustTrack(t, s, conference.Track{EventID: ev.ID, Slug: "hall", Title: "Hall"})
+	day2 := time.Date(2027, 3, 14, 10, 0, 0, 0, berlin())
+	k := mustTalk(t, s, conference.Talk{EventID: ev.ID, TrackID: room.ID, Title: "Day two", Start: day2, End: day2.Add(time.Hour)})
+	shorter := got
+	shorter.End = time.Date(2027, 3, 14, 0, 0, 0, 0, berlin())
+	var fe *conference.FieldError
+	if _, err := s.UpdateEvent(ctx, shorter); !errors.As(err, &fe) || fe.Field != "start" || !strings.Contains(fe.Msg, "Day two") {
+		t.Fatalf("dates leaving talk %d outside: %v", k.ID, err)
+	}
+	if e, _ := s.EventByID(ctx, ev.ID); !e.End.Equal(got.End) {
+		t.Fatalf("refused dates written: %v", e.End)
+	}
+	if err := s.DeleteTrack(ctx, room.ID); err != nil {
+		t.Fatal(err)
 	}
 	other := mustEvent(t, s, conference.Event{Slug: "meetup", Title: "Meetup"})
 	evs, err := s.Events(ctx)
@@ -110,7 +127,7 @@ func testTalks(t *testing.T, s conference.Store) {
 	day1 := time.Date(2027, 3, 13, 10, 0, 0, 0, loc)
 	k := conference.Talk{EventID: ev.ID, TrackID: t1.ID, Title: Verbatim, Abstract: Verbatim + "\nsecond line",
 		Speakers: []conference.Speaker{{Name: Verbatim, Bio: "<i>bio</i>"}, {Name: "Zoë"}},
-		Start:    day1, End: day1.Add(30 * time.Minute), Kind: conference.KindKeynote, Language: "de"}
+		Start:    day1, End: day1.Add(30 * time.Minute), Kind: conference.KindKeynote, Language: "de", DoNotRecord: true}
 	k = mustTalk(t, s, k)
 	got, err := s.TalkByID(ctx, k.ID)
 	if err != nil || !reflect.DeepEqual(got.Speakers, k.Speakers) || !got.Same(k) {
@@ -134,8 +151,8 @@ func testTalks(t *testing.T, s conference.Store) {
 	if len(byTrack) != 2 || len(byDay) != 1 || byDay[0].ID != k3.ID {
 		t.Fatalf("by track %d, by day %+v", len(byTrack), byDay)
 	}
-	k3.Title, k3.TrackID, k3.Speakers = "Third, moved", t2.ID, []conference.Speaker{{Name: "New"}}
-	if got, err := s.UpdateTalk(ctx, k3); err != nil || got.Title != k3.Title || got.TrackID != t2.ID || len(got.Speakers) != 1 {
+	k3.Title, k3.TrackID, k3.Speakers, k3.DoNotRecord = "Third, moved", t2.ID, []conference.Speaker{{Name: "New"}}, true
+	if got, err := s.UpdateTalk(ctx, k3); err != nil || got.Title != k3.Title || got.TrackID != t2.ID || len(got.Speakers) != 1 || !got.DoNotRecord {
 		t.Fatalf("UpdateTalk = %+v, %v", got, err)
 	}
 	if err := s.DeleteTalk(ctx, k3.ID); err != nil {
@@ -143,6 +160,19 @@ func testTalks(t *testing.T, s conference.Store) {
 	}
 	if _, err := s.TalkByID(ctx, k3.ID); !isNotFound(err) {
 		t.Fatalf("deleted talk: %v", err)
+	}
+	// Ids are never reused, not even the newest one's, nor after a
+	// cascade: recordings are named by talk id.
+	k4 := mustTalk(t, s, conference.Talk{EventID: ev.ID, TrackID: t1.ID, Title: "Fourth", Start: day2, End: day2.Add(time.Hour)})
+	if k4.ID <= k3.ID {
+		t.Fatalf("talk created after the newest was deleted got id %d, the deleted one had %d", k4.ID, k3.ID)
+	}
+	if err := s.DeleteTrack(ctx, t1.ID); err != nil {
+		t.Fatal(err)
+	}
+	k5 := mustTalk(t, s, conference.Talk{EventID: ev.ID, TrackID: t2.ID, Title: "Fifth", Start: day2, End: day2.Add(time.Hour)})
+	if k5.ID <= k4.ID {
+		t.Fatalf("talk created after its track's talks were deleted got id %d, the newest deleted one had %d", k5.ID, k4.ID)
 	}
 }
 

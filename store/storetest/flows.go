@@ -325,3 +325,112 @@ func testSessions(t *testing.T, s conference.Store) {
 		t.Fatalf("ended session: %v", err)
 	}
 }
+
+// testPlayback: conference.Playback names the viewer of a session at an
+// event, refuses the others, and names sessions by a reference a later
+// session never gets (even one that gets the same row id).
+func testPlayback(t *testing.T, s conference.Store) {
+	ev := mustEvent(t, s, DemoCon())
+	other := mustEvent(t, s, conference.Event{Slug: "other", Title: "Other", TimeZone: "UTC"})
+	a, _, _ := s.Register(ctx, newAccount("p@example.org"), newReg(ev, conference.ParticipationOnline))
+	sessions := &conference.Sessions{Store: s}
+	p := &conference.Playback{Sessions: sessions, Store: s}
+	token, sess, err := sessions.Create(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.Viewer(ctx, token, ev.Slug)
+	if err != nil || v.EventID != ev.ID || v.AccountID != a.ID || v.SessionRef != conference.SessionRef(sess) || v.SessionRef == "" {
+		t.Fatalf("Viewer = %+v, %v", v, err)
+	}
+	if _, err := p.Viewer(ctx, token, other.Slug); !errors.Is(err, conference.ErrNotRegistered) {
+		t.Fatalf("another event: %v", err)
+	}
+	if _, err := p.Viewer(ctx, token, "nope"); !errors.Is(err, conference.ErrNotFound) {
+		t.Fatalf("unknown event: %v", err)
+	}
+	if _, err := p.Viewer(ctx, "", ev.Slug); !errors.Is(err, conference.ErrUnauthenticated) {
+		t.Fatalf("no session: %v", err)
+	}
+	if err := sessions.End(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	token2, sess2, _ := sessions.Create(ctx, a.ID)
+	v2, err := p.Viewer(ctx, token2, ev.Slug)
+	if err != nil || v2.SessionRef == v.SessionRef {
+		t.Fatalf("the next session (row %d, the ended one's %d) is named %q like the ended one: %v", sess2.ID, sess.ID, v2.SessionRef, err)
+	}
+}
+
+// testTalkReadsAreConsistent: a talk is read in one snapshot (its row and
+// its speakers are two queries): while a writer switches a talk between
+// two consistent states, readers never see one's title with the other's
+// speakers.
+func testTalkReadsAreConsistent(t *testing.T, s conference.Store) {
+	ev := mustEvent(t, s, DemoCon())
+	tr, _ := mustTrack(t, s, conference.Track{EventID: ev.ID, Slug: "saal-1", Title: "Saal 1"})
+	at := time.Date(2027, 3, 13, 10, 0, 0, 0, berlin())
+	state := func(name string, n int) conference.Talk {
+		k := conference.Talk{EventID: ev.ID, TrackID: tr.ID, Title: name, Start: at, End: at.Add(time.Hour), Kind: conference.KindTalk}
+		for range n {
+			k.Speakers = append(k.Speakers, conference.Speaker{Name: name})
+		}
+		return k
+	}
+	k := mustTalk(t, s, state("A", 1))
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				for _, read := range []func() (conference.Talk, error){
+					func() (conference.Talk, error) { return s.TalkByID(ctx, k.ID) },
+					func() (conference.Talk, error) {
+						ts, err := s.Talks(ctx, conference.TalkFilter{EventID: ev.ID})
+						if err != nil || len(ts) != 1 {
+							return conference.Talk{}, fmt.Errorf("talks: %v, %v", ts, err)
+						}
+						return ts[0], nil
+					},
+				} {
+					got, err := read()
+					if err == nil && (len(got.Speakers) != map[string]int{"A": 1, "B": 3}[got.Title] || got.Speakers[0].Name != got.Title) {
+						err = fmt.Errorf("read %q with speakers %+v", got.Title, got.Speakers)
+					}
+					if err != nil {
+						select {
+						case errs <- err:
+						default:
+						}
+						return
+					}
+				}
+			}
+		}()
+	}
+	for i := range 200 {
+		next := state("A", 1)
+		if i%2 == 0 {
+			next = state("B", 3)
+		}
+		next.ID = k.ID
+		if _, err := s.UpdateTalk(ctx, next); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
+}

@@ -27,6 +27,7 @@ func Run(t *testing.T, open Open) {
 		{"Events", testEvents},
 		{"Tracks", testTracks},
 		{"Talks", testTalks},
+		{"TalkReadsAreConsistent", testTalkReadsAreConsistent},
 		{"OnAir", testOnAir},
 		{"Import", testImport},
 		{"ImportKeepsOnAir", testImportKeepsOnAir},
@@ -35,6 +36,7 @@ func Run(t *testing.T, open Open) {
 		{"CapacityUnderConcurrency", testCapacityUnderConcurrency},
 		{"CheckIn", testCheckIn},
 		{"Sessions", testSessions},
+		{"Playback", testPlayback},
 		{"Scheduler", testScheduler},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/internal/netlimit"
 )
 
 // Hub is what the API needs from the ingest hub: whether a track is live,
@@ -67,9 +68,10 @@ type Handler struct {
 	History *ViewerHistory
 	// Recordings links talks to their recordings; nil: none.
 	Recordings Recordings
-	// OnLogout is told of each session a logout ends, before it ends:
-	// the playback gate revokes the tokens issued to it.
-	OnLogout func(sessionID int64)
+	// OnLogout is told of each session a logout ends (its
+	// conference.SessionRef), before it ends: the playback gate revokes
+	// the tokens issued to it.
+	OnLogout func(sessionRef string)
 	// Feed receives every change (on-air, events, tracks, timetable).
 	Feed *conference.Feed
 	// Scheduler switches on-air; nil: one on Store and Feed.
@@ -81,13 +83,26 @@ type Handler struct {
 	// over TLS always get Secure cookies.
 	SecureCookies bool
 	// LoginLimit and RegisterLimit bound attempts per client address
-	// (IPv4 address, IPv6 /64).
+	// (IPv4 address, IPv6 /64; an IPv6 /48 gets 8 times as much, as one
+	// bucket). A registration with the email and password of an account
+	// is a login attempt too: it also takes from LoginLimit.
 	LoginLimit    RateLimit
 	RegisterLimit RateLimit
+	// Proxies are the reverse proxies trusted to name the client in
+	// X-Forwarded-For; none by default (the client is the peer).
+	Proxies netlimit.Proxies
+	// EmailFailureLimit bounds the failed password checks per email
+	// address (logins and registrations), from any number of addresses:
+	// past it an attempt is refused (429) before the password is checked.
+	EmailFailureLimit RateLimit
 	// Fetch fetches timetables for /timetable/sync; nil: a client with
-	// SyncTimeout.
+	// SyncTimeout that connects to no loopback, link-local (cloud
+	// metadata), multicast or unspecified address (newFetchClient).
 	Fetch       *http.Client
 	SyncTimeout time.Duration
+	// SyncAllowLoopback lets the default Fetch client connect to loopback
+	// addresses: a pretalx on the same machine.
+	SyncAllowLoopback bool
 	// MaxTimetableBytes bounds an uploaded or fetched timetable.
 	MaxTimetableBytes int64
 	Log               *slog.Logger
@@ -95,14 +110,19 @@ type Handler struct {
 	Now func() time.Time
 
 	csrf       *http.CrossOriginProtection
-	loginRL    *rateLimiter
-	registerRL *rateLimiter
+	loginRL    clientLimiter
+	registerRL clientLimiter
+	emailRL    *netlimit.Limiter[string]
 }
 
 // Default rate limits: a burst, then one attempt per interval.
 var (
 	DefaultLoginLimit    = RateLimit{Burst: 10, Every: 6 * time.Second}
 	DefaultRegisterLimit = RateLimit{Burst: 20, Every: 10 * time.Second}
+	// DefaultEmailFailureLimit: 10 wrong passwords for one email, then one
+	// a minute (at most ~1,500 guesses a day on an account; a user whose
+	// account someone hammers waits a minute, not forever).
+	DefaultEmailFailureLimit = RateLimit{Burst: 10, Every: time.Minute}
 )
 
 // Initialize fills the defaults. Call it once before serving.
@@ -128,26 +148,22 @@ func (h *Handler) Initialize() {
 	if h.RegisterLimit == (RateLimit{}) {
 		h.RegisterLimit = DefaultRegisterLimit
 	}
+	if h.EmailFailureLimit == (RateLimit{}) {
+		h.EmailFailureLimit = DefaultEmailFailureLimit
+	}
 	if h.SyncTimeout <= 0 {
 		h.SyncTimeout = DefaultSyncTimeout
 	}
 	if h.Fetch == nil {
-		h.Fetch = &http.Client{
-			Timeout: h.SyncTimeout,
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if len(via) >= 5 {
-					return errTooManyRedirects
-				}
-				return nil
-			},
-		}
+		h.Fetch = newFetchClient(h.SyncTimeout, h.SyncAllowLoopback)
 	}
 	if h.MaxTimetableBytes <= 0 {
 		h.MaxTimetableBytes = DefaultTimetableSize
 	}
 	h.csrf = http.NewCrossOriginProtection()
-	h.loginRL = newRateLimiter(h.LoginLimit, h.now)
-	h.registerRL = newRateLimiter(h.RegisterLimit, h.now)
+	h.loginRL = newClientLimiter(h.LoginLimit, h.now)
+	h.registerRL = newClientLimiter(h.RegisterLimit, h.now)
+	h.emailRL = netlimit.NewLimiter[string](h.EmailFailureLimit, h.now)
 }
 
 func (h *Handler) now() time.Time {

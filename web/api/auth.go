@@ -73,20 +73,44 @@ func (h *Handler) Browser(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // Limited wraps an endpoint with the rate limit named by which
-// ("login" or "register"), per client address.
+// ("login" or "register"), per client address (behind a trusted proxy:
+// the one it names).
 func (h *Handler) Limited(which string, next http.HandlerFunc) http.HandlerFunc {
 	rl := h.loginRL
 	if which == "register" {
 		rl = h.registerRL
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if wait := rl.allow(clientKey(r)); wait > 0 {
-			w.Header().Set("Retry-After", retryAfter(wait))
-			writeError(w, http.StatusTooManyRequests, "", "too many attempts from your address: try again in %s", wait.Round(time.Second))
+		if wait := rl.allow(h.clientAddr(r)); wait > 0 {
+			tooManyFromAddress(w, wait)
 			return
 		}
 		next(w, r)
 	}
+}
+
+func tooManyFromAddress(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", retryAfter(wait))
+	writeError(w, http.StatusTooManyRequests, "", "too many attempts from your address: try again in %s", wait.Round(time.Second))
+}
+
+// emailLocked answers 429 and reports true when email has had too many
+// failed password checks lately (EmailFailureLimit).
+func (h *Handler) emailLocked(w http.ResponseWriter, email string) bool {
+	wait := h.emailRL.Wait(conference.NormalizeEmail(email))
+	if wait <= 0 {
+		return false
+	}
+	w.Header().Set("Retry-After", retryAfter(wait))
+	writeError(w, http.StatusTooManyRequests, "", "too many failed attempts for this email: try again in %s", wait.Round(time.Second))
+	return true
+}
+
+// passwordFailed counts a failed password check of email and answers it
+// as a login does: 401 "wrong email or password", whoever asked.
+func (h *Handler) passwordFailed(w http.ResponseWriter, email string) {
+	h.emailRL.Allow(conference.NormalizeEmail(email))
+	writeError(w, http.StatusUnauthorized, "", "%s", conference.ErrUnauthenticated.Error())
 }
 
 // session returns the account behind the request's session cookie.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kastlive/kast/conference"
+	"github.com/kastlive/kast/web/internal/jsonerr"
 )
 
 var errTooManyRedirects = errors.New("more than 5 redirects")
@@ -42,7 +43,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, field, format string, args ...any) {
-	writeJSON(w, status, apiError{Error: fmt.Sprintf(format, args...), Field: field})
+	jsonerr.Write(w, status, fmt.Sprintf(format, args...), field)
 }
 
 // fail answers err: domain errors get their 4xx, anything else is logged

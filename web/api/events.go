@@ -140,17 +140,7 @@ func (h *Handler) UpdateEvent(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	talks, err := h.Store.Talks(r.Context(), conference.TalkFilter{EventID: ev.ID})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	for _, t := range talks {
-		if !ev.Contains(t.Start, t.End) {
-			writeError(w, http.StatusUnprocessableEntity, "start", "talk %d (%q) would lie outside the event's new dates", t.ID, t.Title)
-			return
-		}
-	}
+	// The store checks the talks against the new dates in its write.
 	ev, err = h.Store.UpdateEvent(r.Context(), ev)
 	if err != nil {
 		h.fail(w, r, err)
@@ -177,10 +167,16 @@ func (h *Handler) DeleteEvent(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	talks, err := h.Store.Talks(r.Context(), conference.TalkFilter{EventID: ev.ID})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if err := h.Store.DeleteEvent(r.Context(), ev.ID); err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	h.publishTalks(ev.ID, talks, true)
 	for _, t := range tracks {
 		h.disconnect(t.Slug)
 		h.publish(conference.Change{Kind: conference.ChangeTrack, EventID: ev.ID, TrackID: t.ID, Track: t.Slug, Access: ev.Access, Deleted: true})

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -56,19 +57,7 @@ func ICalendar(ev conference.Event, talks []conference.Talk, trackNames map[int6
 	c.line("METHOD", "PUBLISH")
 	c.line("X-WR-CALNAME", escapeText(ev.Title))
 	c.line("X-WR-TIMEZONE", tzid)
-	from, to := ev.Start, ev.End
-	for _, t := range talks {
-		if from.IsZero() || t.Start.Before(from) {
-			from = t.Start
-		}
-		if to.IsZero() || t.End.After(to) {
-			to = t.End
-		}
-	}
-	if from.IsZero() {
-		from, to = now, now
-	}
-	writeVTimezone(&c, tzid, loc, from, to)
+	writeVTimezone(&c, tzid, loc, ev, talks, now)
 	stamp := now.UTC().Format("20060102T150405Z")
 	local := func(t time.Time) string { return t.In(loc).Format("20060102T150405") }
 	for _, t := range talks {
@@ -154,39 +143,100 @@ func escapeText(s string) string {
 	return b.String()
 }
 
-// writeVTimezone describes loc over [from, to]: the observance in effect
-// at from and every offset change up to to, each as its own STANDARD or
-// DAYLIGHT sub-component (no recurrence rules needed for a bounded span).
-func writeVTimezone(c *calendar, tzid string, loc *time.Location, from, to time.Time) {
+// writeVTimezone describes loc where the calendar needs it: every
+// observance (zone period) in effect during the event's dates, from the
+// one at its start, or for an event without dates the ones in effect at
+// its talks' starts and ends. Each is its own STANDARD or DAYLIGHT
+// sub-component with its onset (RFC 5545 3.6.5; no recurrence rules for
+// a bounded set). The periods come from Go's zone data (ZoneBounds), so
+// the cost is the number of periods, not the span: talks years apart
+// cost nothing more than talks a day apart.
+func writeVTimezone(c *calendar, tzid string, loc *time.Location, ev conference.Event, talks []conference.Talk, now time.Time) {
 	c.line("BEGIN", "VTIMEZONE")
 	c.line("TZID", tzid)
-	changes := transitions(loc, from.AddDate(-1, 0, 0), to.AddDate(0, 0, 1))
-	// Keep the last change before from (the observance in effect then)
-	// and those after it.
-	first := 0
-	for i, t := range changes {
-		if !t.After(from) {
-			first = i
-		}
-	}
-	if len(changes) == 0 {
-		name, off := from.In(loc).Zone()
-		observance(c, "STANDARD", "19700101T000000", off, off, name)
-	}
-	for _, at := range changes[first:] {
-		before := at.Add(-time.Second).In(loc)
-		_, offFrom := before.Zone()
-		after := at.In(loc)
-		name, offTo := after.Zone()
-		kind := "STANDARD"
-		if after.IsDST() {
-			kind = "DAYLIGHT"
-		}
-		// DTSTART is the local time of the change in the offset before it.
-		dt := at.In(time.FixedZone("", offFrom)).Format("20060102T150405")
-		observance(c, kind, dt, offFrom, offTo, name)
+	for _, p := range zonePeriods(loc, ev, talks, now) {
+		writePeriod(c, loc, p)
 	}
 	c.line("END", "VTIMEZONE")
+}
+
+// zonePeriod is one stretch of a zone with one offset and name: from
+// start (zero: the zone's first) to the next change. first is the
+// earliest instant the calendar uses it for.
+type zonePeriod struct {
+	start time.Time
+	first time.Time
+}
+
+// zonePeriods returns the periods the calendar needs, by start.
+func zonePeriods(loc *time.Location, ev conference.Event, talks []conference.Talk, now time.Time) []zonePeriod {
+	byStart := map[int64]*zonePeriod{}
+	add := func(at time.Time) time.Time {
+		start, end := at.In(loc).ZoneBounds()
+		k := int64(-1 << 63)
+		if !start.IsZero() {
+			k = start.Unix()
+		}
+		if p := byStart[k]; p == nil {
+			byStart[k] = &zonePeriod{start: start, first: at}
+		} else if at.Before(p.first) {
+			p.first = at
+		}
+		return end
+	}
+	if ev.HasDates() {
+		// The event's span: at most a year, so a handful of periods.
+		for at := ev.Start; ; {
+			end := add(at)
+			if end.IsZero() || !end.Before(ev.End) {
+				break
+			}
+			at = end
+		}
+	}
+	for _, t := range talks {
+		add(t.Start)
+		add(t.End)
+	}
+	if len(byStart) == 0 {
+		add(now)
+	}
+	out := make([]zonePeriod, 0, len(byStart))
+	for _, p := range byStart {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].start.Before(out[j].start) })
+	return out
+}
+
+// epoch is where an observance that began long before the calendar's
+// times is said to begin (the usual 19700101T000000).
+var epoch = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// writePeriod writes one observance: its onset is the local time of the
+// change in the offset before it. A period that began before 1970 (or
+// never: a zone's first) is written as beginning at 1970-01-01, or at the
+// first instant it is used for when that is earlier, from and to its own
+// offset.
+func writePeriod(c *calendar, loc *time.Location, p zonePeriod) {
+	in := p.first.In(loc)
+	name, off := in.Zone()
+	kind := "STANDARD"
+	if in.IsDST() {
+		kind = "DAYLIGHT"
+	}
+	if p.start.IsZero() || p.start.Before(epoch) {
+		onset := "19700101T000000"
+		if p.first.Before(epoch.Add(-time.Duration(off) * time.Second)) { // 1970-01-01 00:00 local
+			onset = p.first.In(time.FixedZone("", off)).Format("20060102T150405")
+		}
+		observance(c, kind, onset, off, off, name)
+		return
+	}
+	_, offFrom := p.start.Add(-time.Second).In(loc).Zone()
+	// DTSTART is the local time of the change in the offset before it.
+	dt := p.start.In(time.FixedZone("", offFrom)).Format("20060102T150405")
+	observance(c, kind, dt, offFrom, off, name)
 }
 
 func observance(c *calendar, kind, dtstart string, from, to int, name string) {
@@ -198,32 +248,6 @@ func observance(c *calendar, kind, dtstart string, from, to int, name string) {
 		c.line("TZNAME", escapeText(name))
 	}
 	c.line("END", kind)
-}
-
-// transitions returns the instants in [from, to] where loc's offset
-// changes.
-func transitions(loc *time.Location, from, to time.Time) []time.Time {
-	var out []time.Time
-	const step = time.Hour
-	_, prev := from.In(loc).Zone()
-	for t := from.Add(step); !t.After(to.Add(step)); t = t.Add(step) {
-		_, off := t.In(loc).Zone()
-		if off == prev {
-			continue
-		}
-		lo, hi := t.Add(-step), t // offset changes in (lo, hi]
-		for hi.Sub(lo) > time.Nanosecond {
-			mid := lo.Add(hi.Sub(lo) / 2)
-			if _, o := mid.In(loc).Zone(); o == prev {
-				lo = mid
-			} else {
-				hi = mid
-			}
-		}
-		out = append(out, hi)
-		prev = off
-	}
-	return out
 }
 
 // utcOffset formats seconds east of UTC as +HHMM (or +HHMMSS).

@@ -272,7 +272,10 @@ func unescape(s string) string {
 // from pretalx), within the size limit and the timeout, and imports frab
 // XML by Content-Type.
 func TestTimetableSync(t *testing.T) {
-	s := newServer(t, func(h *api.Handler) { h.MaxTimetableBytes = 64 << 10; h.SyncTimeout = time.Second })
+	s := newServer(t, func(h *api.Handler) {
+		h.MaxTimetableBytes, h.SyncTimeout = 64<<10, time.Second
+		h.SyncAllowLoopback = true // the test's pretalx is on 127.0.0.1
+	})
 	s.createDemo()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/schedule.json", func(w http.ResponseWriter, r *http.Request) {

@@ -2,103 +2,52 @@ package api
 
 import (
 	"math"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/kastlive/kast/internal/netlimit"
 )
 
 // RateLimit is a token bucket: Burst attempts at once, then one per
 // Every.
-type RateLimit struct {
-	Burst int
-	Every time.Duration
+type RateLimit = netlimit.Limit
+
+// siteFactor: an IPv6 /48 (a site) gets this many times the limit of one
+// /64, as one bucket: a site cannot multiply its attempts by its 65,536
+// /64s.
+const siteFactor = 8
+
+// clientLimiter limits a client address per netlimit.Key (IPv4 address,
+// IPv6 /64) and, for IPv6, per netlimit.Site (/48) together.
+type clientLimiter struct {
+	key  *netlimit.Limiter[netip.Prefix]
+	site *netlimit.Limiter[netip.Prefix]
 }
 
-// maxBuckets bounds the limiter's memory under a flood of addresses: past
-// it, idle buckets are dropped, and if none is idle the oldest go.
-const maxBuckets = 100_000
-
-type bucket struct {
-	tokens float64
-	last   time.Time
+func newClientLimiter(l RateLimit, now func() time.Time) clientLimiter {
+	site := l
+	if !l.Off() {
+		site = RateLimit{Burst: l.Burst * siteFactor, Every: l.Every / siteFactor}
+	}
+	return clientLimiter{key: netlimit.NewLimiter[netip.Prefix](l, now), site: netlimit.NewLimiter[netip.Prefix](site, now)}
 }
 
-// rateLimiter keeps one bucket per client address prefix.
-type rateLimiter struct {
-	limit RateLimit
-	now   func() time.Time
-
-	mu      sync.Mutex
-	buckets map[netip.Prefix]*bucket
+// allow takes a token for the client at a, or returns how long to wait.
+func (c clientLimiter) allow(a netip.Addr) time.Duration {
+	if wait := c.key.Allow(netlimit.Key(a)); wait > 0 {
+		return wait
+	}
+	if s, ok := netlimit.Site(a); ok {
+		return c.site.Allow(s)
+	}
+	return 0
 }
 
-func newRateLimiter(l RateLimit, now func() time.Time) *rateLimiter {
-	return &rateLimiter{limit: l, now: now, buckets: map[netip.Prefix]*bucket{}}
-}
-
-// allow takes a token for key, or returns how long until one is there.
-func (rl *rateLimiter) allow(key netip.Prefix) time.Duration {
-	if rl.limit.Burst <= 0 || rl.limit.Every <= 0 {
-		return 0
-	}
-	now := rl.now()
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	b, ok := rl.buckets[key]
-	if !ok {
-		if len(rl.buckets) >= maxBuckets {
-			rl.prune(now)
-		}
-		b = &bucket{tokens: float64(rl.limit.Burst), last: now}
-		rl.buckets[key] = b
-	}
-	b.tokens = math.Min(float64(rl.limit.Burst), b.tokens+float64(now.Sub(b.last))/float64(rl.limit.Every))
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0
-	}
-	return time.Duration((1 - b.tokens) * float64(rl.limit.Every))
-}
-
-// prune drops buckets that have refilled; if none has, half of them.
-func (rl *rateLimiter) prune(now time.Time) {
-	full := time.Duration(rl.limit.Burst) * rl.limit.Every
-	for k, b := range rl.buckets {
-		if now.Sub(b.last) >= full {
-			delete(rl.buckets, k)
-		}
-	}
-	for k := range rl.buckets {
-		if len(rl.buckets) < maxBuckets/2 {
-			break
-		}
-		delete(rl.buckets, k)
-	}
-}
-
-// clientKey is the address prefix a client is limited by: its IPv4
-// address, or the /64 of its IPv6 address (one subscriber's network).
-func clientKey(r *http.Request) netip.Prefix {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Prefix{}
-	}
-	addr = addr.Unmap()
-	bits := 32
-	if addr.Is6() {
-		bits = 64
-	}
-	p, _ := addr.WithZone("").Prefix(bits)
-	return p
-}
+// clientAddr is the address of the client behind r: the peer, or what a
+// trusted proxy says (Handler.Proxies).
+func (h *Handler) clientAddr(r *http.Request) netip.Addr { return h.Proxies.ClientAddr(r) }
 
 func retryAfter(d time.Duration) string {
 	return strconv.Itoa(int(math.Ceil(d.Seconds())))

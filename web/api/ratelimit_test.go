@@ -1,42 +1,45 @@
 package api
 
 import (
-	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 )
 
-func TestRateLimiter(t *testing.T) {
+// TestClientLimiterAggregatesSites: each IPv6 /64 has its own bucket, and
+// a /48's /64s share one bucket of siteFactor times as much, so a site
+// cannot multiply its attempts by its /64s; IPv4 addresses are limited
+// one by one.
+func TestClientLimiterAggregatesSites(t *testing.T) {
 	now := time.Unix(0, 0)
-	rl := newRateLimiter(RateLimit{Burst: 2, Every: 10 * time.Second}, func() time.Time { return now })
-	r := &http.Request{RemoteAddr: "192.0.2.1:1234"}
-	k := clientKey(r)
+	rl := newClientLimiter(RateLimit{Burst: 2, Every: 10 * time.Second}, func() time.Time { return now })
+	a := netip.MustParseAddr("2001:db8:1:1::1")
 	for range 2 {
-		if rl.allow(k) != 0 {
+		if rl.allow(a) != 0 {
 			t.Fatal("burst refused")
 		}
 	}
-	if wait := rl.allow(k); wait != 10*time.Second {
-		t.Fatalf("third attempt: wait %v", wait)
+	if rl.allow(a) == 0 || rl.allow(netip.MustParseAddr("2001:db8:1:1::99")) == 0 {
+		t.Fatal("the /64 is not limited")
 	}
-	now = now.Add(10 * time.Second)
-	if rl.allow(k) != 0 {
-		t.Fatal("refilled token refused")
+	allowed := 0
+	for i := range 100 {
+		b := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, byte(i + 2), 15: 1})
+		for range 2 {
+			if rl.allow(b) == 0 {
+				allowed++
+			}
+		}
 	}
-	other := clientKey(&http.Request{RemoteAddr: "192.0.2.2:1"})
-	if rl.allow(other) != 0 {
-		t.Fatal("another address limited")
+	if want := 2*siteFactor - 2; allowed != want {
+		t.Fatalf("100 /64s of one /48 got %d attempts, want %d (the site's bucket)", allowed, want)
 	}
-}
-
-func TestClientKeyIPv6By64(t *testing.T) {
-	a := clientKey(&http.Request{RemoteAddr: "[2001:db8:1:2:aaaa::1]:443"})
-	b := clientKey(&http.Request{RemoteAddr: "[2001:db8:1:2:bbbb::99]:443"})
-	c := clientKey(&http.Request{RemoteAddr: "[2001:db8:1:3::1]:443"})
-	if a != b || a == c || a.Bits() != 64 {
-		t.Fatalf("keys %v %v %v", a, b, c)
+	if rl.allow(netip.MustParseAddr("2001:db8:2::1")) != 0 {
+		t.Fatal("another /48 limited")
 	}
-	if m := clientKey(&http.Request{RemoteAddr: "[::ffff:192.0.2.7]:80"}); m.String() != "192.0.2.7/32" {
-		t.Fatalf("mapped IPv4: %v", m)
+	for i := range 20 {
+		if rl.allow(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)})) != 0 {
+			t.Fatal("IPv4 addresses share a bucket")
+		}
 	}
 }

@@ -28,8 +28,8 @@ type registeredView struct {
 }
 
 // Register answers POST /events/{event}/registrations: the account is
-// created when new (or its password checked) and logged in with a
-// session cookie. A logged-in attendee needs no email or password.
+// created when new (or its password checked, as a login: same limits,
+// same 401) and logged in with a session cookie. A logged-in attendee needs no email or password.
 // Offline seats are counted exactly: when the venue is full the answer is
 // 409 with "offer": "online", and nothing is stored.
 func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
@@ -56,16 +56,29 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if current == nil && in.Email != "" {
+		// Registering with an email and a password may be logging in to
+		// an existing account: the login limits apply.
+		if wait := h.loginRL.allow(h.clientAddr(r)); wait > 0 {
+			tooManyFromAddress(w, wait)
+			return
+		}
+		if h.emailLocked(w, in.Email) {
+			return
+		}
+	}
 	acct, reg, existing, err := h.Accounts.Register(r.Context(), ev, conference.RegistrationInput{
 		Name: in.Name, Email: in.Email, Password: in.Password, Affiliation: in.Affiliation,
 		Participation: conference.Participation(in.Participation), ConsentTerms: in.ConsentTerms, ConsentContact: in.ConsentContact,
 	}, current)
 	switch {
-	case isUnauthenticated(err):
-		writeError(w, http.StatusUnauthorized, "password", "an account with this email exists and this is not its password: log in first")
-		return
-	case errors.Is(err, conference.ErrConflict):
-		writeError(w, http.StatusConflict, "email", "an account with this email was just created: log in")
+	case isUnauthenticated(err), errors.Is(err, conference.ErrConflict):
+		// The email has an account and this is not its password (or one
+		// was created for it a moment ago): answered as POST /session
+		// answers a failed login, so the answer does not tell an email
+		// with an account from a wrong password. (That a new email is
+		// registered at once still tells it had none: docs/api.md.)
+		h.passwordFailed(w, in.Email)
 		return
 	case err != nil:
 		h.fail(w, r, err)

@@ -2,11 +2,14 @@ package api
 
 import (
 	"net/http"
+
+	"github.com/kastlive/kast/conference"
 )
 
 // Login answers POST /session {"email", "password"}: a session cookie on
 // success; 401 "wrong email or password" otherwise, the same answer after
-// the same work for an unknown email and a wrong password.
+// the same work for an unknown email and a wrong password. Failures count
+// per email (EmailFailureLimit) besides the address's LoginLimit.
 func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Email    string `json:"email"`
@@ -15,9 +18,12 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
+	if h.emailLocked(w, in.Email) {
+		return
+	}
 	acct, err := h.Accounts.Login(r.Context(), in.Email, in.Password)
 	if isUnauthenticated(err) {
-		writeError(w, http.StatusUnauthorized, "", "wrong email or password")
+		h.passwordFailed(w, in.Email)
 		return
 	}
 	if err != nil {
@@ -39,7 +45,7 @@ func (h *Handler) Logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		if h.OnLogout != nil {
 			if _, sess, err := h.Sessions.Authenticate(r.Context(), c.Value); err == nil {
-				h.OnLogout(sess.ID)
+				h.OnLogout(conference.SessionRef(sess))
 			}
 		}
 		if err := h.Sessions.End(r.Context(), c.Value); err != nil {

@@ -21,6 +21,8 @@ type talkInput struct {
 	End      string        `json:"end"`
 	Kind     string        `json:"kind"`
 	Language string        `json:"language"`
+	// DoNotRecord: the speaker opted out of the recording.
+	DoNotRecord bool `json:"do_not_record"`
 }
 
 // talk builds and validates the talk of in for ev, on one of tracks.
@@ -43,7 +45,7 @@ func (in talkInput) talk(ev conference.Event, tracks []conference.Track, id int6
 		return conference.Talk{}, err
 	}
 	t := conference.Talk{ID: id, EventID: ev.ID, TrackID: trackID, GUID: in.GUID, Title: in.Title, Abstract: in.Abstract,
-		Start: start, End: end, Kind: conference.TalkKind(in.Kind), Language: in.Language}
+		Start: start, End: end, Kind: conference.TalkKind(in.Kind), Language: in.Language, DoNotRecord: in.DoNotRecord}
 	for _, s := range in.Speakers {
 		t.Speakers = append(t.Speakers, conference.Speaker{Name: s.Name, Bio: s.Bio})
 	}
@@ -194,6 +196,7 @@ func (h *Handler) CreateTalk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.publish(conference.Change{Kind: conference.ChangeTimetable, EventID: ev.ID})
+	h.publishTalks(ev.ID, []conference.Talk{t}, false)
 	w.Header().Set("Location", "/api/v1/talks/"+strconv.FormatInt(t.ID, 10))
 	writeJSON(w, http.StatusCreated, h.viewTalk(ev, trackSlugs(tracks)[t.TrackID], t, false))
 }
@@ -207,7 +210,8 @@ func (h *Handler) UpdateTalk(w http.ResponseWriter, r *http.Request) {
 	}
 	loc := ev.Location()
 	in := talkInput{Track: trackSlugs(tracks)[cur.TrackID], GUID: cur.GUID, Title: cur.Title, Abstract: cur.Abstract,
-		Start: formatTime(cur.Start, loc), End: formatTime(cur.End, loc), Kind: string(cur.Kind), Language: cur.Language}
+		Start: formatTime(cur.Start, loc), End: formatTime(cur.End, loc), Kind: string(cur.Kind), Language: cur.Language,
+		DoNotRecord: cur.DoNotRecord}
 	for _, s := range cur.Speakers {
 		in.Speakers = append(in.Speakers, speakerView{Name: s.Name, Bio: s.Bio})
 	}
@@ -230,6 +234,7 @@ func (h *Handler) UpdateTalk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.publish(conference.Change{Kind: conference.ChangeTimetable, EventID: ev.ID})
+	h.publishTalks(ev.ID, []conference.Talk{t}, false)
 	// A talk on air that moved to another track leaves the old one.
 	if o, ok := before[cur.TrackID]; ok && o.TalkID == cur.ID && t.TrackID != cur.TrackID {
 		for _, tr := range tracks {
@@ -264,8 +269,18 @@ func (h *Handler) DeleteTalk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.publish(conference.Change{Kind: conference.ChangeTimetable, EventID: ev.ID})
+	h.publishTalks(ev.ID, []conference.Talk{t}, true)
 	h.publishOnAirChanges(ctx, ev, tracks, before)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// publishTalks publishes a ChangeTalk for each talk: created or updated
+// (talks their new state), or deleted (their last state).
+func (h *Handler) publishTalks(eventID int64, talks []conference.Talk, deleted bool) {
+	for i := range talks {
+		t := talks[i]
+		h.publish(conference.Change{Kind: conference.ChangeTalk, EventID: eventID, TrackID: t.TrackID, Talk: &t, Deleted: deleted})
+	}
 }
 
 // publishOnAirChanges publishes an on-air change for every track whose

@@ -75,6 +75,11 @@ func (h *Handler) importTimetable(w http.ResponseWriter, r *http.Request, ev con
 		h.fail(w, r, err)
 		return
 	}
+	talksBefore, err := h.Store.Talks(ctx, conference.TalkFilter{EventID: ev.ID})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	rep, err := h.Store.ImportTimetable(ctx, ev.ID, tt, dry)
 	if err != nil {
 		var fe *conference.FieldError
@@ -87,14 +92,16 @@ func (h *Handler) importTimetable(w http.ResponseWriter, r *http.Request, ev con
 	}
 	if !dry && rep.Changed() {
 		h.Log.Info("timetable imported", "event", ev.Slug, "format", format, "changes", rep.String())
-		h.announceImport(ctx, ev, tracks, before, rep)
+		h.announceImport(ctx, ev, tracks, before, talksBefore, rep)
 	}
 	writeJSON(w, http.StatusOK, viewReport(rep, string(format), ev.Location()))
 }
 
-// announceImport publishes what an applied import changed and drops the
-// publishers of removed tracks.
-func (h *Handler) announceImport(ctx context.Context, ev conference.Event, before []conference.Track, onAir map[int64]conference.OnAir, rep conference.ImportReport) {
+// announceImport publishes what an applied import changed (tracks, each
+// talk added, updated or withdrawn, on-air) and drops the publishers of
+// removed tracks.
+func (h *Handler) announceImport(ctx context.Context, ev conference.Event, before []conference.Track, onAir map[int64]conference.OnAir,
+	talksBefore []conference.Talk, rep conference.ImportReport) {
 	after, err := h.Store.EventTracks(ctx, ev.ID)
 	if err != nil {
 		h.Log.Warn("tracks after an import", "err", err)
@@ -117,13 +124,52 @@ func (h *Handler) announceImport(ctx context.Context, ev conference.Event, befor
 		h.publish(conference.Change{Kind: conference.ChangeTrack, EventID: ev.ID, TrackID: bySlug[slug].ID, Track: slug, Event: &ev, Access: ev.Access, Deleted: true})
 	}
 	h.publish(conference.Change{Kind: conference.ChangeTimetable, EventID: ev.ID})
+	h.announceTalks(ctx, ev, talksBefore, rep)
 	h.publishOnAirChanges(ctx, ev, after, onAir)
+}
+
+// announceTalks publishes a ChangeTalk for every talk an import added,
+// updated or removed.
+func (h *Handler) announceTalks(ctx context.Context, ev conference.Event, before []conference.Talk, rep conference.ImportReport) {
+	old := map[int64]conference.Talk{}
+	for _, t := range before {
+		old[t.ID] = t
+	}
+	var removed []conference.Talk
+	for _, ref := range rep.Talks.Removed {
+		t, ok := old[ref.ID]
+		if !ok {
+			t = conference.Talk{ID: ref.ID, EventID: ev.ID, GUID: ref.GUID, Title: ref.Title, Start: ref.Start}
+		}
+		removed = append(removed, t)
+	}
+	h.publishTalks(ev.ID, removed, true)
+	if len(rep.Talks.Added)+len(rep.Talks.Updated) == 0 {
+		return
+	}
+	now, err := h.Store.Talks(ctx, conference.TalkFilter{EventID: ev.ID})
+	if err != nil {
+		h.Log.Warn("talks after an import", "event", ev.Slug, "err", err)
+		return
+	}
+	changed := map[int64]bool{}
+	for _, ref := range append(append([]conference.TalkRef{}, rep.Talks.Added...), rep.Talks.Updated...) {
+		changed[ref.ID] = true
+	}
+	var talks []conference.Talk
+	for _, t := range now {
+		if changed[t.ID] {
+			talks = append(talks, t)
+		}
+	}
+	h.publishTalks(ev.ID, talks, false)
 }
 
 // SyncTimetable answers POST /events/{event}/timetable/sync {"url": ...,
 // "dry_run": false} (admin): kast fetches the timetable (http or https,
-// at most MaxTimetableBytes, within SyncTimeout) and imports it like an
-// upload, so organizers re-sync from pretalx during the event.
+// at most MaxTimetableBytes, within SyncTimeout, never from loopback or
+// link-local addresses unless allowed: see newFetchClient) and imports it
+// like an upload, so organizers re-sync from pretalx during the event.
 func (h *Handler) SyncTimetable(w http.ResponseWriter, r *http.Request) {
 	ev, ok := h.event(w, r)
 	if !ok {
@@ -152,7 +198,8 @@ func (h *Handler) SyncTimetable(w http.ResponseWriter, r *http.Request) {
 	req.Header.Set("User-Agent", "kast timetable sync")
 	res, err := h.Fetch.Do(req)
 	if err != nil {
-		writeError(w, http.StatusBadGateway, "url", "fetching the timetable failed: %v", redactURLError(err))
+		h.Log.Warn("timetable sync: fetch failed", "event", ev.Slug, "host", u.Host, "err", redactURLError(err))
+		writeError(w, http.StatusBadGateway, "url", "fetching the timetable failed: %s", describeFetchError(err))
 		return
 	}
 	defer res.Body.Close()
@@ -166,7 +213,8 @@ func (h *Handler) SyncTimetable(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(res.Body, h.MaxTimetableBytes+1))
 	if err != nil {
-		writeError(w, http.StatusBadGateway, "url", "reading the timetable failed: %v", redactURLError(err))
+		h.Log.Warn("timetable sync: read failed", "event", ev.Slug, "host", u.Host, "err", redactURLError(err))
+		writeError(w, http.StatusBadGateway, "url", "reading the timetable failed: %s", describeFetchError(err))
 		return
 	}
 	if int64(len(body)) > h.MaxTimetableBytes {

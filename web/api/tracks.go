@@ -192,10 +192,16 @@ func (h *Handler) DeleteTrack(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	talks, err := h.Store.Talks(r.Context(), conference.TalkFilter{TrackID: t.ID})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if err := h.Store.DeleteTrack(r.Context(), t.ID); err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	h.publishTalks(ev.ID, talks, true)
 	h.disconnect(t.Slug)
 	h.publish(conference.Change{Kind: conference.ChangeTrack, EventID: ev.ID, TrackID: t.ID, Track: t.Slug, Event: &ev, Access: ev.Access, Deleted: true})
 	w.WriteHeader(http.StatusNoContent)

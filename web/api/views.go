@@ -71,7 +71,10 @@ type talkView struct {
 	End      string        `json:"end"`
 	Kind     string        `json:"kind"`
 	Language string        `json:"language,omitempty"`
-	OnAir    bool          `json:"on_air"`
+	// DoNotRecord: the speaker opted out of the recording (nothing is
+	// recorded while the talk is on air).
+	DoNotRecord bool `json:"do_not_record"`
+	OnAir       bool `json:"on_air"`
 	// Recording links to the talk's recording, once it has one.
 	Recording *recordingView `json:"recording,omitempty"`
 }
@@ -102,7 +105,7 @@ func viewTalkOf(ev conference.Event, trackSlug string, t conference.Talk, onAir 
 	loc := ev.Location()
 	v := talkView{ID: t.ID, Event: ev.Slug, Track: trackSlug, TrackID: t.TrackID, GUID: t.GUID, Title: t.Title,
 		Abstract: t.Abstract, Speakers: []speakerView{}, Start: formatTime(t.Start, loc), End: formatTime(t.End, loc),
-		Kind: string(t.Kind), Language: t.Language, OnAir: onAir}
+		Kind: string(t.Kind), Language: t.Language, DoNotRecord: t.DoNotRecord, OnAir: onAir}
 	for _, s := range t.Speakers {
 		v.Speakers = append(v.Speakers, speakerView{Name: s.Name, Bio: s.Bio})
 	}

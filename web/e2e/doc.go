@@ -18,4 +18,11 @@
 // against a whole kast; cmd/kast's TestConferencePagesInBrowser runs it with
 // ffmpeg publishers and checks what it reports. Its screenshots land in
 // web/e2e/screenshots/ (gitignored) for a person to look at.
+//
+// renditions.mjs drives abr/hlsjs.html (the hls.js kast embeds, with its
+// defaults) against a multivariant playlist with renditions: it lets
+// hls.js play the source, throttles the page's network through the
+// DevTools protocol (Network.emulateNetworkConditions) and reports the
+// level hls.js switches to; internal/ladder's
+// TestHlsjsSwitchesDownWhenThrottled runs it.
 package e2e

@@ -29,17 +29,19 @@ type EventAccess struct {
 	Tracks     []string // slugs, in the source's order
 }
 
-// Source lists every track with its event's access. It is read at start,
-// after conference changes and every Directory.Refresh: never per request.
+// Source lists every track with its event's access (conference.TrackStore
+// does). It is read at start, after conference changes and every
+// Directory.Refresh: never per request.
 type Source interface {
-	TrackAccess(ctx context.Context) ([]TrackAccess, error)
+	TrackAccess(ctx context.Context) ([]conference.TrackAccess, error)
 }
 
 // Directory keeps the track -> event access table in memory for the
 // request path: lookups take no lock and touch no database. It reloads
 // the table from Source when the conference Feed reports a change (any
-// change but an on-air switch between known tracks), when a lookup misses
-// (at most once per second) and every Refresh as a safety net.
+// change but an on-air switch between known tracks or a talk's change)
+// or lost some, when a lookup misses (at most once per second) and every
+// Refresh as a safety net.
 type Directory struct {
 	Source  Source
 	Feed    *conference.Feed // optional
@@ -58,6 +60,7 @@ type Directory struct {
 type dirTable struct {
 	tracks map[string]TrackAccess
 	events map[string]*EventAccess
+	byID   map[int64]*EventAccess
 }
 
 // Initialize loads the table once (an error here is fatal: kast cannot
@@ -79,15 +82,17 @@ func (d *Directory) Initialize(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	var changes <-chan conference.Change
+	var missed <-chan struct{}
 	unsubscribe := func() {}
 	if d.Feed != nil {
-		changes, unsubscribe = d.Feed.Subscribe(64)
+		sub := d.Feed.Follow(64)
+		changes, missed, unsubscribe = sub.C, sub.Missed(), sub.Close
 	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		defer unsubscribe()
-		d.run(runCtx, changes)
+		d.run(runCtx, changes, missed)
 	}()
 	return nil
 }
@@ -100,7 +105,10 @@ func (d *Directory) Close() {
 	}
 }
 
-func (d *Directory) run(ctx context.Context, changes <-chan conference.Change) {
+// run reloads the table on changes, on a miss, on the refresh tick, and
+// when the feed says changes were lost (missed): whatever they were, the
+// table may be stale.
+func (d *Directory) run(ctx context.Context, changes <-chan conference.Change, missed <-chan struct{}) {
 	tick := time.NewTicker(d.Refresh)
 	defer tick.Stop()
 	for {
@@ -112,11 +120,16 @@ func (d *Directory) run(ctx context.Context, changes <-chan conference.Change) {
 				changes = nil
 				continue
 			}
+			if c.Kind == conference.ChangeTalk {
+				continue // a talk changes no track's access
+			}
 			if c.Kind == conference.ChangeOnAir {
 				if _, known := d.Track(c.Track); known {
 					continue
 				}
 			}
+		case <-missed:
+			d.Logger.Warn("playback access: conference changes were lost, reloading the table")
 		case <-d.kick:
 		case <-tick.C:
 		}
@@ -135,13 +148,16 @@ func (d *Directory) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	t := &dirTable{tracks: make(map[string]TrackAccess, len(list)), events: map[string]*EventAccess{}}
-	for _, a := range list {
+	t := &dirTable{tracks: make(map[string]TrackAccess, len(list)), events: map[string]*EventAccess{}, byID: map[int64]*EventAccess{}}
+	for _, c := range list {
+		a := TrackAccess{Track: c.Track, TrackID: c.TrackID, EventID: c.EventID, Event: c.EventSlug,
+			Registered: c.Access == conference.AccessRegistered}
 		t.tracks[a.Track] = a
 		e := t.events[a.Event]
 		if e == nil {
 			e = &EventAccess{ID: a.EventID, Slug: a.Event, Registered: a.Registered}
 			t.events[a.Event] = e
+			t.byID[a.EventID] = e
 		}
 		if a.Track != "" {
 			e.Tracks = append(e.Tracks, a.Track)
@@ -193,12 +209,8 @@ func (d *Directory) EventByID(id int64) (*EventAccess, bool) {
 	if t == nil {
 		return nil, false
 	}
-	for _, e := range t.events {
-		if e.ID == id {
-			return e, true
-		}
-	}
-	return nil, false
+	e, ok := t.byID[id]
+	return e, ok
 }
 
 // Tracks returns the access of every known track.

@@ -2,7 +2,8 @@ package gate
 
 import (
 	"net/http"
-	"strconv"
+
+	"github.com/kastlive/kast/web/internal/jsonerr"
 )
 
 // Error is a refused credential: the status to answer (401 or 403) and a
@@ -27,41 +28,31 @@ var (
 	errRevoked      = &Error{http.StatusUnauthorized, "the login session of this playback token has ended: sign in again"}
 	errOtherEvent   = &Error{http.StatusForbidden, "this playback token is for another event"}
 	errUnknownTrack = &Error{http.StatusNotFound, "no such track"}
+	errUnknownEvent = &Error{http.StatusNotFound, "no such event"}
 )
 
+// WriteError answers err like the gate answers refused HLS requests.
+func WriteError(w http.ResponseWriter, err *Error) { writeError(w, err) }
+
 // writeError answers err as JSON, like the API's 4xx ({"error": ...,
-// "field": ...}), with the CORS headers HLS responses carry so a player on
-// another origin can read why.
+// "field": "token"} for a credential), with the CORS headers HLS
+// responses carry so a player on another origin can read why.
 func writeError(w http.ResponseWriter, err *Error) {
 	h := w.Header()
-	h["Content-Type"] = headerJSON
-	h["Cache-Control"] = headerNoStore
-	h["X-Content-Type-Options"] = headerNoSniff
 	h["Access-Control-Allow-Origin"] = headerAnyOrigin
 	if err.Status == http.StatusUnauthorized {
 		h["Www-Authenticate"] = headerAuthenticate
 	}
-	body := errorBody(err)
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	w.WriteHeader(err.Status)
-	w.Write(body)
-}
-
-func errorBody(err *Error) []byte {
-	b := []byte(`{"error":`)
-	b = strconv.AppendQuote(b, err.Msg)
+	field := ""
 	if err.Status == http.StatusUnauthorized || err.Status == http.StatusForbidden {
-		b = append(b, `,"field":"token"`...)
+		field = "token"
 	}
-	return append(b, "}\n"...)
+	jsonerr.Write(w, err.Status, err.Msg, field)
 }
 
 // Shared header values (never modified), as in the packager: assigning a
 // slice saves an allocation per header.
 var (
-	headerJSON         = []string{"application/json"}
-	headerNoStore      = []string{"no-store"}
-	headerNoSniff      = []string{"nosniff"}
 	headerAnyOrigin    = []string{"*"}
 	headerAuthenticate = []string{`Bearer realm="kast playback"`}
 )

@@ -145,12 +145,65 @@ func (g *Gate) CheckWHEP(r *http.Request, track string) error {
 	return nil
 }
 
+// Pass is what the check of a recording found.
+type Pass struct {
+	// Gated: the recording's event is for registered attendees, so its
+	// responses are private.
+	Gated bool
+	// QueryToken is the credential when it came as ?token= (and no
+	// cookie held a valid one): a playlist answered to such a request
+	// carries it in its URIs (AppendRewritten) and sets it as a cookie.
+	QueryToken string
+}
+
+// CheckRecording decides whether r may play a recording of the event
+// eventID: a talk's recording is gated by the talk's event, whatever
+// event owns the slug of the track it was recorded on now. eventID 0 (a
+// talk recorded before kast noted events) falls back to track's event.
+// An event kast no longer knows is refused (404). The error is a *Error,
+// answered like the /hls/ refusals (its HTTPStatus, as JSON).
+func (g *Gate) CheckRecording(r *http.Request, eventID int64, track string) (Pass, error) {
+	var acc TrackAccess
+	if eventID == 0 {
+		a, ok := g.Directory.Track(track)
+		if !ok {
+			return Pass{}, errUnknownTrack
+		}
+		acc = a
+	} else {
+		e, ok := g.Directory.EventByID(eventID)
+		if !ok {
+			return Pass{}, errUnknownEvent
+		}
+		acc = TrackAccess{EventID: e.ID, Event: e.Slug, Registered: e.Registered}
+	}
+	if !acc.Registered {
+		return Pass{}, nil
+	}
+	v := g.check(r, acc)
+	if v.err != nil {
+		return Pass{Gated: true}, v.err
+	}
+	p := Pass{Gated: true}
+	if v.src == fromQuery {
+		p.QueryToken = v.tok
+	}
+	return p, nil
+}
+
 // cookie returns the cookie carrying tok for one track's HLS files.
 func (g *Gate) cookie(r *http.Request, track, tok string) *http.Cookie {
+	return g.Cookie(r, g.Prefix+track+"/", tok)
+}
+
+// Cookie returns the kast_play cookie carrying tok for the files under
+// path (a track's /hls/<track>/, a talk's /vod/<talk>/), living as long
+// as a token.
+func (g *Gate) Cookie(r *http.Request, path, tok string) *http.Cookie {
 	return &http.Cookie{
 		Name:     CookieName,
 		Value:    tok,
-		Path:     g.Prefix + track + "/",
+		Path:     path,
 		MaxAge:   int(g.ttl() / time.Second),
 		HttpOnly: true,
 		Secure:   g.SecureCookies || r.TLS != nil,

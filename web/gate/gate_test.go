@@ -10,17 +10,19 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kastlive/kast/conference"
 )
 
 // fakeSource is a fixed access table.
-type fakeSource []TrackAccess
+type fakeSource []conference.TrackAccess
 
-func (f fakeSource) TrackAccess(context.Context) ([]TrackAccess, error) { return f, nil }
+func (f fakeSource) TrackAccess(context.Context) ([]conference.TrackAccess, error) { return f, nil }
 
 var testTracks = fakeSource{
-	{Track: "main", TrackID: 1, EventID: 1, Event: "devconf", Registered: true},
-	{Track: "side", TrackID: 2, EventID: 1, Event: "devconf", Registered: true},
-	{Track: "open", TrackID: 3, EventID: 2, Event: "meetup"},
+	{Track: "main", TrackID: 1, EventID: 1, EventSlug: "devconf", Access: conference.AccessRegistered},
+	{Track: "side", TrackID: 2, EventID: 1, EventSlug: "devconf", Access: conference.AccessRegistered},
+	{Track: "open", TrackID: 3, EventID: 2, EventSlug: "meetup"},
 }
 
 const testPlaylist = "#EXTM3U\n#EXT-X-MAP:URI=\"init-a-1.mp4\"\n#EXT-X-PART:DURATION=0.200,URI=\"part-a-1.m4s\",INDEPENDENT=YES\n#EXTINF:1.000,\nseg-a-1.m4s\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-a-2.m4s\"\n"
@@ -221,7 +223,7 @@ func BenchmarkGateServe(b *testing.B) {
 			name = "registered-cookie"
 		}
 		b.Run(name, func(b *testing.B) {
-			d := &Directory{Source: fakeSource{{Track: "main", EventID: 1, Event: "e", Registered: registered}}}
+			d := &Directory{Source: fakeSource{{Track: "main", EventID: 1, EventSlug: "e", Access: access(registered)}}}
 			if err := d.Initialize(context.Background()); err != nil {
 				b.Fatal(err)
 			}
@@ -245,4 +247,12 @@ func BenchmarkGateServe(b *testing.B) {
 			}
 		})
 	}
+}
+
+// access is the access mode of a registered (or public) event.
+func access(registered bool) conference.Access {
+	if registered {
+		return conference.AccessRegistered
+	}
+	return conference.AccessPublic
 }

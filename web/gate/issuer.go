@@ -8,23 +8,26 @@ import (
 	"time"
 
 	"github.com/kastlive/kast/conference"
+	"github.com/kastlive/kast/web/internal/jsonerr"
 )
 
 // Grant is a login session allowed to watch an event.
 type Grant struct {
 	EventID int64
-	// SessionID identifies the login session (any stable string unique to
-	// it, not necessarily its secret): the token carries a digest of it,
-	// and Gate.Revoke takes the same string at logout.
+	// SessionID identifies the login session: a string unique to it and
+	// never given to another session (conference.SessionRef; not a row id
+	// a database reuses), not necessarily its secret. The token carries a
+	// digest of it, and Gate.Revoke takes the same string at logout.
 	SessionID string
 }
 
 // Errors a Viewers implementation returns for refused requests.
 var (
-	// ErrNotSignedIn: no valid login session (401).
+	// ErrNotSignedIn: no valid login session (401); so is
+	// conference.ErrUnauthenticated.
 	ErrNotSignedIn = errors.New("sign in first")
 	// ErrNotRegistered: the account has no registration at the event (403).
-	ErrNotRegistered = errors.New("your account is not registered for this event")
+	ErrNotRegistered = conference.ErrNotRegistered
 )
 
 // Viewers says who asks for a playback token: the login session behind r
@@ -77,8 +80,8 @@ func (g *Gate) ServeToken(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	grant, err := g.Viewers.PlaybackGrant(ctx, r, slug)
 	switch {
-	case errors.Is(err, ErrNotSignedIn):
-		writeAPIError(w, http.StatusUnauthorized, err.Error(), "session")
+	case errors.Is(err, ErrNotSignedIn), errors.Is(err, conference.ErrUnauthenticated):
+		writeAPIError(w, http.StatusUnauthorized, ErrNotSignedIn.Error(), "session")
 		return
 	case errors.Is(err, ErrNotRegistered):
 		writeAPIError(w, http.StatusForbidden, err.Error(), "registration")
@@ -110,11 +113,5 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 func writeAPIError(w http.ResponseWriter, status int, msg, field string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	body := map[string]string{"error": msg}
-	if field != "" {
-		body["field"] = field
-	}
-	json.NewEncoder(w).Encode(body)
+	jsonerr.Write(w, status, msg, field)
 }

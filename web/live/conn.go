@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/kastlive/kast/internal/netlimit"
 )
 
 // conn is one viewer's websocket. The HTTP handler's goroutine reads from
@@ -97,7 +99,8 @@ func (c *conn) reader(cfg *Config) (int, string) {
 	c.ws.SetPongHandler(func(string) error {
 		return c.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
 	})
-	var rate bucket
+	var rate netlimit.Bucket
+	msgLimit := netlimit.PerSecond(cfg.MessageRate, cfg.MessageBurst)
 	for {
 		_, _, err := c.ws.NextReader()
 		if err != nil {
@@ -108,7 +111,7 @@ func (c *conn) reader(cfg *Config) (int, string) {
 		}
 		// The client is alive; a message counts against its rate.
 		c.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
-		if !rate.take(time.Now(), cfg.MessageRate, cfg.MessageBurst) {
+		if rate.Take(time.Now(), msgLimit) > 0 {
 			return websocket.ClosePolicyViolation, "too many messages"
 		}
 	}

@@ -1,7 +1,6 @@
 package live
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -16,6 +15,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kastlive/kast/conference"
+	"github.com/kastlive/kast/internal/netlimit"
+	"github.com/kastlive/kast/web/internal/jsonerr"
 )
 
 // Event is an event as the live channel needs it.
@@ -51,7 +52,11 @@ type Hub struct {
 	HLS    Counter // optional
 	WebRTC Counter // optional
 	Config Config
-	Logger *slog.Logger
+	// Proxies are the reverse proxies trusted to name the client in
+	// X-Forwarded-For (the per-source limits then count that client);
+	// none by default.
+	Proxies netlimit.Proxies
+	Logger  *slog.Logger
 
 	upgrader websocket.Upgrader
 	allowAll bool
@@ -82,7 +87,7 @@ type room struct {
 // source is what is known about one source address range.
 type source struct {
 	conns   int
-	connect bucket
+	connect netlimit.Bucket
 }
 
 // Why connections are refused, for Stats.
@@ -311,7 +316,7 @@ func (h *Hub) forgetSources() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for p, s := range h.sources {
-		if s.conns == 0 && s.connect.full(now, h.Config.ConnectRate, h.Config.ConnectBurst) {
+		if s.conns == 0 && s.connect.Full(now, netlimit.PerSecond(h.Config.ConnectRate, h.Config.ConnectBurst)) {
 			delete(h.sources, p)
 		}
 	}
@@ -347,7 +352,7 @@ func (h *Hub) admit(src netip.Prefix) (int, string) {
 		s = &source{}
 		h.sources[src] = s
 	}
-	if !s.connect.take(now, h.Config.ConnectRate, h.Config.ConnectBurst) {
+	if s.connect.Take(now, netlimit.PerSecond(h.Config.ConnectRate, h.Config.ConnectBurst)) > 0 {
 		return refusedRate, "too many connections from your address in a short time: retry in a few seconds"
 	}
 	if s.conns >= h.Config.MaxPerSource {
@@ -384,7 +389,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such event")
 		return
 	}
-	src := sourceOf(r.RemoteAddr)
+	src := h.sourceOf(r)
 	if why, msg := h.admit(src); why >= 0 {
 		h.stats.refused[why].Add(1)
 		status := http.StatusTooManyRequests
@@ -488,8 +493,5 @@ func (h *Hub) Stats() Stats {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	jsonerr.Write(w, status, msg, "")
 }

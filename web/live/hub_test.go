@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kastlive/kast/conference"
+	"github.com/kastlive/kast/internal/netlimit"
 )
 
 type fakeEvents map[string]Event
@@ -201,6 +202,9 @@ func TestSlowClientIsDroppedOthersKeepUp(t *testing.T) {
 	slow := th.dial(t, "meetup", nil) // never reads
 	fast := th.dial(t, "devconf", nil)
 	read(t, fast, time.Second)
+	// read left a 1 s deadline: the reader below must outlive it, or it
+	// stops counting when the messages take longer under load.
+	fast.SetReadDeadline(time.Time{})
 	var got atomic.Int64
 	go func() {
 		for {
@@ -348,15 +352,23 @@ func TestPingsKeepAliveSilentClientsClosed(t *testing.T) {
 }
 
 func TestSourceOf(t *testing.T) {
-	for _, c := range []struct{ addr, want string }{
-		{"192.0.2.7:5000", "192.0.2.7/32"},
-		{"[::ffff:192.0.2.7]:5000", "192.0.2.7/32"},
-		{"[2001:db8:1:2:aaaa::1]:443", "2001:db8:1:2::/64"},
-		{"[2001:db8:1:2:ffff:ffff:ffff:ffff]:443", "2001:db8:1:2::/64"},
-		{"[fe80::1%eth0]:1", "fe80::/64"},
+	proxies, _ := netlimit.ParseProxies("10.0.0.0/8")
+	h := &Hub{Proxies: proxies}
+	for _, c := range []struct{ addr, xff, want string }{
+		{"192.0.2.7:5000", "", "192.0.2.7/32"},
+		{"[::ffff:192.0.2.7]:5000", "", "192.0.2.7/32"},
+		{"[2001:db8:1:2:aaaa::1]:443", "", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:ffff:ffff:ffff:ffff]:443", "", "2001:db8:1:2::/64"},
+		{"[fe80::1%eth0]:1", "", "fe80::/64"},
+		{"192.0.2.7:5000", "203.0.113.5", "192.0.2.7/32"}, // not a trusted proxy
+		{"10.0.0.2:5000", "2001:db8:9:9::1", "2001:db8:9:9::/64"},
 	} {
-		if got := sourceOf(c.addr); got != netip.MustParsePrefix(c.want) {
-			t.Errorf("sourceOf(%s) = %v, want %s", c.addr, got, c.want)
+		r := &http.Request{RemoteAddr: c.addr, Header: http.Header{}}
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		if got := h.sourceOf(r); got != netip.MustParsePrefix(c.want) {
+			t.Errorf("sourceOf(%s, %q) = %v, want %s", c.addr, c.xff, got, c.want)
 		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 var templateFiles embed.FS
 
 // templates holds one parsed set per page, each with the shared layout.
-var templates = parseTemplates("index.html", "watch.html", "notfound.html", "error.html",
+var templates = parseTemplates("index.html", "watch.html", "publish.html", "notfound.html", "error.html",
 	"event.html", "track.html", "embed.html", "register.html", "login.html", "me.html",
 	"admin.html", "admin_event.html", "checkin.html", "events.html")
 

@@ -1,31 +1,39 @@
 package vod
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kastlive/kast/recorder"
+	"github.com/kastlive/kast/web/internal/jsonerr"
 )
 
-// Admin is the recordings' admin API, behind the admin bearer token:
+// Admin is the recordings' admin API. web/routes.go mounts it in the JSON
+// API behind the API's admin-token check (api.Handler.Admin):
 //
-//	GET    /api/admin/recordings                          every talk recording and publish
-//	POST   /api/admin/recordings/talks/{talk}/trim        {"cut_start_s": 12, "cut_end_s": 30}
-//	DELETE /api/admin/recordings/talks/{talk}
-//	DELETE /api/admin/recordings/publishes/{track}/{publish}
+//	GET    /api/v1/admin/recordings                          every talk recording and publish
+//	POST   /api/v1/admin/recordings/talks/{talk}/trim        {"cut_start_s": 12, "cut_end_s": 30}
+//	DELETE /api/v1/admin/recordings/talks/{talk}
+//	DELETE /api/v1/admin/recordings/publishes/{track}/{publish}
+//	GET    /api/v1/admin/recordings/publishes/{track}/{publish}/index.m3u8     one publish, HLS VOD
+//	GET    /api/v1/admin/recordings/publishes/{track}/{publish}/recording.mp4  the same as one MP4
+//	GET    /api/v1/admin/recordings/publishes/{track}/{publish}/poster.jpg
+//	GET    /api/v1/admin/recordings/publishes/{track}/{publish}/{file}        its init sections and segments
+//
+// A publish is everything a track sent in one connection, what trims and
+// deleted talks leave out included: it is for the organizers only.
 type Admin struct {
 	Recorder *recorder.Recorder
-	// CheckToken reports whether a bearer token is an admin token
-	// (conference.Store.CheckAdminToken).
-	CheckToken func(ctx context.Context, token string) (bool, error)
-	Log        *slog.Logger
+	Log      *slog.Logger
 }
+
+// PublishPrefix is where the admin API serves the publishes.
+const PublishPrefix = "/api/v1/admin/recordings/publishes/"
 
 // TalkListing is a talk's entry in the listing, with its URLs.
 type TalkListing struct {
@@ -42,18 +50,15 @@ type PublishListing struct {
 	MP4      string `json:"mp4"`
 }
 
-// Listing is what GET /api/admin/recordings answers.
+// Listing is what GET /api/v1/admin/recordings answers.
 type Listing struct {
 	Talks     []TalkListing    `json:"talks"`
 	Publishes []PublishListing `json:"publishes"`
 	Stats     recorder.Stats   `json:"stats"`
 }
 
-// List serves GET /api/admin/recordings.
+// List serves GET /api/v1/admin/recordings.
 func (a *Admin) List(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(w, r) {
-		return
-	}
 	l := a.Recorder.List()
 	out := Listing{Talks: []TalkListing{}, Publishes: []PublishListing{}, Stats: a.Recorder.Stats()}
 	for _, t := range l.Talks {
@@ -61,7 +66,7 @@ func (a *Admin) List(w http.ResponseWriter, r *http.Request) {
 		out.Talks = append(out.Talks, TalkListing{TalkSummary: t, Playlist: base + "index.m3u8", MP4: base + "talk.mp4", Poster: base + "poster.jpg"})
 	}
 	for _, p := range l.Publishes {
-		base := "/vod/p/" + p.Track + "/" + p.ID + "/"
+		base := PublishPrefix + p.Track + "/" + p.ID + "/"
 		out.Publishes = append(out.Publishes, PublishListing{PublishSummary: p, Playlist: base + "index.m3u8", MP4: base + "recording.mp4"})
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -73,11 +78,8 @@ type trimRequest struct {
 	CutEndS   float64 `json:"cut_end_s"`
 }
 
-// Trim serves POST /api/admin/recordings/talks/{talk}/trim.
+// Trim serves POST /api/v1/admin/recordings/talks/{talk}/trim.
 func (a *Admin) Trim(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(w, r) {
-		return
-	}
 	id, ok := talkID(w, r)
 	if !ok {
 		return
@@ -89,6 +91,10 @@ func (a *Admin) Trim(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "body must be {\"cut_start_s\": seconds, \"cut_end_s\": seconds}: "+err.Error())
 		return
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		writeError(w, http.StatusBadRequest, "malformed JSON: data after the object")
+		return
+	}
 	const most = 7 * 24 * time.Hour
 	if req.CutStartS < 0 || req.CutEndS < 0 || req.CutStartS > most.Seconds() || req.CutEndS > most.Seconds() {
 		writeError(w, http.StatusBadRequest, "cut_start_s and cut_end_s must be between 0 and a week")
@@ -96,58 +102,36 @@ func (a *Admin) Trim(w http.ResponseWriter, r *http.Request) {
 	}
 	err := a.Recorder.Trim(id, time.Duration(req.CutStartS*float64(time.Second)), time.Duration(req.CutEndS*float64(time.Second)))
 	if a.done(w, err) {
-		rec, err := a.Recorder.Talk(id)
+		sum, err := a.Recorder.TalkSummary(id)
 		if err != nil {
 			a.done(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"id": id, "segments": len(rec.Entries), "duration_s": rec.Duration.Seconds(),
-			"cut_start_s": rec.CutStart.Seconds(), "cut_end_s": rec.CutEnd.Seconds()})
+		writeJSON(w, http.StatusOK, map[string]any{"id": id, "segments": sum.Segments, "duration_s": sum.DurationS,
+			"cut_start_s": sum.CutStartS, "cut_end_s": sum.CutEndS})
 	}
 }
 
-// DeleteTalk serves DELETE /api/admin/recordings/talks/{talk}.
+// DeleteTalk serves DELETE /api/v1/admin/recordings/talks/{talk}.
 func (a *Admin) DeleteTalk(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(w, r) {
-		return
-	}
 	if id, ok := talkID(w, r); ok && a.done(w, a.Recorder.DeleteTalk(id)) {
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
 
-// DeletePublish serves DELETE /api/admin/recordings/publishes/{track}/{publish}.
+// Publish serves GET /api/v1/admin/recordings/publishes/{track}/{publish}/{file}:
+// one publish's playlist (index.m3u8), MP4 (recording.mp4), poster
+// (poster.jpg), init sections and segments.
+func (a *Admin) Publish(w http.ResponseWriter, r *http.Request) {
+	h := &Handler{Recorder: a.Recorder, Log: a.Log, private: true}
+	h.servePublish(w, r, r.PathValue("file"))
+}
+
+// DeletePublish serves DELETE /api/v1/admin/recordings/publishes/{track}/{publish}.
 func (a *Admin) DeletePublish(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(w, r) {
-		return
-	}
 	if a.done(w, a.Recorder.DeletePublish(r.PathValue("track"), r.PathValue("publish"))) {
 		w.WriteHeader(http.StatusNoContent)
 	}
-}
-
-func (a *Admin) authorized(w http.ResponseWriter, r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || tok == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kast admin"`)
-		writeError(w, http.StatusUnauthorized, "admin token required (Authorization: Bearer <token>)")
-		return false
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	valid, err := a.CheckToken(ctx, tok)
-	if err != nil {
-		if a.Log != nil {
-			a.Log.Warn("admin token check", "err", err)
-		}
-		writeError(w, http.StatusServiceUnavailable, "cannot check the token now")
-		return false
-	}
-	if !valid {
-		writeError(w, http.StatusUnauthorized, "invalid admin token")
-		return false
-	}
-	return true
 }
 
 // done answers an error, if any, and reports whether there was none.
@@ -190,5 +174,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	jsonerr.Write(w, status, msg, "")
 }

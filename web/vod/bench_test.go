@@ -1,6 +1,7 @@
 package vod_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/recorder"
+	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
+	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/vod"
 )
 
@@ -24,7 +28,7 @@ func oneHourTalk(tb testing.TB) (string, *recorder.Recorder) {
 }
 
 // talkFixture is oneHourTalk with n segments and a gate.
-func talkFixture(tb testing.TB, n int, gate func(*http.Request, string) error) (string, *recorder.Recorder) {
+func talkFixture(tb testing.TB, n int, gate vod.Gate, moreTalks ...map[string]any) (string, *recorder.Recorder) {
 	tb.Helper()
 	dir := tb.TempDir()
 	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
@@ -56,19 +60,43 @@ func talkFixture(tb testing.TB, n int, gate func(*http.Request, string) error) (
 	enc.Encode(map[string]any{"k": "end", "at": start.Add(time.Duration(n) * time.Second)})
 	idx.Close()
 	os.MkdirAll(filepath.Join(dir, "talks"), 0o750)
-	talk, _ := json.Marshal(map[string]any{"id": 1, "track": "main", "title": "One hour",
+	talk, _ := json.Marshal(map[string]any{"id": 1, "event_id": 1, "track": "main", "title": "One hour",
 		"spans": []map[string]any{{"track": "main", "from": start, "to": start.Add(time.Duration(n) * time.Second)}}})
 	os.WriteFile(filepath.Join(dir, "talks", "1.json"), talk, 0o640)
+	// More talks over the same span, with fields of their own (id, withdrawn, do_not_record...).
+	for _, m := range moreTalks {
+		t := map[string]any{"event_id": 1, "track": "main", "title": "Another",
+			"spans": []map[string]any{{"track": "main", "from": start, "to": start.Add(time.Duration(n) * time.Second)}}}
+		for k, v := range m {
+			t[k] = v
+		}
+		b, _ := json.Marshal(t)
+		os.WriteFile(filepath.Join(dir, "talks", fmt.Sprint(t["id"])+".json"), b, 0o640)
+	}
 
 	rec := &recorder.Recorder{Dir: dir, NoSync: true, MinFree: -1}
 	if err := rec.Initialize(); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(rec.Close)
-	srv := httptest.NewServer(web.Routes(web.Handlers{VOD: &vod.Handler{Recorder: rec, Gate: gate}}))
+	// The admin API sits in the JSON API, behind its admin-token check.
+	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "kast.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	if _, err := st.Bootstrap(context.Background(), conference.BootstrapOptions{AdminToken: fixtureAdminToken}); err != nil {
+		tb.Fatal(err)
+	}
+	a := &api.Handler{Store: st}
+	a.Initialize()
+	srv := httptest.NewServer(web.Routes(web.Handlers{VOD: &vod.Handler{Recorder: rec, Gate: gate}, API: a, RecordingsAdmin: &vod.Admin{Recorder: rec}}))
 	tb.Cleanup(srv.Close)
 	return srv.URL, rec
 }
+
+// fixtureAdminToken is the admin token of talkFixture's server.
+const fixtureAdminToken = "fixture-admin-token-0123"
 
 func fetch(tb testing.TB, c *http.Client, url string) int {
 	res, err := c.Get(url)
