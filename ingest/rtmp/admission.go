@@ -6,18 +6,17 @@ import (
 	"slices"
 )
 
-// Progress of a connection before it is authorized. Under pressure the
-// server drops the connections that have done least first: a flood of
-// idle sockets never reaches stageHandshake, while OBS gets to
-// stageConnect within a round trip or two.
+// Progress of a connection before it is authorized. A new connection
+// that has sent nothing is the first to go under pressure (a flood of
+// idle sockets never gets further); past that, progress does not buy a
+// place: see admission.
 const (
 	stageNew       = iota // nothing complete yet
 	stageHandshake        // C0 and C1 received
 	stageConnect          // connect command received
-	numStages
 
-	stagePublishing = numStages // authorized: counted apart, never dropped for room
-	stageGone       = -1        // released or dropped
+	stagePublishing = stageConnect + 1 // authorized: counted apart, never dropped for room
+	stageGone       = -1               // released or dropped
 )
 
 // Reasons a connection is dropped before it publishes (Stats.Dropped).
@@ -67,13 +66,28 @@ type source struct {
 	conns []*conn
 }
 
+// The lists a connection is on: every unauthenticated one on byAge,
+// the new ones (stageNew) also on fresh. Both are in accept order.
+const (
+	byAge = iota
+	fresh
+	numLists
+)
+
+// links are a connection's place on one list.
+type links struct{ prev, next *conn }
+
 // connList is an intrusive list of connections, oldest first.
-type connList struct{ head, tail *conn }
+type connList struct {
+	head, tail *conn
+	which      int // byAge or fresh
+}
 
 func (l *connList) push(c *conn) {
-	c.prev, c.next = l.tail, nil
+	lk := &c.links[l.which]
+	lk.prev, lk.next = l.tail, nil
 	if l.tail != nil {
-		l.tail.next = c
+		l.tail.links[l.which].next = c
 	} else {
 		l.head = c
 	}
@@ -81,38 +95,49 @@ func (l *connList) push(c *conn) {
 }
 
 func (l *connList) remove(c *conn) {
-	if c.prev != nil {
-		c.prev.next = c.next
+	lk := &c.links[l.which]
+	if lk.prev != nil {
+		lk.prev.links[l.which].next = lk.next
 	} else {
-		l.head = c.next
+		l.head = lk.next
 	}
-	if c.next != nil {
-		c.next.prev = c.prev
+	if lk.next != nil {
+		lk.next.links[l.which].prev = lk.prev
 	} else {
-		l.tail = c.prev
+		l.tail = lk.prev
 	}
-	c.prev, c.next = nil, nil
+	lk.prev, lk.next = nil, nil
 }
 
 // admission keeps the server's connection budget. An unauthenticated
 // connection never keeps an authorized publisher out: when the budget of
-// unauthenticated connections is full, or a source holds its share, the
-// one that has made least progress (the oldest of those) is dropped to
-// make room, and the new connection is always taken. Progress counts what
-// the client sent even when the server has not read it yet, so an idle
-// connection goes before one whose goroutine is slow to start. Authorized
+// unauthenticated connections is full, or a source holds its share, one
+// is dropped to make room and the new connection is always taken. The
+// one dropped is the oldest new connection whose client has sent nothing
+// (nothing read, nothing waiting in the socket either, so an idle
+// connection goes before one whose goroutine is slow to start), else the
+// oldest unauthenticated connection by accept time, whatever its stage.
+//
+// Age rather than progress, because progress is cheap to fake: an
+// attacker without a key completes handshake and connect (3 KB) and idles
+// there, and ranking that above a speaker still one round trip into its
+// handshake would let each new attacker connection drop the speaker. By
+// age, a flood of N connections a second into a budget of B gives every
+// newcomer B/N seconds, the speaker included, to publish; an attacker can
+// only keep its connections by opening fewer of them. Authorized
 // publishers are counted apart and never dropped for room. The Server's
 // mutex guards it.
 type admission struct {
 	maxUnauth, maxPerSource, maxPublishers int
 
-	stages     [numStages]connList
+	lists      [numLists]connList
 	unauth     int
 	publishers int
 	sources    map[netip.Prefix]*source
 
 	// talking reports whether a new connection's client has sent
-	// something the server has not read yet.
+	// something: bytes the server read (a C0 whose C1 is still on the
+	// way, a TLS ClientHello) or bytes waiting to be read.
 	talking func(*conn) bool
 
 	accepted uint64
@@ -125,8 +150,11 @@ func (a *admission) init(maxUnauth, maxPerSource, maxPublishers int) {
 	a.sources = make(map[netip.Prefix]*source)
 	a.dropped = make(map[string]uint64)
 	a.refused = make(map[string]uint64)
+	for i := range a.lists {
+		a.lists[i].which = i
+	}
 	if a.talking == nil {
-		a.talking = func(c *conn) bool { return hasUnread(c.raw) }
+		a.talking = func(c *conn) bool { return c.heard.Load() || hasUnread(c.raw) }
 	}
 }
 
@@ -153,60 +181,46 @@ func (a *admission) admit(c *conn, key netip.Prefix) []*conn {
 	c.src = src
 	c.stage = stageNew
 	src.conns = append(src.conns, c)
-	a.stages[stageNew].push(c)
+	a.lists[byAge].push(c)
+	a.lists[fresh].push(c)
 	a.unauth++
 	return victims
 }
 
-// leastAdvancedOf returns the connection of src to drop: the oldest idle
-// new one, else the one of the lowest stage (a new one whose client has
-// sent bytes not read yet ranks between new and stageHandshake), oldest
-// first. src.conns is in the order they came, and the oldest idle one is
-// nearly always first: one check of the socket per drop.
+// leastAdvancedOf returns the connection of src to drop: its oldest new
+// one that is idle, else its oldest. src.conns is in accept order, and
+// the oldest idle one is nearly always first: one check of the socket per
+// drop.
 func (a *admission) leastAdvancedOf(src *source) *conn {
-	var v *conn
-	vr := 0
 	for _, c := range src.conns {
-		r := 2 * c.stage
-		if c.stage == stageNew {
-			if !a.talking(c) {
-				return c
-			}
-			r = 1
-		}
-		if v == nil || r < vr {
-			v, vr = c, r
+		if c.stage == stageNew && !a.talking(c) {
+			return c
 		}
 	}
-	return v
+	return src.conns[0]
 }
 
 // leastAdvanced returns the unauthenticated connection to drop: the
-// oldest idle new one (looking at most at 64 new ones), else the oldest of
-// the lowest stage.
+// oldest idle new one (looking at most at 64 new ones), else the oldest.
 func (a *admission) leastAdvanced() *conn {
 	n := 0
-	for c := a.stages[stageNew].head; c != nil && n < 64; c, n = c.next, n+1 {
+	for c := a.lists[fresh].head; c != nil && n < 64; c, n = c.links[fresh].next, n+1 {
 		if !a.talking(c) {
 			return c
 		}
 	}
-	for s := range a.stages {
-		if c := a.stages[s].head; c != nil {
-			return c
-		}
-	}
-	return nil
+	return a.lists[byAge].head
 }
 
-// advance moves an unauthenticated c to a later stage.
+// advance records that an unauthenticated c reached stage.
 func (a *admission) advance(c *conn, stage int) {
 	if c.stage < 0 || c.stage >= stage || c.stage == stagePublishing {
 		return
 	}
-	a.stages[c.stage].remove(c)
+	if c.stage == stageNew {
+		a.lists[fresh].remove(c)
+	}
 	c.stage = stage
-	a.stages[stage].push(c)
 }
 
 // authorize counts c as a publisher. It reports false when c was dropped
@@ -244,9 +258,12 @@ func (a *admission) drop(c *conn, reason string) {
 	a.dropped[reason]++
 }
 
-// unlink takes an unauthenticated c out of its stage list and source.
+// unlink takes an unauthenticated c out of its lists and source.
 func (a *admission) unlink(c *conn) {
-	a.stages[c.stage].remove(c)
+	a.lists[byAge].remove(c)
+	if c.stage == stageNew {
+		a.lists[fresh].remove(c)
+	}
 	a.unauth--
 	src := c.src
 	if i := slices.Index(src.conns, c); i >= 0 {

@@ -21,23 +21,45 @@ const (
 	// (RTMP allows 65,598; real publishers use fewer than ten).
 	maxKnownStreams = 1024
 
-	// maxMessageSize is gortmplib's limit on a message body (10 MiB).
+	// maxMessageSize is gortmplib's limit on a message body (10 MiB),
+	// and on the chunk size it takes (RTMP 1.0 5.4.1 allows maxChunkSize).
 	maxMessageSize = 10 << 20
+	maxChunkSize   = 1<<31 - 1
+
+	// gortmplib keeps each chunk of a message apart until the message is
+	// whole (a slice header and an allocation each, some 50 bytes beyond
+	// the payload), so tiny chunks cost it many times their size: a
+	// 4 MiB message in 1-byte chunks grew the heap by 211 MB. A message
+	// may take at most maxMessageChunks chunks, what the largest one
+	// (10 MiB) takes at RTMP's default chunk size (128), and the
+	// unfinished messages of a connection maxInflightChunks together.
+	maxMessageChunks  = maxMessageSize / 128
+	maxInflightChunks = 2 * maxMessageChunks
 
 	// Before the stream key is accepted a client has sent only connect,
 	// createStream, publish and a few small control messages (about 2 KB
 	// in all), so a stranger gets little: messages up to 16 KiB (gortmplib
 	// allocates a whole chunk as soon as it reads a header), 16 chunk
 	// streams, 32 KiB in all. That bounds what each of thousands of
-	// unauthenticated connections can make kast hold.
+	// unauthenticated connections can make kast hold. Their unfinished
+	// messages may take 1,024 chunks together (a client would need chunks
+	// under 32 bytes to get near that).
 	preAuthMaxMessage = 16 << 10
 	preAuthMaxStreams = 16
 	preAuthMaxBytes   = 32 << 10
+	preAuthMaxChunks  = 1024
 
 	extendedTimestamp = 0xFFFFFF
 
-	msgTypeSetChunkSize = 1
-	msgTypeAbort        = 2
+	msgTypeSetChunkSize  = 1
+	msgTypeAbort         = 2
+	msgTypeUserControl   = 4
+	msgTypeWindowAckSize = 5
+
+	// minAckWindow is the smallest acknowledgement window kast keeps,
+	// whatever smaller one the client asks for: OBS and ffmpeg ask for
+	// 2.5 MB, and ignore acknowledgements anyway.
+	minAckWindow = 256 << 10
 )
 
 // chunkError is a violation of the chunk protocol found by the rewriter.

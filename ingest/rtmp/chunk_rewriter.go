@@ -25,8 +25,21 @@ import (
 // in use, or a message was kept from it), it writes a type 0 header with
 // the absolute values instead, and adds or strips the extended timestamp of
 // type 3 continuation chunks to match what gortmplib expects. It follows
-// Set Chunk Size messages (chunk boundaries depend on them) and turns an
-// Abort Message naming a client stream into one naming gortmplib's.
+// Set Chunk Size messages (chunk boundaries depend on them; gortmplib gets
+// a chunk size it takes: at most 10 MiB, where RTMP allows up to 2^31-1)
+// and turns an Abort Message naming a client stream into one naming
+// gortmplib's.
+//
+// gortmplib answers some messages by itself: with an Acknowledgement
+// whenever the client's Window Acknowledgement Size worth of bytes has
+// come (a window of 1 byte and chunks of 1 byte made it write for nearly
+// every chunk), and a Ping Request with a Ping Response. So a Window
+// Acknowledgement Size never reaches it: the rewriter keeps the window
+// and, once authorized, has kast acknowledge (Ack) every window of at
+// least minAckWindow, counting the bytes as they came on the connection
+// (RTMP 1.0 5.4.3: the bytes received so far), not the rewritten ones.
+// Before authorization there are no acknowledgements at all, and User
+// Control messages (pings among them) are dropped.
 //
 // Before SetAuthorized a client gets little (preAuthMaxMessage,
 // preAuthMaxStreams, preAuthMaxBytes), and the rewriter never reads a
@@ -39,7 +52,13 @@ type chunkRewriter struct {
 	// onC0C1 is called once C0 and C1 (the first 1,537 bytes) are in.
 	onC0C1 func()
 
+	// Ack, when set, sends an Acknowledgement of the bytes received so
+	// far (BytesReceived, truncated to 32 bits as the field is). The
+	// rewriter calls it from Read, so it must not read.
+	Ack func(received uint32) error
+
 	handshakeLeft int
+	wire          uint64 // bytes read from r
 	err           error
 	st            *chunkState // allocated when the handshake is done
 }
@@ -52,21 +71,24 @@ type chunkState struct {
 	authorized bool
 	maxMessage uint32
 	maxStreams int
-	budget     int // bytes gortmplib may still get before authorization; <0: no limit
+	maxChunks  int    // of unfinished messages, all streams together
+	inflight   int    // chunks of unfinished messages gortmplib holds
+	base       uint64 // wire bytes when chunks began (the handshake's)
 	clock      uint64
+	window     uint32 // the client's Window Acknowledgement Size; 0: none
+	acked      uint64 // wire bytes at the last acknowledgement
 
 	small   [maxTargetID + 1]*clientStream
 	large   map[uint32]*clientStream
 	known   int
 	targets [maxTargetID + 1]targetStream
 
-	rh      rawHeader
-	outBuf  [64]byte
-	out     []byte        // header bytes not yet returned
-	left    uint32        // payload bytes of the current chunk still to read
-	cur     *clientStream // the stream of the current chunk
-	curTgt  *targetStream // where its payload goes; nil: kept back
-	observe bool          // copy the payload into cur.ctl (Set Chunk Size)
+	rh     rawHeader
+	outBuf [64]byte
+	out    []byte        // header bytes not yet returned
+	left   uint32        // payload bytes of the current chunk still to read
+	cur    *clientStream // the stream of the current chunk
+	curTgt *targetStream // where its payload goes; nil: kept back
 
 	// Extended counts chunks that came with a 2- or 3-byte basic header.
 	extended uint64
@@ -78,8 +100,17 @@ type clientStream struct {
 	h       chunkHeader
 	target  byte // gortmplib chunk stream ID; 0: none
 	lastUse uint64
-	ctl     [4]byte // body of a Set Chunk Size or Abort Message
+	hold    uint8   // what becomes of the current message: holdNone, holdKeep, holdDrop
+	chunks  uint32  // chunks of the current message gortmplib holds
+	ctl     [4]byte // body of a message kept back (holdKeep)
 }
+
+// What becomes of a message the client sends.
+const (
+	holdNone = iota // gortmplib gets it
+	holdKeep        // kept back, its 4-byte body read into ctl
+	holdDrop        // kept back and discarded
+)
 
 // targetStream is one of gortmplib's chunk streams.
 type targetStream struct {
@@ -92,12 +123,17 @@ func newChunkRewriter(r io.Reader, onC0C1 func()) *chunkRewriter {
 }
 
 // SetAuthorized lifts the limits of a stranger: messages up to
-// gortmplib's own limit (10 MiB), 1,024 chunk streams, no byte budget.
+// gortmplib's own limit (10 MiB), 1,024 chunk streams, no byte budget,
+// maxInflightChunks.
 func (w *chunkRewriter) SetAuthorized() {
 	s := w.state()
 	s.authorized = true
-	s.maxMessage, s.maxStreams, s.budget = maxMessageSize, maxKnownStreams, -1
+	s.maxMessage, s.maxStreams, s.maxChunks = maxMessageSize, maxKnownStreams, maxInflightChunks
 }
+
+// BytesReceived returns the bytes read from the connection so far,
+// handshake included.
+func (w *chunkRewriter) BytesReceived() uint64 { return w.wire }
 
 // ExtendedChunks returns how many chunks came with 2- or 3-byte basic
 // headers.
@@ -111,11 +147,12 @@ func (w *chunkRewriter) ExtendedChunks() uint64 {
 func (w *chunkRewriter) state() *chunkState {
 	if w.st == nil {
 		w.st = &chunkState{
-			br:         bufio.NewReaderSize(w.r, 1024), // payloads bypass it
+			br:         bufio.NewReaderSize(wireReader{w}, 1024), // payloads bypass it
 			chunkSize:  128,
 			maxMessage: preAuthMaxMessage,
 			maxStreams: preAuthMaxStreams,
-			budget:     preAuthMaxBytes,
+			maxChunks:  preAuthMaxChunks,
+			base:       w.wire,
 		}
 	}
 	return w.st
@@ -156,16 +193,54 @@ func (w *chunkRewriter) Read(p []byte) (int, error) {
 		if n > 0 && (!s.authorized || s.br.Buffered() < maxChunkHeader) {
 			break
 		}
+		if err := w.checkBudget(); err != nil {
+			return w.fail(0, err)
+		}
 		if err := s.next(); err != nil {
 			return w.fail(n, err)
 		}
 	}
-	if s.budget >= 0 {
-		if s.budget -= n; s.budget < 0 {
-			return w.fail(0, chunkErrorf("more than %d bytes before the publish command", preAuthMaxBytes))
-		}
+	if err := w.checkBudget(); err != nil {
+		return w.fail(0, err)
+	}
+	if err := w.acknowledge(); err != nil {
+		return w.fail(n, err)
 	}
 	return n, nil
+}
+
+// checkBudget fails once a client not authorized yet has sent more than
+// preAuthMaxBytes of chunks: the bytes read, not those given to gortmplib,
+// so messages kept back (pings, windows) count too.
+func (w *chunkRewriter) checkBudget() error {
+	s := w.st
+	if !s.authorized && w.wire-uint64(s.br.Buffered())-s.base > preAuthMaxBytes {
+		return chunkErrorf("more than %d bytes before the publish command", preAuthMaxBytes)
+	}
+	return nil
+}
+
+// wireReader counts the bytes read from the connection.
+type wireReader struct{ w *chunkRewriter }
+
+func (r wireReader) Read(p []byte) (int, error) {
+	n, err := r.w.r.Read(p)
+	r.w.wire += uint64(n)
+	return n, err
+}
+
+// acknowledge sends an Acknowledgement when a window's worth of bytes has
+// come since the last one.
+func (w *chunkRewriter) acknowledge() error {
+	s := w.st
+	if !s.authorized || s.window == 0 || w.Ack == nil {
+		return nil
+	}
+	if w.wire-s.acked < uint64(max(s.window, minAckWindow)) {
+		return nil
+	}
+	s.acked = w.wire
+	return w.Ack(uint32(w.wire))
 }
 
 func (w *chunkRewriter) fail(n int, err error) (int, error) {
@@ -181,6 +256,7 @@ func (w *chunkRewriter) readHandshake(p []byte) (int, error) {
 		p = p[:w.handshakeLeft]
 	}
 	n, err := w.r.Read(p)
+	w.wire += uint64(n)
 	if n > 0 && w.handshakeLeft == handshakeLen && p[0] == 6 {
 		w.err = chunkErrorf("encrypted RTMP (RTMPE) is not offered: use RTMPS")
 		return 0, w.err
@@ -209,14 +285,17 @@ func (s *chunkState) payload(dst []byte, block bool) (n int, progressed bool, er
 	}
 	cs := s.cur
 	var m int
-	if s.curTgt != nil {
+	switch {
+	case s.curTgt != nil:
 		m, err = s.br.Read(dst[:want])
-		if s.observe {
-			copy(cs.ctl[cs.h.recv:], dst[:m])
-		}
 		n = m
-	} else {
+	case cs.hold == holdKeep:
 		m, err = s.br.Read(cs.ctl[cs.h.recv : cs.h.recv+uint32(want)])
+	default:
+		if s.br.Buffered() == 0 {
+			_, err = s.br.Peek(1)
+		}
+		m, _ = s.br.Discard(min(want, s.br.Buffered()))
 	}
 	if m > 0 {
 		cs.h.recv += uint32(m)
@@ -265,19 +344,44 @@ func (s *chunkState) next() error {
 		if cs.h.length > s.maxMessage {
 			return chunkErrorf("message of %d bytes on chunk stream %d is over the limit of %d", cs.h.length, rh.csid, s.maxMessage)
 		}
-		if (cs.h.typ == msgTypeSetChunkSize || cs.h.typ == msgTypeAbort) && cs.h.length != 4 {
+		if (cs.h.typ == msgTypeSetChunkSize || cs.h.typ == msgTypeAbort || cs.h.typ == msgTypeWindowAckSize) && cs.h.length != 4 {
 			return chunkErrorf("control message of type %d with %d bytes (want 4)", cs.h.typ, cs.h.length)
+		}
+		switch {
+		case cs.h.typ == msgTypeSetChunkSize || cs.h.typ == msgTypeAbort || cs.h.typ == msgTypeWindowAckSize:
+			cs.hold = holdKeep
+		case cs.h.typ == msgTypeUserControl && !s.authorized:
+			cs.hold = holdDrop
+		default:
+			cs.hold = holdNone
+		}
+		if n := (uint64(cs.h.length) + uint64(s.chunkSize) - 1) / uint64(s.chunkSize); cs.hold == holdNone && n > maxMessageChunks {
+			return chunkErrorf("message of %d bytes on chunk stream %d would take %d chunks of %d bytes, over the limit of %d chunks: use a larger chunk size",
+				cs.h.length, rh.csid, n, s.chunkSize, maxMessageChunks)
+		}
+	}
+	if cs.hold == holdNone {
+		// The chunk size may fall in the middle of a message: count.
+		cs.chunks++
+		s.inflight++
+		if cs.chunks > maxMessageChunks {
+			return chunkErrorf("message of %d bytes on chunk stream %d takes more than %d chunks (chunk size %d)", cs.h.length, rh.csid, maxMessageChunks, s.chunkSize)
+		}
+		if s.inflight > s.maxChunks {
+			return chunkErrorf("unfinished messages take more than %d chunks (chunk size %d)", s.maxChunks, s.chunkSize)
 		}
 	}
 	s.cur = cs
-	s.observe = cs.h.typ == msgTypeSetChunkSize
 	s.left = min(cs.h.length-cs.h.recv, s.chunkSize)
 	s.out = s.outBuf[:0]
 
 	switch {
-	case cs.h.typ == msgTypeAbort:
-		// Kept back: gortmplib would take the client's ID at its word.
-		// endChunk sends an abort of gortmplib's stream instead.
+	case cs.hold != holdNone:
+		// Kept back. A chunk size: endChunk gives gortmplib one it
+		// takes. An abort: gortmplib would take the client's ID at its
+		// word, and endChunk sends an abort of gortmplib's stream
+		// instead. A window: kast acknowledges. A ping before
+		// authorization: nobody answers.
 		s.curTgt = nil
 	case continuation:
 		t := &s.targets[cs.target]
@@ -433,18 +537,28 @@ func (s *chunkState) endChunk() error {
 		return nil
 	}
 	cs.h.recv = 0
+	s.inflight -= int(cs.chunks)
+	cs.chunks = 0
 	if s.curTgt != nil {
 		s.curTgt.h.recv = 0
 	}
 	switch cs.h.typ {
 	case msgTypeSetChunkSize:
 		v := binary.BigEndian.Uint32(cs.ctl[:])
-		if v == 0 || v > maxMessageSize {
-			return chunkErrorf("chunk size %d outside 1-%d", v, maxMessageSize)
+		if v == 0 || v > maxChunkSize {
+			return chunkErrorf("Set Chunk Size of %d: RTMP allows 1 to %d", v, maxChunkSize)
+		}
+		// gortmplib ends the connection on a chunk size over its message
+		// limit (10 MiB), which RTMP allows, and no chunk is longer than
+		// its message anyway.
+		if err := s.emit(msgTypeSetChunkSize, min(v, maxMessageSize), cs.h.ts, cs.h.msid); err != nil {
+			return err
 		}
 		s.chunkSize = v
 	case msgTypeAbort:
 		return s.abort(binary.BigEndian.Uint32(cs.ctl[:]))
+	case msgTypeWindowAckSize:
+		s.window = binary.BigEndian.Uint32(cs.ctl[:])
 	}
 	return nil
 }
@@ -463,6 +577,8 @@ func (s *chunkState) abort(id uint32) error {
 		return nil
 	}
 	cs.h.recv, cs.h.length = 0, 0
+	s.inflight -= int(cs.chunks)
+	cs.chunks = 0
 	if cs.target == 0 {
 		return nil
 	}
@@ -470,8 +586,18 @@ func (s *chunkState) abort(id uint32) error {
 	if t.h.recv == 0 {
 		return nil
 	}
-	// Carry the abort on a gortmplib stream between messages, free ones
-	// first; an owner of the carrier gets a type 0 header next time.
+	if err := s.emit(msgTypeAbort, uint32(cs.target), 0, 0); err != nil {
+		return err
+	}
+	t.h.recv, t.h.length = 0, 0
+	return nil
+}
+
+// emit gives gortmplib a control message with a 4-byte body of kast's
+// own, at ts on message stream msid. It goes on a gortmplib chunk stream
+// between messages, free ones first; an owner of the carrier gets a type
+// 0 header next time.
+func (s *chunkState) emit(typ uint8, value, ts, msid uint32) error {
 	carrier := -1
 	for i := maxTargetID; i >= minTargetID; i-- {
 		ti := &s.targets[i]
@@ -483,8 +609,10 @@ func (s *chunkState) abort(id uint32) error {
 		return chunkErrorf("more than %d messages interleaved", maxTargetID-minTargetID+1)
 	}
 	c := &s.targets[carrier]
-	c.h = chunkHeader{valid: true, length: 4, typ: msgTypeAbort}
-	body := []byte{0, 0, 0, cs.target}
+	c.h = chunkHeader{valid: true, ts: ts, length: 4, typ: typ, msid: msid, ext: ts >= extendedTimestamp}
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], value)
+	body := b[:]
 	out := c.h.appendType0(s.out, byte(carrier))
 	for len(body) > 0 {
 		k := min(uint32(len(body)), s.chunkSize)
@@ -492,9 +620,11 @@ func (s *chunkState) abort(id uint32) error {
 		body = body[k:]
 		if len(body) > 0 {
 			out = append(out, 3<<6|byte(carrier))
+			if c.h.ext {
+				out = binary.BigEndian.AppendUint32(out, ts)
+			}
 		}
 	}
 	s.out = out
-	t.h.recv, t.h.length = 0, 0
 	return nil
 }

@@ -151,14 +151,15 @@ func refDecode(data []byte, maxMsgs int) ([]refMsg, error) {
 		s.body, s.recv = nil, 0
 		msgs = append(msgs, m)
 		switch m.typ {
-		case 1, 2:
+		case 1, 2, 5:
 			if len(m.body) != 4 {
 				return msgs, errors.New("invalid control message")
 			}
 			v := binary.BigEndian.Uint32(m.body)
 			if m.typ == 1 {
-				if v > maxMessageSize {
-					return msgs, errors.New("chunk size too big")
+				// kast refuses 0 too, gortmplib alone takes it.
+				if v > maxChunkSize {
+					return msgs, errors.New("invalid chunk size")
 				}
 				chunkSize = v
 			} else if t := streams[v]; t != nil && t.recv != 0 {
@@ -170,7 +171,8 @@ func refDecode(data []byte, maxMsgs int) ([]refMsg, error) {
 }
 
 // gortmplibDecode reads messages with gortmplib's raw message reader,
-// applying Set Chunk Size and Abort Message as its message reader does.
+// applying Set Chunk Size and Abort Message and checking control message
+// sizes as its message reader does.
 func gortmplibDecode(r io.Reader, maxMsgs int) ([]refMsg, error) {
 	rr := rawmessage.NewReader(r, bytecounter.NewReader(bytes.NewReader(nil)), nil)
 	var msgs []refMsg
@@ -181,7 +183,7 @@ func gortmplibDecode(r io.Reader, maxMsgs int) ([]refMsg, error) {
 		}
 		msgs = append(msgs, refMsg{ts: uint32(m.Timestamp / time.Millisecond), typ: m.Type, msid: m.MessageStreamID, body: m.Body})
 		switch m.Type {
-		case 1, 2:
+		case 1, 2, 5:
 			if len(m.Body) != 4 {
 				return msgs, errors.New("invalid control message")
 			}
@@ -214,13 +216,22 @@ func rewritten(r io.Reader) *chunkRewriter {
 // errTooBig is refDecode's answer to a message over testMaxMessage.
 var errTooBig = errors.New("message over 64 KiB")
 
-// withoutAborts drops Abort Messages, which the rewriter renumbers.
-func withoutAborts(msgs []refMsg) []refMsg {
+// asGortmplibGets turns messages as the client sent them into what the
+// rewriter hands gortmplib: no Abort Messages (renumbered) nor Window
+// Acknowledgement Sizes (kept: kast acknowledges), and chunk sizes over
+// 10 MiB lowered to 10 MiB.
+func asGortmplibGets(msgs []refMsg) []refMsg {
 	var out []refMsg
 	for _, m := range msgs {
-		if m.typ != msgTypeAbort {
-			out = append(out, m)
+		switch m.typ {
+		case msgTypeAbort, msgTypeWindowAckSize:
+			continue
+		case msgTypeSetChunkSize:
+			if len(m.body) == 4 && binary.BigEndian.Uint32(m.body) > maxMessageSize {
+				m.body = binary.BigEndian.AppendUint32(nil, maxMessageSize)
+			}
 		}
+		out = append(out, m)
 	}
 	return out
 }
@@ -240,15 +251,15 @@ func sameMessages(a, b []refMsg) bool {
 func isPrefix(a, b []refMsg) bool { return len(a) <= len(b) && sameMessages(a, b[:len(a)]) }
 
 // checkRewriter holds the rewriter to the reference on any input: what
-// gortmplib reads through it is what the reference reads, or a prefix of
-// it when the rewriter refuses the input; and where gortmplib can read the
+// gortmplib reads through it is what the reference reads (asGortmplibGets),
+// or a prefix of it when the rewriter refuses the input; and where gortmplib can read the
 // input itself (1-byte headers only), the reference agrees with it.
 func checkRewriter(t *testing.T, data []byte) {
 	t.Helper()
 	const max = 1000
 	ref, refErr := refDecode(data, max)
 	got, gotErr := gortmplibDecode(rewritten(bytes.NewReader(data)), max)
-	ref, got = withoutAborts(ref), withoutAborts(got)
+	ref, got = asGortmplibGets(ref), asGortmplibGets(got)
 	var ce *chunkError
 	if errors.As(gotErr, &ce) {
 		if !isPrefix(got, ref) {
@@ -261,7 +272,7 @@ func checkRewriter(t *testing.T, data []byte) {
 		return // gortmplib alone would allocate chunks of up to 10 MiB
 	}
 	direct, directErr := gortmplibDecode(bytes.NewReader(data), max)
-	direct = withoutAborts(direct)
+	direct = asGortmplibGets(direct)
 	if !isPrefix(direct, ref) || (directErr == io.EOF || directErr == nil) && !sameMessages(direct, ref) {
 		t.Fatalf("gortmplib alone (stopped: %v):\n%v\nreference (stopped: %v):\n%v", directErr, direct, refErr, ref)
 	}
@@ -269,8 +280,8 @@ func checkRewriter(t *testing.T, data []byte) {
 
 // randomStream writes random messages on random chunk streams (small and
 // extended IDs, more than gortmplib's 62), with random header types,
-// interleaved chunks, chunk size changes, extended timestamps and
-// aborted messages. It returns the bytes and the messages a reader must
+// interleaved chunks, chunk size changes, extended timestamps, aborted
+// messages and window acknowledgement sizes. It returns the bytes and the messages a reader must
 // return, in order.
 func randomStream(rng *rand.Rand, wide bool, ops int) ([]byte, []refMsg) {
 	ids := []uint32{3, 4, 5, 6, 63, 64, 65, 100, 318, 319, 320, 321, 1000, 65598, 65599}
@@ -297,7 +308,7 @@ func randomStream(rng *rand.Rand, wide bool, ops int) ([]byte, []refMsg) {
 	for range ops {
 		switch op := rng.IntN(20); {
 		case op == 0 && len(act) == 0:
-			size := []uint32{1, 2, 3, 4, 7, 128, 4096, 65536}[rng.IntN(8)]
+			size := []uint32{1, 2, 3, 4, 7, 128, 4096, 65536, maxMessageSize + 1, maxChunkSize}[rng.IntN(10)]
 			if err := w.SetChunkSize(&out, size); err != nil {
 				panic(err)
 			}
@@ -313,6 +324,11 @@ func randomStream(rng *rand.Rand, wide bool, ops int) ([]byte, []refMsg) {
 				w.Aborted(id)
 				delete(act, id)
 				break
+			}
+		case op == 2:
+			// Kept from gortmplib: not in want.
+			if err := w.Write(&out, testutil.ChunkMessage{ChunkStreamID: 2, Type: 5, Body: binary.BigEndian.AppendUint32(nil, rng.Uint32())}); err != nil {
+				panic(err)
 			}
 		case op < 8 || len(act) == 0:
 			id := ids[rng.IntN(len(ids))]
@@ -367,9 +383,10 @@ func TestChunkRewriterRandomStreams(t *testing.T) {
 	for seed := range uint64(30) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		data, want := randomStream(rng, seed%2 == 1, 600)
+		want = asGortmplibGets(want)
 		ref, err := refDecode(data, 1<<20)
-		if err != io.EOF || !sameMessages(withoutAborts(ref), want) {
-			t.Fatalf("seed %d: the reference reads %d messages (%v), want %d", seed, len(withoutAborts(ref)), err, len(want))
+		if err != io.EOF || !sameMessages(asGortmplibGets(ref), want) {
+			t.Fatalf("seed %d: the reference reads %d messages (%v), want %d", seed, len(asGortmplibGets(ref)), err, len(want))
 		}
 		readers := map[string]io.Reader{"whole": bytes.NewReader(data)}
 		// Reads cut anywhere: one byte at a time, or half of what is asked.
@@ -381,9 +398,9 @@ func TestChunkRewriterRandomStreams(t *testing.T) {
 		}
 		for name, r := range readers {
 			got, err := gortmplibDecode(rewritten(r), 1<<20)
-			if err != io.EOF || !sameMessages(withoutAborts(got), want) {
+			if err != io.EOF || !sameMessages(asGortmplibGets(got), want) {
 				t.Fatalf("seed %d, %s reads: gortmplib reads %d messages through the rewriter (%v), want %d",
-					seed, name, len(withoutAborts(got)), err, len(want))
+					seed, name, len(asGortmplibGets(got)), err, len(want))
 			}
 		}
 		checkRewriter(t, data)
@@ -466,7 +483,7 @@ func TestChunkRewriterAbortsExtendedStream(t *testing.T) {
 	w.Aborted(500)
 	w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 500, Timestamp: 10, Type: 9, StreamID: 1, Body: []byte{1, 2, 3}})
 	got, err := gortmplibDecode(rewritten(bytes.NewReader(buf.Bytes())), 10)
-	got = withoutAborts(got)
+	got = asGortmplibGets(got)
 	if err != io.EOF || len(got) != 1 || !bytes.Equal(got[0].body, []byte{1, 2, 3}) || got[0].ts != 10 {
 		t.Fatalf("got %v (%v)", got, err)
 	}
@@ -486,6 +503,14 @@ func TestChunkRewriterRefuses(t *testing.T) {
 		{"a large message before authorization", msg(testutil.ChunkMessage{ChunkStreamID: 3, Type: 20, Body: make([]byte, preAuthMaxMessage+1)}), false},
 		{"a message over 10 MiB", msg(testutil.ChunkMessage{ChunkStreamID: 3, Type: 20, Body: make([]byte, maxMessageSize+1)}), true},
 		{"too many bytes before authorization", bytes.Repeat(msg(testutil.ChunkMessage{ChunkStreamID: 3, Type: 20, Body: make([]byte, 10000)}), 4), false},
+		{"too many bytes of pings before authorization", func() []byte {
+			var b bytes.Buffer
+			w := &testutil.ChunkWriter{}
+			for b.Len() <= preAuthMaxBytes {
+				w.Write(&b, testutil.ChunkMessage{ChunkStreamID: 2, Type: msgTypeUserControl, Body: []byte{0, 6, 0, 0, 0, 0}})
+			}
+			return b.Bytes()
+		}(), false},
 		{"too many chunk streams before authorization", func() []byte {
 			var b bytes.Buffer
 			w := &testutil.ChunkWriter{}
@@ -494,8 +519,29 @@ func TestChunkRewriterRefuses(t *testing.T) {
 			}
 			return b.Bytes()
 		}(), false},
+		{"a message over 81,920 chunks", func() []byte {
+			var b bytes.Buffer
+			w := &testutil.ChunkWriter{}
+			w.SetChunkSize(&b, 1)
+			w.Write(&b, testutil.ChunkMessage{ChunkStreamID: 6, Type: 9, Body: make([]byte, maxMessageChunks+1)})
+			return b.Bytes()
+		}(), true},
+		{"a message over 81,920 chunks once the chunk size falls", func() []byte {
+			var b bytes.Buffer
+			w := &testutil.ChunkWriter{}
+			w.SetChunkSize(&b, 65536)
+			chunks, _ := w.Chunks(testutil.ChunkMessage{ChunkStreamID: 6, Type: 9, Body: make([]byte, 65536+maxMessageChunks)})
+			b.Write(chunks[0])
+			w.SetChunkSize(&b, 1)
+			for range maxMessageChunks {
+				b.Write([]byte{3<<6 | 6, 0})
+			}
+			return b.Bytes()
+		}(), true},
+		{"unfinished messages over 163,840 chunks", interleaved(1, 3, 60000), true},
+		{"unfinished messages over 1,024 chunks before authorization", interleaved(1, 2, 600), false},
 		{"chunk size 0", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 1, Body: []byte{0, 0, 0, 0}}), true},
-		{"chunk size over 10 MiB", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 1, Body: []byte{0x7f, 0, 0, 0}}), true},
+		{"chunk size with the high bit set", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 1, Body: []byte{0x80, 0, 0, 0}}), true},
 		{"a 5-byte abort", msg(testutil.ChunkMessage{ChunkStreamID: 2, Type: 2, Body: make([]byte, 5)}), true},
 		{"type 1 first", []byte{0x43, 0, 0, 0, 0, 0, 1, 9, 0}, true},
 		{"type 3 first", []byte{0xc0, 10, 0}, true},
@@ -524,6 +570,81 @@ func TestChunkRewriterRefuses(t *testing.T) {
 	var ce *chunkError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "chunk streams") {
 		t.Fatalf("%d chunk streams: %v", maxKnownStreams+1, err)
+	}
+}
+
+// interleaved returns n messages of size bytes, cut into chunks of
+// chunkSize and interleaved chunk by chunk.
+func interleaved(chunkSize uint32, n, size int) []byte {
+	var b bytes.Buffer
+	w := &testutil.ChunkWriter{}
+	w.SetChunkSize(&b, chunkSize)
+	var all [][][]byte
+	for i := range n {
+		chunks, _ := w.Chunks(testutil.ChunkMessage{ChunkStreamID: uint32(4 + i), Type: 9, StreamID: 1, Body: make([]byte, size)})
+		all = append(all, chunks)
+	}
+	for c := range all[0] {
+		for i := range all {
+			b.Write(all[i][c])
+		}
+	}
+	return b.Bytes()
+}
+
+// TestChunkRewriterTakesLargestMessages: what the chunk limits allow: a
+// 10 MiB message at RTMP's default chunk size (81,920 chunks) with audio
+// between its chunks, and two messages of 81,920 chunks interleaved.
+func TestChunkRewriterTakesLargestMessages(t *testing.T) {
+	var b bytes.Buffer
+	w := &testutil.ChunkWriter{}
+	video, _ := w.Chunks(testutil.ChunkMessage{ChunkStreamID: 6, Type: 9, StreamID: 1, Body: make([]byte, maxMessageSize)})
+	for i, c := range video {
+		b.Write(c)
+		if i%1000 == 0 {
+			w.Write(&b, testutil.ChunkMessage{ChunkStreamID: 4, Timestamp: uint32(i), Type: 8, StreamID: 1, Body: make([]byte, 300)})
+		}
+	}
+	for name, data := range map[string][]byte{
+		"10 MiB in 128-byte chunks": b.Bytes(),
+		"two interleaved":           interleaved(128, 2, maxMessageSize),
+	} {
+		rw := &chunkRewriter{r: bytes.NewReader(data)}
+		rw.SetAuthorized()
+		msgs, err := gortmplibDecode(rw, 1000)
+		if err != io.EOF || len(msgs) < 2 || len(msgs[len(msgs)-1].body) != maxMessageSize {
+			t.Fatalf("%s: %d messages (%v)", name, len(msgs), err)
+		}
+	}
+}
+
+// TestChunkRewriterLowersLargeChunkSizes: RTMP allows chunk sizes up to
+// 2^31-1 (RTMP 1.0 5.4.1) and gortmplib ends the connection on one over
+// 10 MiB; gortmplib gets 10 MiB instead, which cuts every message the same
+// (none is longer). The Set Chunk Size may itself come in 1-byte chunks,
+// at a timestamp past 24 bits.
+func TestChunkRewriterLowersLargeChunkSizes(t *testing.T) {
+	for _, v := range []uint32{maxMessageSize + 1, 0xFFFFFF, maxChunkSize} {
+		for _, split := range []bool{false, true} {
+			var b bytes.Buffer
+			w := &testutil.ChunkWriter{}
+			if split {
+				w.SetChunkSize(&b, 1)
+			}
+			w.Write(&b, testutil.ChunkMessage{ChunkStreamID: 2, Timestamp: 0x1000000, Type: msgTypeSetChunkSize, Body: binary.BigEndian.AppendUint32(nil, v)})
+			w.ChunkSize = v
+			big := bytes.Repeat([]byte{7}, 1<<20)
+			w.Write(&b, testutil.ChunkMessage{ChunkStreamID: 6, Type: 9, StreamID: 1, Body: big})
+			w.Write(&b, testutil.ChunkMessage{ChunkStreamID: 4, Type: 8, StreamID: 1, Body: []byte{1, 2, 3}})
+			rw := &chunkRewriter{r: bytes.NewReader(b.Bytes())}
+			rw.SetAuthorized()
+			got, err := gortmplibDecode(rw, 10)
+			n := len(got)
+			if err != io.EOF || n < 3 || got[n-3].typ != msgTypeSetChunkSize || got[n-3].ts != 0x1000000 ||
+				binary.BigEndian.Uint32(got[n-3].body) != maxMessageSize || !bytes.Equal(got[n-2].body, big) || len(got[n-1].body) != 3 {
+				t.Fatalf("chunk size %d (split %v): gortmplib read %v (%v)", v, split, got, err)
+			}
+		}
 	}
 }
 
@@ -580,6 +701,115 @@ func TestChunkRewriterDoesNotHoldMessages(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("messages held back until more bytes come")
+	}
+}
+
+// TestChunkRewriterAcknowledgesWireBytes: a Window Acknowledgement Size
+// never reaches gortmplib (which would answer it by itself, as often as it
+// says: a window of 1 byte made it write for nearly every chunk); kast
+// acknowledges instead, every window of at least minAckWindow, with the
+// bytes as they came on the connection, which 3-byte chunk headers (2
+// bytes shorter through the rewriter) tell apart from what gortmplib
+// reads.
+func TestChunkRewriterAcknowledgesWireBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		window, want uint32
+	}{
+		{"a window of 1 byte", 1, minAckWindow},
+		{"a window over the floor", 1 << 20, 1 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := &testutil.ChunkWriter{}
+			w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 2, Type: msgTypeWindowAckSize, Body: binary.BigEndian.AppendUint32(nil, tc.window)})
+			for i := range 400 {
+				w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 400, Timestamp: uint32(i * 33), Type: 9, StreamID: 1, Body: make([]byte, 10000)})
+			}
+			rw := rewritten(bytes.NewReader(buf.Bytes()))
+			var acks []uint32
+			rw.Ack = func(received uint32) error {
+				if uint64(received) != rw.BytesReceived() {
+					t.Errorf("acknowledged %d bytes, %d came", received, rw.BytesReceived())
+				}
+				acks = append(acks, received)
+				return nil
+			}
+			counted := bytecounter.NewReader(rw)
+			got, err := gortmplibDecode(counted, 1000)
+			if err != io.EOF || len(got) != 400 {
+				t.Fatalf("gortmplib read %d messages (%v), want the 400 video ones", len(got), err)
+			}
+			wire := uint64(buf.Len())
+			if rw.BytesReceived() != wire || uint64(counted.Count()) >= wire {
+				t.Fatalf("%d bytes came, the rewriter counted %d, gortmplib read %d", wire, rw.BytesReceived(), counted.Count())
+			}
+			last := uint32(0)
+			for _, a := range acks {
+				if a-last < tc.want || a-last > tc.want+8<<10 {
+					t.Fatalf("acknowledgements %v: not every %d bytes", acks, tc.want)
+				}
+				last = a
+			}
+			if n := wire / uint64(tc.want); uint64(len(acks)) != n && uint64(len(acks)) != n-1 {
+				t.Fatalf("%d acknowledgements for %d bytes, window %d", len(acks), wire, tc.want)
+			}
+			t.Logf("%d bytes: %d acknowledgements, every %d bytes", wire, len(acks), tc.want)
+		})
+	}
+}
+
+// TestChunkRewriterBeforeAuthorization: before the stream key is
+// accepted, gortmplib gets neither a Window Acknowledgement Size nor User
+// Control messages (pings), so a stranger gets no automatic replies, and
+// kast acknowledges nothing; once authorized, the window the client asked
+// for (floored) applies.
+func TestChunkRewriterBeforeAuthorization(t *testing.T) {
+	var buf bytes.Buffer
+	w := &testutil.ChunkWriter{}
+	w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 2, Type: msgTypeWindowAckSize, Body: []byte{0, 0, 0, 1}})
+	w.SetChunkSize(&buf, 1)
+	for range 100 {
+		w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 2, Type: msgTypeUserControl, Body: []byte{0, 6, 0, 0, 0, 0}}) // Ping Request
+	}
+	w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 3, Type: 20, Body: []byte("connect")})
+	w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 2, Type: msgTypeUserControl, Body: make([]byte, 2000)}) // dropped whole, whatever its size
+	w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 3, Type: 20, Body: []byte("publish")})
+	preAuth := buf.Len()
+	w.SetChunkSize(&buf, 4096)
+	w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 2, Type: msgTypeUserControl, Body: []byte{0, 6, 0, 0, 0, 1}})
+	for range 30 {
+		w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 6, Type: 9, StreamID: 1, Body: make([]byte, 10000)})
+	}
+
+	rw := newChunkRewriter(bytes.NewReader(buf.Bytes()), nil)
+	rw.handshakeLeft = 0
+	var acks []uint32
+	rw.Ack = func(received uint32) error { acks = append(acks, received); return nil }
+	rr := rawmessage.NewReader(rw, bytecounter.NewReader(bytes.NewReader(nil)), nil)
+	var types []uint8
+	read := func(n int) {
+		t.Helper()
+		for range n {
+			m, err := rr.Read()
+			if err != nil {
+				t.Fatalf("after %v: %v", types, err)
+			}
+			types = append(types, m.Type)
+			if m.Type == msgTypeSetChunkSize {
+				rr.SetChunkSize(binary.BigEndian.Uint32(m.Body))
+			}
+		}
+	}
+	read(3) // Set Chunk Size, connect, publish
+	if fmt.Sprint(types) != "[1 20 20]" || len(acks) != 0 || rw.BytesReceived() < uint64(preAuth) {
+		t.Fatalf("before authorization gortmplib read types %v, kast sent %d acknowledgements", types, len(acks))
+	}
+	rw.SetAuthorized()
+	types = nil
+	read(32)
+	if types[1] != msgTypeUserControl || len(acks) != 1 || acks[0] < minAckWindow {
+		t.Fatalf("after authorization gortmplib read types %v, kast acknowledged %v", types, acks)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortmplib"
@@ -25,12 +26,30 @@ type conn struct {
 	accepted time.Time
 	seq      uint64
 	log      *slog.Logger
+	heard    atomic.Bool // the server has read bytes from the client
 
 	// Admission state, guarded by server.mu.
-	stage      int
-	prev, next *conn
-	src        *source
-	dropped    string // why kast dropped it, if it did
+	stage   int
+	links   [numLists]links
+	src     *source
+	dropped string // why kast dropped it, if it did
+}
+
+// heardConn notes in heard when the first bytes from the client are
+// read, so that admission does not take for idle a client whose first
+// bytes the server has read already (a C0 that came without its C1, a TLS
+// ClientHello).
+type heardConn struct {
+	net.Conn
+	heard *atomic.Bool
+}
+
+func (h heardConn) Read(p []byte) (int, error) {
+	n, err := h.Conn.Read(p)
+	if n > 0 && !h.heard.Load() {
+		h.heard.Store(true)
+	}
+	return n, err
 }
 
 // deadlineConn sets a write deadline before every write, so a publisher
@@ -74,9 +93,9 @@ func (c *conn) run() {
 	defer s.release(c)
 	defer c.raw.Close()
 
-	c.nc = c.raw
+	c.nc = heardConn{Conn: c.raw, heard: &c.heard}
 	if s.TLSConfig != nil {
-		c.nc = tls.Server(c.raw, s.TLSConfig)
+		c.nc = tls.Server(c.nc, s.TLSConfig)
 	}
 	c.raw.SetDeadline(c.accepted.Add(s.HandshakeTimeout))
 	rw := newChunkRewriter(c.nc, func() {
@@ -84,6 +103,10 @@ func (c *conn) run() {
 		c.raw.SetReadDeadline(c.accepted.Add(s.PublishTimeout))
 	})
 	sc := &gortmplib.ServerConn{RW: rtmpIO{Reader: rw, Writer: &deadlineConn{Conn: c.nc, timeout: s.WriteTimeout}}}
+	// gortmplib's own writer, which keeps the state of the chunk stream
+	// the acknowledgements go on; the rewriter calls this from inside
+	// sc.Read, as gortmplib's reader would.
+	rw.Ack = func(received uint32) error { return sc.Write(&message.Acknowledge{Value: received}) }
 	if err := sc.Initialize(); err != nil {
 		c.preAuthFailed("rtmp handshake or connect failed", err)
 		return
@@ -96,7 +119,7 @@ func (c *conn) run() {
 	if !sc.Publish {
 		s.refuse(RefusePlay)
 		c.reject(sc, "NetStream.Play.Failed", "playback over RTMP is not offered: watch over HLS or WebRTC")
-		c.logger().Info("rtmp play refused")
+		c.logger().Debug("rtmp play refused")
 		return
 	}
 
@@ -109,14 +132,14 @@ func (c *conn) run() {
 		}
 		s.refuse(reason)
 		c.reject(sc, "NetStream.Publish.Unauthorized", desc)
-		c.logger().Warn("publish refused", "reason", safeError(err, key))
+		c.logger().Debug("publish refused", "reason", safeError(err, key))
 		return
 	}
 	if ok, full := s.authorize(c); !ok {
 		if full {
 			s.refuse(RefusePublishersFull)
 			c.reject(sc, "NetStream.Publish.BadName", "too many publishers on this server")
-			c.logger().Warn("publish refused", "track", track, "reason", "too many publishers", "max", s.MaxPublishers)
+			c.logger().Debug("publish refused", "track", track, "reason", "too many publishers", "max", s.MaxPublishers)
 		}
 		return // or dropped while the key was checked
 	}
@@ -133,7 +156,7 @@ func (c *conn) run() {
 	if err != nil {
 		s.refuse(RefuseTrackBusy)
 		c.reject(sc, "NetStream.Publish.BadName", err.Error())
-		c.log.Warn("publish refused", "reason", safeError(err, key))
+		c.log.Debug("publish refused", "reason", safeError(err, key))
 		return
 	}
 	if err := sc.AcceptAction(); err != nil {
@@ -146,7 +169,7 @@ func (c *conn) run() {
 	err = c.readMedia(sc, pub)
 	reason := describeEnd(err, key)
 	pub.Close(errors.New(reason))
-	args := []any{"reason", reason, "duration", time.Since(start).Round(time.Millisecond).String(), "bytes", sc.BytesReceived()}
+	args := []any{"reason", reason, "duration", time.Since(start).Round(time.Millisecond).String(), "bytes", rw.BytesReceived()}
 	if n := rw.ExtendedChunks(); n > 0 {
 		args = append(args, "extended_chunk_headers", n)
 	}

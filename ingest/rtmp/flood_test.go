@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluenviron/gortmplib/pkg/amf0"
+
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/internal/testutil"
 )
@@ -118,6 +120,13 @@ func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
+}
+
+// String returns the lines so far.
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // last returns the value of key in the last line that has it.
@@ -292,5 +301,185 @@ func floodFromOneIPv6Prefix(t *testing.T) {
 	}
 	if st.Dropped[DropSourceFull] < uint64(opened)/2 {
 		t.Fatalf("the /64 was not limited as one source: %+v", st)
+	}
+}
+
+// delayProxy carries connections to target with oneWay delay in each
+// direction, like a link with a round trip of twice that. It dials target
+// when the client's first bytes have crossed (on a real link the SYN and
+// the first data arrive one after the other), so the server sees a
+// connection that talks at once.
+func delayProxy(t *testing.T, target string, oneWay time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	// pipe copies src to dst, each read delivered oneWay after it came.
+	pipe := func(dst, src net.Conn, first []byte) {
+		type packet struct {
+			at time.Time
+			b  []byte
+		}
+		q := make(chan packet, 4096)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer dst.Close()
+			for p := range q {
+				time.Sleep(time.Until(p.at))
+				if _, err := dst.Write(p.b); err != nil {
+					src.Close()
+					return
+				}
+			}
+		}()
+		if first != nil {
+			q <- packet{time.Now(), first}
+		}
+		for {
+			b := make([]byte, 32<<10)
+			n, err := src.Read(b)
+			if n > 0 {
+				q <- packet{time.Now().Add(oneWay), b[:n]}
+			}
+			if err != nil {
+				close(q)
+				<-done
+				return
+			}
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b := make([]byte, 32<<10)
+				n, err := c.Read(b)
+				if err != nil {
+					c.Close()
+					return
+				}
+				time.Sleep(oneWay)
+				up, err := net.Dial("tcp", target)
+				if err != nil {
+					c.Close()
+					return
+				}
+				wg.Add(1)
+				go func() { defer wg.Done(); pipe(up, c, b[:n]) }()
+				pipe(c, up, nil)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestConnectedFloodDoesNotEvictSpeaker: a flood without a key that does
+// what costs little, handshake and connect (about 3 KB), then idles, from
+// 64 addresses at about 300 connections a second, overflowing the budget
+// of unauthenticated connections. A speaker 100 ms away (a proxy adds
+// 50 ms each way), who needs four round trips to publish, gets on air
+// every time. Ranked by progress, the flood's idle connections at
+// stageConnect outranked the speaker still in its handshake and each new
+// one dropped it (three connections in a row in 8 attempts of 10,
+// measured here); by age, the speaker has the time the flood takes to
+// renew the budget. It can still be dropped in the moment between its
+// connection and its first bytes, like any idle connection, and then
+// reconnects at once as OBS does: at most speakerTries connections per
+// attempt.
+func TestConnectedFloodDoesNotEvictSpeaker(t *testing.T) {
+	const speakerTries = 3
+	s, hub := newTestServer(t, func(s *Server) {
+		// About 1.3 s of the flood: four round trips fit, even under the
+		// race detector on a machine loaded 10 times over (a publish took
+		// up to 2.3 s there, while the flood slowed down too).
+		s.MaxUnauthenticated = 384
+		s.HandshakeTimeout = 0 // the defaults
+		s.ReadTimeout = 0
+	})
+	speaker := delayProxy(t, s.Addr().String(), 50*time.Millisecond)
+
+	// publish reconnects until on air, at most speakerTries times.
+	publish := func(label string, attempt int) {
+		t.Helper()
+		start := time.Now()
+		var errs []string
+		for len(errs) < speakerTries {
+			p := &testutil.HandPublisher{Timeout: 5 * time.Second}
+			err := p.Publish("rtmp://" + speaker + "/live/" + testKey)
+			p.Close()
+			if err == nil {
+				break
+			}
+			errs = append(errs, err.Error())
+		}
+		d := time.Since(start)
+		last := ""
+		if len(errs) > 0 {
+			last = " (last: " + errs[len(errs)-1] + ")"
+		}
+		t.Logf("%s, attempt %d: on air after %v, %d connection(s) dropped before%s", label, attempt, d.Round(time.Millisecond), len(errs), last)
+		if len(errs) == speakerTries {
+			t.Errorf("%s, attempt %d: not on air in %d connections (%v)", label, attempt, speakerTries, d.Round(time.Millisecond))
+		}
+		waitFor(t, "publisher gone", 10*time.Second, func() bool { return hub.Stats().Publishers == 0 })
+	}
+	publish("before the flood", 1)
+
+	var (
+		stop    atomic.Bool
+		wg      sync.WaitGroup
+		reached atomic.Int64
+	)
+	const sources = 64 // holding up to 8 each: more than the budget
+	for i := range sources {
+		src := &net.TCPAddr{IP: netip.AddrFrom4([4]byte{127, 0, 7, byte(1 + i)}).AsSlice()}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					p := &testutil.HandPublisher{LocalAddr: src, Timeout: 10 * time.Second}
+					defer p.Close()
+					if p.Dial(s.Addr().String()) != nil {
+						return
+					}
+					if p.Send(0, "connect", 1, amf0.Object{{Key: "app", Value: "live"}, {Key: "tcUrl", Value: "rtmp://x/live"}}) != nil {
+						return
+					}
+					reached.Add(1)
+					p.Wait(10 * time.Second) // until kast drops it
+				}()
+				time.Sleep(sources * time.Second / 300) // about 300 connections a second in all
+			}
+		}()
+	}
+	defer func() {
+		// Closing the server ends every flood connection (and dial).
+		stop.Store(true)
+		s.Close()
+		wg.Wait()
+	}()
+	waitFor(t, "the flood to fill the budget", 15*time.Second, func() bool { return s.Stats().Dropped[DropUnauthenticatedFull] > 384 })
+
+	for i := range 10 {
+		publish("during the flood", i+1)
+	}
+	st := s.Stats()
+	t.Logf("flood connections that sent connect: %d; server: %+v", reached.Load(), st)
+	if st.Dropped[DropUnauthenticatedFull] < uint64(reached.Load())/2 {
+		t.Fatalf("the flood did not overflow the budget: %+v", st)
 	}
 }

@@ -39,6 +39,7 @@ type flvDemuxer struct {
 
 	lastTS     time.Duration
 	wrapOffset time.Duration
+	lastWrap   time.Duration // the range of the last wrap: 2^31 or 2^32 ms
 
 	// DroppedBeforeConfig counts frames that came before their sequence header.
 	DroppedBeforeConfig int
@@ -147,11 +148,25 @@ func (d *flvDemuxer) setAudioConfig(c *mpeg4audio.AudioSpecificConfig) error {
 }
 
 // unwrap extends RTMP's 32-bit millisecond timestamps past 49.7 days.
+// ffmpeg writes them as signed 31-bit numbers (its FLV muxer masks the
+// top bit), so from ffmpeg they wrap at 2^31 ms, 24.8 days in or at once
+// with a large -output_ts_offset: a step back of more than a quarter of
+// the range is a wrap, of 2^31 or 2^32 ms whichever is nearer, and a step
+// forward as large right after one is a frame from before it (audio and
+// video do not cross the wrap at the same moment).
 func (d *flvDemuxer) unwrap(ts time.Duration) time.Duration {
 	ts += d.wrapOffset
-	if d.lastTS-ts > rtmpTimestampRange/2 {
-		d.wrapOffset += rtmpTimestampRange
-		ts += rtmpTimestampRange
+	switch step := ts - d.lastTS; {
+	case step < -rtmpTimestampRange/4:
+		w := rtmpTimestampRange
+		if step > -rtmpTimestampRange*3/4 {
+			w = rtmpTimestampRange / 2
+		}
+		d.wrapOffset += w
+		d.lastWrap = w
+		ts += w
+	case step > rtmpTimestampRange/4 && d.lastWrap != 0:
+		ts -= d.lastWrap
 	}
 	d.lastTS = ts
 	return ts

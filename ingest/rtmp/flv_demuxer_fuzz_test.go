@@ -226,3 +226,28 @@ func TestDemuxSeedsThroughRewriter(t *testing.T) {
 		}
 	}
 }
+
+// TestDemuxerUnwrapsTimestamps: RTMP timestamps wrap at 2^32 ms, and at
+// 2^31 ms from ffmpeg (signed 31-bit); the units' timestamps go on. A
+// publisher that steps back (audio behind video, a restarted encoder)
+// keeps its timestamps.
+func TestDemuxerUnwrapsTimestamps(t *testing.T) {
+	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+	for _, tc := range []struct {
+		name     string
+		in, want []int64
+	}{
+		{"32-bit wrap", []int64{1<<32 - 40, 1<<32 - 7, 26, 59, 1<<32 - 1, 92}, []int64{1<<32 - 40, 1<<32 - 7, 1<<32 + 26, 1<<32 + 59, 1<<32 - 1, 1<<32 + 92}},
+		{"31-bit wrap (ffmpeg)", []int64{1<<31 - 40, 1<<31 - 7, 26, 1<<31 - 1, 59}, []int64{1<<31 - 40, 1<<31 - 7, 1<<31 + 26, 1<<31 - 1, 1<<31 + 59}},
+		{"twice, 24.8 days apart", []int64{1<<31 - 10, 5, 1 << 29, 1 << 30, 3 << 29, 1<<31 - 10, 5},
+			[]int64{1<<31 - 10, 1<<31 + 5, 1<<31 + 1<<29, 1<<31 + 1<<30, 1<<31 + 3<<29, 1<<32 - 10, 1<<32 + 5}},
+		{"steps back", []int64{100000, 99000, 3600_000 * 5, 1000}, []int64{100000, 99000, 3600_000 * 5, 1000}},
+	} {
+		d := &flvDemuxer{}
+		for i, v := range tc.in {
+			if got := d.unwrap(ms(v)); got != ms(tc.want[i]) {
+				t.Fatalf("%s: timestamp %d: %v, want %v", tc.name, i, got, ms(tc.want[i]))
+			}
+		}
+	}
+}

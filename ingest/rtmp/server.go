@@ -19,11 +19,11 @@ import (
 // A connection is unauthenticated until its stream key is accepted. Those
 // share a large budget (MaxUnauthenticated, MaxUnauthenticatedPerSource)
 // and short deadlines (HandshakeTimeout, PublishTimeout); when the budget
-// is full, the unauthenticated connection that has made least progress
-// (the oldest of those) is dropped to take the new one, so a flood of idle
-// or slow connections, from however many addresses, cannot keep a speaker
-// out. Authorized publishers are counted apart (MaxPublishers) and never
-// dropped for room.
+// is full, the oldest new connection that has sent nothing, else the
+// oldest unauthenticated one, is dropped to take the new one, so a flood
+// of idle, slow or keyless connections, from however many addresses,
+// cannot keep a speaker out. Authorized publishers are counted apart
+// (MaxPublishers) and never dropped for room.
 type Server struct {
 	// Address to listen on, e.g. ":1935".
 	Address string
@@ -49,7 +49,7 @@ type Server struct {
 	MaxUnauthenticated int
 	// MaxUnauthenticatedPerSource is the share of it one source may hold:
 	// an IPv4 address, or an IPv6 /64 (default 8). A source over it loses
-	// its own connection that made least progress.
+	// one of its own: its oldest idle new one, else its oldest.
 	MaxUnauthenticatedPerSource int
 	// MaxPublishers limits authorized connections (default 64).
 	MaxPublishers int
@@ -65,6 +65,13 @@ type Server struct {
 	seq      uint64
 	warnedAt time.Time
 	warned   map[string]uint64 // Dropped counts at the last warning
+
+	// The summary of refusals: Refused counts at the last one, and the
+	// timer of the next when refusals wait for it.
+	refusedAt     time.Time
+	refusedLogged map[string]uint64
+	refusedTimer  *time.Timer
+	warnEvery     time.Duration // 10 s; tests make it shorter
 }
 
 // Initialize starts listening and accepting connections.
@@ -102,6 +109,10 @@ func (s *Server) Initialize() error {
 	s.all = make(map[*conn]struct{})
 	s.adm.init(s.MaxUnauthenticated, s.MaxUnauthenticatedPerSource, s.MaxPublishers)
 	s.warned = make(map[string]uint64)
+	s.refusedLogged = make(map[string]uint64)
+	if s.warnEvery == 0 {
+		s.warnEvery = 10 * time.Second
+	}
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return nil
@@ -146,6 +157,12 @@ func (s *Server) Close() {
 		c.raw.Close()
 	}
 	s.wg.Wait()
+	s.mu.Lock()
+	t := s.refusedTimer
+	s.mu.Unlock()
+	if t != nil && t.Stop() {
+		s.warnRefusals() // what was waiting for the next summary
+	}
 }
 
 func (s *Server) acceptLoop() {
@@ -195,7 +212,7 @@ func (s *Server) acceptLoop() {
 // the log without one line per connection.
 func (s *Server) warnDrops() {
 	s.mu.Lock()
-	if time.Since(s.warnedAt) < 10*time.Second {
+	if time.Since(s.warnedAt) < s.warnEvery {
 		s.mu.Unlock()
 		return
 	}
@@ -225,10 +242,42 @@ func (s *Server) authorize(c *conn) (ok, full bool) {
 	return s.adm.authorize(c)
 }
 
+// refuse counts a refusal for the summary warnRefusals logs: at once when
+// the last summary is old enough, else when it is.
 func (s *Server) refuse(reason string) {
 	s.mu.Lock()
 	s.adm.refused[reason]++
+	wait := s.warnEvery - time.Since(s.refusedAt)
+	if wait > 0 {
+		if s.refusedTimer == nil && !s.closing {
+			s.refusedTimer = time.AfterFunc(wait, s.warnRefusals)
+		}
+		s.mu.Unlock()
+		return
+	}
 	s.mu.Unlock()
+	s.warnRefusals()
+}
+
+// warnRefusals logs, at most every 10 s, how many connections were
+// refused since its last line, by reason. Each refusal is logged at debug
+// level: a client guessing keys, or an encoder retrying a wrong one, must
+// not fill the log, and a speaker with a wrong key still shows at once.
+func (s *Server) warnRefusals() {
+	s.mu.Lock()
+	s.refusedTimer = nil
+	s.refusedAt = time.Now()
+	var args []any
+	for _, k := range refuseReasons {
+		if n := s.adm.refused[k] - s.refusedLogged[k]; n > 0 {
+			args = append(args, k, n)
+		}
+	}
+	maps.Copy(s.refusedLogged, s.adm.refused)
+	s.mu.Unlock()
+	if len(args) > 0 {
+		s.Logger.Warn("rtmp: publish or play refused (counts by reason since the last such line; each is logged at debug level)", args...)
+	}
 }
 
 // failed records how an unauthenticated c ended, unless admission

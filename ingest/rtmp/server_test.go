@@ -1,9 +1,11 @@
 package rtmp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gortmplib/pkg/amf0"
+	"github.com/bluenviron/gortmplib/pkg/handshake"
 
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/internal/testutil"
@@ -213,7 +218,12 @@ func TestBudgetDropsLeastProgress(t *testing.T) {
 	waitFor(t, "handshake begun", 2*time.Second, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.adm.stages[stageHandshake].head != nil
+		for c := range s.all {
+			if c.stage == stageHandshake {
+				return true
+			}
+		}
+		return false
 	})
 	var idle []net.Conn
 	for i := range 3 {
@@ -235,6 +245,36 @@ func TestBudgetDropsLeastProgress(t *testing.T) {
 	// busy still has its S0+S1+S2 to read and is open.
 	if closedByServer(busy, 100*time.Millisecond) {
 		t.Fatal("the connection that had begun the handshake was dropped")
+	}
+}
+
+// TestBudgetKeepsConnectionThatSentItsFirstBytes: a client whose C0 the
+// server has read, while its C1 is still on the way (C0 and C1 in two
+// writes, or two TCP segments), has nothing unread in its socket but is
+// not idle: with the budget full an idle connection goes, though younger.
+func TestBudgetKeepsConnectionThatSentItsFirstBytes(t *testing.T) {
+	s, _ := newTestServer(t, func(s *Server) { s.MaxUnauthenticated = 2 })
+	addr := s.Addr().String()
+	half := dialFrom(t, addr, netip.MustParseAddr("127.0.0.1"))
+	half.Write([]byte{3}) // C0
+	waitFor(t, "C0 read", 2*time.Second, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for c := range s.all {
+			if c.heard.Load() && !hasUnread(c.raw) {
+				return true
+			}
+		}
+		return false
+	})
+	idle := dialFrom(t, addr, netip.MustParseAddr("127.0.1.1"))
+	waitFor(t, "budget full", 2*time.Second, func() bool { return s.Stats().Unauthenticated == 2 })
+	dialFrom(t, addr, netip.MustParseAddr("127.0.2.1"))
+	if !closedByServer(idle, time.Second) {
+		t.Fatal("the idle connection is still open")
+	}
+	if closedByServer(half, 100*time.Millisecond) {
+		t.Fatal("the connection whose C0 was read was dropped")
 	}
 }
 
@@ -317,6 +357,133 @@ func TestPublishersCountedApart(t *testing.T) {
 		t.Fatalf("second publisher over MaxPublishers: %v", err)
 	}
 	if st := s.Stats(); st.Publishing != 1 || st.Refused[RefusePublishersFull] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestRefusalsLoggedAsSummary: 200 publishes with wrong keys and one on
+// a busy track make a line each at debug level, and at warning level a
+// summary at most every warnEvery with the counts by reason (the first
+// at once, so a speaker with a wrong key shows without waiting), the last
+// one when the refusals stop. It was one WARN line per refusal.
+func TestRefusalsLoggedAsSummary(t *testing.T) {
+	logs := &logBuffer{}
+	s, _ := newTestServer(t, func(s *Server) {
+		s.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		s.warnEvery = time.Second
+	})
+	url := "rtmp://" + s.Addr().String() + "/live/"
+	start := time.Now()
+	for range 200 {
+		p := &testutil.HandPublisher{}
+		if err := p.Publish(url + "wrong-key-guess"); err == nil {
+			t.Fatal("a wrong key published")
+		}
+		p.Close()
+	}
+	p := &testutil.HandPublisher{}
+	defer p.Close()
+	if err := p.Publish(url + testKey); err != nil {
+		t.Fatal(err)
+	}
+	second := &testutil.HandPublisher{}
+	if err := second.Publish(url + testKey); err == nil {
+		t.Fatal("a second publisher on a busy track")
+	}
+	second.Close()
+	burst := time.Since(start)
+	waitFor(t, "the last summary", 3*time.Second, func() bool { return sumOf(logs.String(), "level=WARN", "track_busy") == 1 })
+
+	var warn []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "level=WARN") {
+			warn = append(warn, l)
+		}
+	}
+	t.Logf("201 refusals in %v: %d warnings:\n%s", burst.Round(time.Millisecond), len(warn), strings.Join(warn, "\n"))
+	if n := strings.Count(logs.String(), "level=DEBUG msg=\"publish refused\""); n != 201 {
+		t.Errorf("%d refusals logged at debug level, want 201", n)
+	}
+	if max := int(burst/time.Second) + 2; len(warn) > max {
+		t.Errorf("%d warnings in %v, want at most %d", len(warn), burst, max)
+	}
+	if n := sumOf(logs.String(), "level=WARN", "unknown_key"); n != 200 {
+		t.Errorf("the summaries count %d unknown keys, want 200", n)
+	}
+	if strings.Contains(logs.String(), "wrong-key-guess") {
+		t.Error("a key in the log")
+	}
+}
+
+// sumOf adds up key=N over the lines that contain filter.
+func sumOf(log, filter, key string) int {
+	total := 0
+	for _, l := range strings.Split(log, "\n") {
+		if !strings.Contains(l, filter) {
+			continue
+		}
+		if i := strings.Index(l, " "+key+"="); i >= 0 {
+			var n int
+			fmt.Sscanf(l[i+len(key)+2:], "%d", &n)
+			total += n
+		}
+	}
+	return total
+}
+
+// TestTricklingClientsCutAtDeadlines: the deadlines run from the
+// connection, not from the last byte, so a client that trickles its
+// handshake (a byte every 20 ms: C0+C1 would take 31 s) is cut at the
+// handshake timeout, and one that completes the handshake and connect and
+// then trickles the next command, at the publish timeout.
+func TestTricklingClientsCutAtDeadlines(t *testing.T) {
+	s, _ := newTestServer(t, func(s *Server) {
+		s.HandshakeTimeout = 300 * time.Millisecond
+		s.PublishTimeout = 900 * time.Millisecond
+	})
+	trickle := func(c net.Conn, b []byte) time.Duration {
+		start := time.Now()
+		for i := 0; i < len(b); i++ {
+			if _, err := c.Write(b[i : i+1]); err != nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+
+	nc := dialFrom(t, s.Addr().String(), netip.MustParseAddr("127.0.0.1"))
+	start := time.Now()
+	trickle(nc, c0c1())
+	cut := time.Since(start)
+	if cut < 250*time.Millisecond || cut > 3*time.Second {
+		t.Fatalf("C0+C1 a byte every 20 ms: cut after %v, handshake timeout 300 ms", cut)
+	}
+
+	nc = dialFrom(t, s.Addr().String(), netip.MustParseAddr("127.0.0.1"))
+	start = time.Now()
+	if _, _, err := handshake.DoClient(nc, false, false); err != nil {
+		t.Fatal(err)
+	}
+	var connect, next bytes.Buffer
+	w := &testutil.ChunkWriter{}
+	body, _ := amf0.Data{"connect", 1.0, amf0.Object{{Key: "app", Value: "live"}, {Key: "tcUrl", Value: "rtmp://x/live"}}}.Marshal()
+	w.Write(&connect, testutil.ChunkMessage{ChunkStreamID: 3, Type: 20, Body: body})
+	body, _ = amf0.Data{"createStream", 2.0, nil}.Marshal()
+	w.Write(&next, testutil.ChunkMessage{ChunkStreamID: 3, Type: 20, Body: body})
+	nc.Write(connect.Bytes())
+	closed := make(chan time.Duration, 1)
+	go func() {
+		io.Copy(io.Discard, nc) // the answers to connect, until the server closes
+		closed <- time.Since(start)
+	}()
+	trickle(nc, bytes.Repeat(next.Bytes(), 10))
+	cut2 := <-closed
+	t.Logf("C0+C1 trickled: cut after %v; connect, then a command trickled: cut after %v", cut.Round(time.Millisecond), cut2.Round(time.Millisecond))
+	if cut2 < 850*time.Millisecond || cut2 > 4*time.Second {
+		t.Fatalf("connect, then a command a byte every 20 ms: cut after %v, publish timeout 900 ms", cut2)
+	}
+	if st := s.Stats(); st.Dropped[DropTimeout] != 2 {
 		t.Fatalf("stats %+v", st)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/acme"
@@ -30,6 +32,15 @@ type ACME struct {
 	Logger  *slog.Logger
 
 	m *autocert.Manager
+
+	// Handshakes for server names not in Domains: counted since the last
+	// summary (warnUnknown), whose timer runs while some wait for it.
+	mu        sync.Mutex
+	unknown   uint64
+	lastName  string
+	warnedAt  time.Time
+	warnTimer *time.Timer
+	warnEvery time.Duration // 10 s; tests make it shorter
 }
 
 // Initialize checks the settings and prepares the manager; nothing is
@@ -40,6 +51,9 @@ func (a *ACME) Initialize() error {
 	}
 	if a.Logger == nil {
 		a.Logger = slog.Default()
+	}
+	if a.warnEvery == 0 {
+		a.warnEvery = 10 * time.Second
 	}
 	client := &acme.Client{DirectoryURL: a.DirectoryURL}
 	if a.RootCAs != nil {
@@ -68,9 +82,53 @@ func (a *ACME) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	}
 	cert, err := a.m.GetCertificate(hello)
 	if err != nil {
-		a.Logger.Warn("acme: no certificate", "server_name", hello.ServerName, "err", err)
+		if a.isDomain(hello.ServerName) {
+			a.Logger.Warn("acme: no certificate", "server_name", hello.ServerName, "err", err)
+		} else {
+			// Scanners try every name: a line each would fill the log.
+			a.Logger.Debug("acme: no certificate", "server_name", hello.ServerName, "err", err)
+			a.countUnknown(hello.ServerName)
+		}
 	}
 	return cert, err
+}
+
+// isDomain reports whether name is one of Domains.
+func (a *ACME) isDomain(name string) bool {
+	name = strings.TrimSuffix(name, ".")
+	return slices.ContainsFunc(a.Domains, func(d string) bool { return strings.EqualFold(strings.TrimSuffix(d, "."), name) })
+}
+
+// countUnknown counts a handshake for a server name kast has no
+// certificate for, for the summary warnUnknown logs: at once when the
+// last summary is old enough, else when it is.
+func (a *ACME) countUnknown(name string) {
+	a.mu.Lock()
+	a.unknown++
+	a.lastName = name
+	wait := a.warnEvery - time.Since(a.warnedAt)
+	if wait > 0 {
+		if a.warnTimer == nil {
+			a.warnTimer = time.AfterFunc(wait, a.warnUnknown)
+		}
+		a.mu.Unlock()
+		return
+	}
+	a.mu.Unlock()
+	a.warnUnknown()
+}
+
+// warnUnknown logs, at most every 10 s, how many TLS handshakes asked for
+// a server name that is not one of Domains since its last line.
+func (a *ACME) warnUnknown() {
+	a.mu.Lock()
+	n, last := a.unknown, a.lastName
+	a.unknown, a.warnTimer, a.warnedAt = 0, nil, time.Now()
+	a.mu.Unlock()
+	if n > 0 {
+		a.Logger.Warn("acme: no certificate for server names that are not among the domains (count since the last such line; each is logged at debug level)",
+			"handshakes", n, "last_server_name", last, "domains", strings.Join(a.Domains, ","))
+	}
 }
 
 // NextProtos returns the ALPN protocols to offer, with the ACME TLS-ALPN-01

@@ -1,10 +1,12 @@
 package testutil
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortmplib/pkg/amf0"
@@ -30,6 +32,7 @@ type HandPublisher struct {
 	Timeout time.Duration
 
 	nc       net.Conn
+	sent     *countingConn
 	w        *ChunkWriter
 	r        *message.Reader
 	streamID uint32
@@ -64,11 +67,12 @@ func (p *HandPublisher) Dial(host string) error {
 		p.Timeout = 5 * time.Second
 	}
 	d := net.Dialer{LocalAddr: p.LocalAddr, Timeout: p.Timeout}
-	var err error
-	p.nc, err = d.Dial("tcp", host)
+	nc, err := d.Dial("tcp", host)
 	if err != nil {
 		return err
 	}
+	p.sent = &countingConn{Conn: nc}
+	p.nc = p.sent
 	p.nc.SetDeadline(time.Now().Add(p.Timeout))
 	if _, _, err := handshake.DoClient(p.nc, false, false); err != nil {
 		return fmt.Errorf("handshake: %w", err)
@@ -188,6 +192,41 @@ func (p *HandPublisher) WriteAudio(ts uint32, body []byte) error {
 func (p *HandPublisher) write(id uint32, typ uint8, ts uint32, body []byte) error {
 	p.nc.SetWriteDeadline(time.Now().Add(p.Timeout))
 	return p.w.Write(p.nc, ChunkMessage{ChunkStreamID: id, Timestamp: ts, Type: typ, StreamID: p.streamID, Body: body})
+}
+
+// SetWindowAckSize asks the server to acknowledge every size bytes it
+// receives (RTMP 1.0 5.4.4), after Publish.
+func (p *HandPublisher) SetWindowAckSize(size uint32) error {
+	p.nc.SetWriteDeadline(time.Now().Add(p.Timeout))
+	return p.w.Write(p.nc, ChunkMessage{ChunkStreamID: 2, Type: 5, Body: binary.BigEndian.AppendUint32(nil, size)})
+}
+
+// Sent returns the bytes written on the connection so far, handshake
+// included: what the server's acknowledgements count.
+func (p *HandPublisher) Sent() uint64 {
+	if p.sent == nil {
+		return 0
+	}
+	return p.sent.n.Load()
+}
+
+// ReadMessage reads the next message from the server (within d), after
+// Publish: acknowledgements, pings, commands.
+func (p *HandPublisher) ReadMessage(d time.Duration) (message.Message, error) {
+	p.nc.SetReadDeadline(time.Now().Add(d))
+	return p.r.Read()
+}
+
+// countingConn counts the bytes written.
+type countingConn struct {
+	net.Conn
+	n atomic.Uint64
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.n.Add(uint64(n))
+	return n, err
 }
 
 // Close closes the connection.
