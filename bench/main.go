@@ -32,6 +32,10 @@
 //	                   clip (600k or 2500k) and pads with filler NAL units above it
 //	-server-pid PID    sample the CPU time and RSS of the server (and its child processes,
 //	                   e.g. nginx workers) from /proc every second
+//	                   whep:    WebRTC (pion) viewers POSTing to the -whep endpoint; the first
+//	                            -whep-sample of them (default 20) decrypt their media and read
+//	                            the SEIs for delivery latency, the others complete ICE/DTLS and
+//	                            count packets from the clear RTP headers (loss, frames, stalls)
 //	-json              print a JSON object instead of the table
 //	-report FILE.html  write a self-contained HTML report (inline SVG charts)
 //	-wait D            how long to wait for the stream to appear (default 30s)
@@ -89,6 +93,9 @@ type config struct {
 	origin    originCounter
 	insecure  bool // https: accept any certificate
 	http2     bool // https: HTTP/2 instead of HTTP/1.1
+
+	whepURL    string
+	whepSample int
 }
 
 func main() {
@@ -96,8 +103,10 @@ func main() {
 	var bitrate string
 	flag.StringVar(&cfg.rtmpURL, "rtmp", "", "RTMP URL to publish to (omit to only watch)")
 	flag.StringVar(&cfg.hlsURL, "hls", "", "multivariant or media playlist URL")
+	flag.StringVar(&cfg.whepURL, "whep", "", "WHEP endpoint URL (with -client whep), e.g. http://127.0.0.1:8080/whep/main")
+	flag.IntVar(&cfg.whepSample, "whep-sample", 20, "WHEP viewers that decrypt their media and measure latency; the others count packets")
 	flag.IntVar(&cfg.viewers, "viewers", 10, "number of viewers")
-	flag.StringVar(&cfg.client, "client", clientHLSJS, "viewer kind: hlsjs, apple or classic")
+	flag.StringVar(&cfg.client, "client", clientHLSJS, "viewer kind: hlsjs, apple, classic or whep")
 	flag.DurationVar(&cfg.ramp, "ramp", 0, "spread viewer joins over this time")
 	flag.DurationVar(&cfg.duration, "duration", 20*time.Second, "total measuring time (ramp included)")
 	flag.StringVar(&bitrate, "bitrate", "2500k", "source bitrate (e.g. 2500k, 2.5M)")
@@ -126,7 +135,11 @@ func main() {
 	if cfg.bitrate, err = parseBitrate(bitrate); err != nil {
 		fatal(err)
 	}
-	if cfg.hlsURL == "" && cfg.viewers > 0 {
+	if cfg.client == clientWHEP {
+		if cfg.whepURL == "" && cfg.viewers > 0 {
+			fatal(errors.New("-whep is required with -client whep"))
+		}
+	} else if cfg.hlsURL == "" && cfg.viewers > 0 {
 		fatal(errors.New("-hls is required with viewers"))
 	}
 	if cfg.rtmpURL == "" && cfg.viewers == 0 {

@@ -32,6 +32,10 @@ func printTable(w io.Writer, r *result) {
 		fmt.Fprintf(w, " %s=%d", k, r.ErrorsByKind[k])
 	}
 	fmt.Fprintln(w)
+	if r.WHEPURL != "" {
+		fmt.Fprintf(w, "whep: %d of %d viewers sampled (decrypted, latency from their SEIs); RTP packets %d, lost %d (%.3f%%)\n",
+			r.WHEPSampled, r.Viewers, r.RTPPackets, r.RTPLost, r.RTPLossPct)
+	}
 	if r.OriginRequestsPerS > 0 {
 		fmt.Fprintf(w, "origin: %.1f requests/s once every viewer had joined\n", r.OriginRequestsPerS)
 	}

@@ -48,6 +48,13 @@ type result struct {
 	BenchRSSMB         float64           `json:"bench_rss_mb"`
 	Series             []second          `json:"series"`
 
+	// WHEP runs
+	WHEPURL     string  `json:"whep_url,omitempty"`
+	WHEPSampled int64   `json:"whep_sampled,omitempty"`
+	RTPPackets  uint64  `json:"rtp_packets,omitempty"`
+	RTPLost     uint64  `json:"rtp_lost,omitempty"`
+	RTPLossPct  float64 `json:"rtp_loss_pct,omitempty"`
+
 	latencyHist *histogram // for the report's distribution chart
 }
 
@@ -136,12 +143,17 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*result, error) {
 
 	s := newSink()
 	env := &viewerEnv{
-		timeout:   cfg.timeout,
-		sink:      s,
-		hlsURL:    cfg.hlsURL,
-		playlists: newPlaylistCache(),
-		tls:       &tls.Config{InsecureSkipVerify: cfg.insecure},
-		http2:     cfg.http2,
+		timeout:    cfg.timeout,
+		sink:       s,
+		hlsURL:     cfg.hlsURL,
+		playlists:  newPlaylistCache(),
+		tls:        &tls.Config{InsecureSkipVerify: cfg.insecure},
+		http2:      cfg.http2,
+		whepURL:    cfg.whepURL,
+		whepSample: cfg.whepSample,
+	}
+	if cfg.client == clientWHEP {
+		res.WHEPURL, res.HLSURL = cfg.whepURL, cfg.whepURL
 	}
 	if cfg.http2 && !strings.HasPrefix(cfg.hlsURL, "https://") {
 		return nil, errors.New("-http2 needs an https:// -hls URL")
@@ -152,7 +164,13 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*result, error) {
 	if pub != nil {
 		since = pub.started.UnixNano()
 	}
-	if err := waitForStream(ctx, env, cfg.wait, since); err != nil {
+	wait := func() error {
+		if cfg.client == clientWHEP {
+			return waitForWHEP(ctx, env, cfg.wait)
+		}
+		return waitForStream(ctx, env, cfg.wait, since)
+	}
+	if err := wait(); err != nil {
 		cancel()
 		if pub != nil {
 			if perr := <-pubErr; perr != nil {
@@ -238,6 +256,13 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*result, error) {
 	res.DeliveryLatency = s.latency.Summary()
 	res.TTFF = s.ttff.Summary()
 	res.FrameGap = s.gap.Summary()
+	if cfg.client == clientWHEP {
+		res.WHEPSampled = s.sampled.Load()
+		res.RTPPackets, res.RTPLost = s.rtpPackets.Load(), s.rtpLost.Load()
+		if res.RTPPackets > 0 {
+			res.RTPLossPct = 100 * float64(res.RTPLost) / float64(res.RTPPackets+res.RTPLost)
+		}
+	}
 	res.ViewerSeconds = viewerS
 	res.Series = series
 	res.latencyHist = &s.latency

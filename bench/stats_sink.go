@@ -23,6 +23,11 @@ type sink struct {
 	joined   atomic.Int64 // viewers started so far
 	gotFrame atomic.Int64 // viewers that received at least one frame
 
+	// WHEP viewers
+	sampled    atomic.Int64  // viewers that decrypt their media and read SEIs
+	rtpPackets atomic.Uint64 // RTP packets received
+	rtpLost    atomic.Uint64 // sequence numbers never received
+
 	errMu   sync.Mutex
 	errs    map[string]uint64
 	errsAll uint64

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
@@ -40,6 +41,10 @@ type viewerEnv struct {
 	playlists *playlistCache
 	tls       *tls.Config // for https URLs
 	http2     bool        // https over HTTP/2 instead of HTTP/1.1
+
+	whepURL    string
+	whepSample int // viewers that decrypt (the first N); the rest count packets
+	whepJoined atomic.Int64
 }
 
 // newConn returns a viewer's HTTP connection for the environment.
@@ -56,8 +61,14 @@ func newViewer(kind string, env *viewerEnv) (viewer, error) {
 	switch kind {
 	case clientHLSJS, clientApple, clientClassic:
 		return &hlsViewer{env: env, kind: kind}, nil
+	case clientWHEP:
+		v := &whepViewer{env: env}
+		if env != nil {
+			v.sampled = int(env.whepJoined.Add(1)) <= env.whepSample
+		}
+		return v, nil
 	}
-	return nil, fmt.Errorf("unknown client kind %q (want hlsjs, apple or classic)", kind)
+	return nil, fmt.Errorf("unknown client kind %q (want hlsjs, apple, classic or whep)", kind)
 }
 
 // errCanceled is returned for requests cut short by the end of the run.

@@ -139,3 +139,22 @@ func TestStalePublisherIsReplaced(t *testing.T) {
 		t.Fatalf("publishers %d", st.Publishers)
 	}
 }
+
+func TestRequestKeyframeIsRateLimited(t *testing.T) {
+	h := &Hub{}
+	p, _ := h.Claim("main", "test", nil)
+	s := p.Start(Media{Video: &Video{Codec: CodecH264}})
+	if s.RequestKeyframe() {
+		t.Fatal("request passed on without a requester")
+	}
+	n := 0
+	s.SetKeyframeRequester(func() { n++ })
+	if !s.RequestKeyframe() || s.RequestKeyframe() || n != 1 {
+		t.Fatalf("first two requests: %d calls, want 1", n)
+	}
+	s.keyframeAt.Add(-int64(KeyframeInterval))
+	if !s.RequestKeyframe() || n != 2 {
+		t.Fatalf("request after the interval: %d calls", n)
+	}
+	p.Close(nil)
+}

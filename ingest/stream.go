@@ -21,6 +21,9 @@ type Stream struct {
 	ended   bool
 	err     error
 	done    chan struct{}
+
+	keyframeFunc atomic.Pointer[func()] // see SetKeyframeRequester
+	keyframeAt   atomic.Int64           // unix nanoseconds of the last request passed on
 }
 
 // DefaultReaderBuffer is the number of units a reader may fall behind by

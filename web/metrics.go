@@ -21,6 +21,9 @@ func (s *Server) metricsHandler() http.Handler {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&kastCollector{s: s},
 	)
+	if s.Relay != nil {
+		reg.MustRegister(&webrtcCollector{r: s.Relay})
+	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

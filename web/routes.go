@@ -7,6 +7,7 @@ import (
 	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/pages"
 	"github.com/kastlive/kast/web/vod"
+	"github.com/kastlive/kast/web/webrtc"
 )
 
 // Every path kast serves over HTTP is registered here and nowhere else.
@@ -24,6 +25,9 @@ type Handlers struct {
 	Pages   *pages.Handler
 	Metrics http.Handler
 	Health  http.HandlerFunc
+	// WebRTC serves WHEP (and WHIP); its session URLs are
+	// /whep/<track>/<id>.
+	WebRTC *webrtc.Handler
 	// VOD serves the recordings, RecordingsAdmin their admin API.
 	VOD             *vod.Handler
 	RecordingsAdmin *vod.Admin
@@ -92,6 +96,13 @@ func Routes(h Handlers) *http.ServeMux {
 	}
 	if h.Health != nil {
 		mux.HandleFunc("GET /healthz", h.Health)
+	}
+	if w := h.WebRTC; w != nil {
+		mux.HandleFunc("POST /whep/{track}", w.PostWHEP)
+		mux.HandleFunc("OPTIONS /whep/{track}", w.OptionsEndpoint)
+		mux.HandleFunc("PATCH /whep/{track}/{id}", w.PatchSession)
+		mux.HandleFunc("DELETE /whep/{track}/{id}", w.DeleteSession)
+		mux.HandleFunc("OPTIONS /whep/{track}/{id}", w.OptionsSession)
 	}
 	if v := h.VOD; v != nil {
 		mux.HandleFunc("GET /vod/{talk}/index.m3u8", v.TalkPlaylist)

@@ -5,16 +5,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/recorder"
+	"github.com/kastlive/kast/relay"
 	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/fastpath"
 	"github.com/kastlive/kast/web/pages"
 	"github.com/kastlive/kast/web/vod"
+	"github.com/kastlive/kast/web/webrtc"
 )
 
 // Server is kast's HTTP server: cleartext HTTP on Address and, with
@@ -46,6 +49,9 @@ type Server struct {
 	Store    conference.Store
 	Hub      *ingest.Hub
 	Packager *packager.Server
+	// WebRTC serves WHEP; Relay is read for the metrics. Both optional.
+	WebRTC *webrtc.Handler
+	Relay  *relay.Relay
 	// Recorder, when set, has its recordings served under /vod/ and its
 	// admin API under /api/admin/recordings; RecordingGate gates them
 	// (nil: open).
@@ -86,9 +92,10 @@ func (s *Server) Initialize() error {
 	}
 	h := Handlers{
 		HLS:     hls,
-		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger},
+		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger, WHEPURL: s.whepURL()},
 		Metrics: s.protectedMetrics(),
 		Health:  s.health,
+		WebRTC:  s.WebRTC,
 		API:     s.API,
 	}
 	if s.Recorder != nil {
@@ -100,3 +107,11 @@ func (s *Server) Initialize() error {
 
 // Addr returns the cleartext listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// whepURL gives the watch page the WHEP endpoint of a track when WebRTC is on.
+func (s *Server) whepURL() func(string) string {
+	if s.WebRTC == nil {
+		return nil
+	}
+	return func(slug string) string { return "/whep/" + url.PathEscape(slug) }
+}

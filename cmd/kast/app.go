@@ -15,11 +15,14 @@ import (
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/internal/certs"
+	"github.com/kastlive/kast/internal/rtc"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/recorder"
+	"github.com/kastlive/kast/relay"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
 	apihttp "github.com/kastlive/kast/web/api"
+	"github.com/kastlive/kast/web/webrtc"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -35,6 +38,9 @@ type app struct {
 	rec    *recorder.Recorder
 	rtmp   *rtmp.Server
 	rtmps  *rtmp.Server
+	rtc    *rtc.Engine
+	relay  *relay.Relay
+	whep   *webrtc.Handler
 	web    *web.Server
 	acme   *certs.ACME
 	banner banner
@@ -118,6 +124,10 @@ func (a *app) start(ctx context.Context) error {
 		return fmt.Errorf("hls: %w", err)
 	}
 
+	if err := a.startWebRTC(); err != nil {
+		return err
+	}
+
 	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
 	api := &apihttp.Handler{
 		Store:         a.store,
@@ -147,6 +157,8 @@ func (a *app) start(ctx context.Context) error {
 		Store:          a.store,
 		Hub:            a.hub,
 		Packager:       a.hls,
+		WebRTC:         a.whep,
+		Relay:          a.relay,
 		Recorder:       a.rec,
 		Logger:         a.log.With("component", "http"),
 		API:            api,
@@ -180,6 +192,72 @@ func (a *app) start(ctx context.Context) error {
 
 	a.banner = newBanner(cfg, boot, a.watchAddr(), a.rtmpAddr(), a.rtmpsAddr())
 	return nil
+}
+
+// startWebRTC opens the shared WebRTC sockets and starts the WHEP relay;
+// an empty -webrtc-udp-addr leaves WebRTC off.
+func (a *app) startWebRTC() error {
+	cfg := a.cfg
+	if cfg.WebRTCUDPAddr == "" {
+		return nil
+	}
+	ice, err := rtc.ParseICEServers(cfg.ICEServers)
+	if err != nil {
+		return err
+	}
+	var public []string
+	for _, p := range strings.Split(cfg.WebRTCPublicIPs, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			public = append(public, p)
+		}
+	}
+	a.rtc = &rtc.Engine{
+		UDPAddr:     cfg.WebRTCUDPAddr,
+		TCPAddr:     cfg.WebRTCTCPAddr,
+		PublicAddrs: public,
+		ICEServers:  ice,
+		BatchSize:   cfg.WebRTCBatch,
+		Logger:      a.log.With("component", "webrtc"),
+	}
+	if err := a.rtc.Initialize(); err != nil {
+		a.rtc = nil
+		return fmt.Errorf("webrtc: %w", err)
+	}
+	tc, why := newTranscoder(a.log)
+	a.relay = &relay.Relay{
+		Engine:          a.rtc,
+		Logger:          a.log.With("component", "relay"),
+		Transcoder:      tc,
+		NoTranscoderWhy: why,
+		Shards:          cfg.WebRTCSenders,
+	}
+	if err := a.relay.Initialize(); err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	a.whep = &webrtc.Handler{
+		Relay:      a.relay,
+		Tracks:     storeTracks{store: a.store, hub: a.hub},
+		ICEServers: ice,
+		Logger:     a.log.With("component", "whep"),
+	}
+	return a.whep.Initialize()
+}
+
+// storeTracks answers WHEP's track lookups from the store and the hub.
+type storeTracks struct {
+	store conference.Store
+	hub   *ingest.Hub
+}
+
+func (t storeTracks) Track(ctx context.Context, slug string) (*ingest.Stream, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := t.store.TrackBySlug(ctx, slug); errors.Is(err, conference.ErrNotFound) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	return t.hub.Live(slug), true, nil
 }
 
 func (a *app) newRTMP(addr string, tlsConfig *tls.Config) *rtmp.Server {
@@ -260,6 +338,16 @@ func (a *app) stop() {
 	}
 	if a.rtmps != nil {
 		a.rtmps.Close()
+	}
+	// Publishers gone, their streams ended: WebRTC sessions follow.
+	if a.whep != nil {
+		a.whep.Close()
+	}
+	if a.relay != nil {
+		a.relay.Close()
+	}
+	if a.rtc != nil {
+		a.rtc.Close()
 	}
 	if a.hls != nil {
 		a.hls.Close()

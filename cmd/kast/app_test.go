@@ -33,7 +33,7 @@ func startAppIn(t *testing.T, dir string) (*app, *logBuffer) {
 
 func startAppEnv(t *testing.T, env map[string]string) (*app, *logBuffer) {
 	t.Helper()
-	for k, v := range map[string]string{"KAST_HTTP_ADDR": "127.0.0.1:0", "KAST_RTMP_ADDR": "127.0.0.1:0"} {
+	for k, v := range map[string]string{"KAST_HTTP_ADDR": "127.0.0.1:0", "KAST_RTMP_ADDR": "127.0.0.1:0", "KAST_WEBRTC_UDP_ADDR": "127.0.0.1:0"} {
 		if _, ok := env[k]; !ok {
 			env[k] = v
 		}

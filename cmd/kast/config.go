@@ -7,28 +7,35 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kastlive/kast/internal/rtc"
 )
 
 // config is everything kast is started with. Each field has a flag and a
 // KAST_* environment variable; a flag given on the command line wins.
 type config struct {
-	HTTPAddr      string
-	HTTPSAddr     string
-	HTTPRedirect  bool
-	HSTS          time.Duration
-	RTMPAddr      string
-	RTMPSAddr     string
-	TLSCert       string
-	TLSKey        string
-	Domains       string
-	ACMEEmail     string
-	ACMEDirectory string
-	ACMECA        string
-	MetricsAddr   string
-	WebRTCUDPAddr string
-	DataDir       string
-	PublicHost    string
-	SecureCookies bool
+	HTTPAddr        string
+	HTTPSAddr       string
+	HTTPRedirect    bool
+	HSTS            time.Duration
+	RTMPAddr        string
+	RTMPSAddr       string
+	TLSCert         string
+	TLSKey          string
+	Domains         string
+	ACMEEmail       string
+	ACMEDirectory   string
+	ACMECA          string
+	MetricsAddr     string
+	WebRTCUDPAddr   string
+	WebRTCTCPAddr   string
+	WebRTCPublicIPs string
+	ICEServers      string
+	WebRTCBatch     int
+	WebRTCSenders   int
+	DataDir         string
+	PublicHost      string
+	SecureCookies   bool
 
 	PartTarget    time.Duration
 	SegmentTarget time.Duration
@@ -84,7 +91,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.ACMEDirectory, "acme-directory", "", "ACME directory URL (default Let's Encrypt production)")
 	fs.StringVar(&c.ACMECA, "acme-ca", "", "PEM file of the CA to trust for the ACME server's own HTTPS (a private CA)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", "listen address of /metrics (loopback by default; empty: only with KAST_METRICS_TOKEN on the main listeners)")
-	fs.StringVar(&c.WebRTCUDPAddr, "webrtc-udp-addr", ":8189", "UDP address for WebRTC media (reserved: WebRTC is not served yet)")
+	fs.StringVar(&c.WebRTCUDPAddr, "webrtc-udp-addr", ":8189", "the one UDP address of every WebRTC session (WHEP viewers); empty disables WebRTC")
+	fs.StringVar(&c.WebRTCTCPAddr, "webrtc-tcp-addr", "", "also accept WebRTC over TCP (ICE-TCP) on this address, e.g. :8189, for networks that block UDP")
+	fs.StringVar(&c.WebRTCPublicIPs, "webrtc-public-ips", "", "comma-separated public IPs or host names to advertise to WebRTC peers (a VM behind 1:1 NAT)")
+	fs.IntVar(&c.WebRTCSenders, "webrtc-senders", 0, "sender goroutines WebRTC viewers are spread over (0: one per core)")
+	fs.IntVar(&c.WebRTCBatch, "webrtc-write-batch", 0, "batch WebRTC writes: up to this many datagrams per sendmmsg (0: one sendto per packet, the default)")
+	fs.StringVar(&c.ICEServers, "ice-servers", "", "comma-separated STUN/TURN URLs handed to WebRTC clients, e.g. stun:stun.example.org:3478,turn:user:pass@turn.example.org:3478?transport=udp")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the database")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark login cookies Secure on plain HTTP too (kast behind a TLS-terminating proxy); requests over TLS always get Secure cookies")
 	fs.StringVar(&c.PublicHost, "public-host", "", "host name printed in the OBS and watch URLs (default: this machine's address)")
@@ -171,6 +183,12 @@ func (c *config) validate() error {
 	}
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		return fmt.Errorf("KAST_METRICS_TOKEN is too short: use at least 16 characters")
+	}
+	if _, err := rtc.ParseICEServers(c.ICEServers); err != nil {
+		return fmt.Errorf("-ice-servers: %v", err)
+	}
+	if c.WebRTCUDPAddr == "" && c.WebRTCTCPAddr != "" {
+		return fmt.Errorf("-webrtc-tcp-addr needs -webrtc-udp-addr")
 	}
 	if c.StreamKey != "" && len(c.StreamKey) < 16 {
 		return fmt.Errorf("KAST_STREAM_KEY is too short: use at least 16 characters")

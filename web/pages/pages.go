@@ -35,6 +35,10 @@ type Handler struct {
 	// "/hls/<slug>/index.m3u8".
 	PlaylistURL func(slug string) string
 
+	// WHEPURL returns the WHEP endpoint of a track, "" when WebRTC is off;
+	// nil means off.
+	WHEPURL func(slug string) string
+
 	// Log receives server-side errors; nil means slog.Default().
 	Log *slog.Logger
 }
@@ -82,6 +86,7 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 type watchData struct {
 	Track       conference.Track
 	PlaylistURL string
+	WHEPURL     string
 	HLSBuilt    bool
 }
 
@@ -97,6 +102,9 @@ func (h *Handler) serveWatch(w http.ResponseWriter, r *http.Request, slug string
 		return
 	}
 	d := watchData{Track: t, PlaylistURL: h.playlistURL(t.Slug), HLSBuilt: h.hlsBuilt()}
+	if h.WHEPURL != nil {
+		d.WHEPURL = h.WHEPURL(t.Slug)
+	}
 	h.render(w, r, http.StatusOK, "watch.html", page{Title: t.Title, Data: d})
 }
 

@@ -1,6 +1,9 @@
-// kast watch page: plays a track's LL-HLS playlist with hls.js (or Safari's
-// native HLS), waits while nobody publishes, reconnects after errors, and
-// shows the state and the latency behind the live edge.
+// kast watch page: plays a track over WebRTC (WHEP, webrtc.js) or its
+// LL-HLS playlist with hls.js (or Safari's native HLS), waits while nobody
+// publishes, reconnects after errors, and shows the state and the latency.
+// The WebRTC/HLS switch remembers the choice; WebRTC that cannot work here
+// (not offered, no common codec, UDP blocked) falls back to HLS by itself
+// and says why.
 // Tests read window.kast = {hls, video, state, ...}.
 (function () {
   'use strict';
@@ -18,6 +21,13 @@
   var latencyEl = document.getElementById('latency');
   var unmute = document.getElementById('unmute');
   var src = root.getAttribute('data-src');
+  var whep = root.getAttribute('data-whep');
+  var modeButtons = document.querySelectorAll('[data-mode]');
+  var notice = document.getElementById('mode-notice');
+  var MODE_KEY = 'kast.playback';
+  var rtcOK = !!(whep && window.kastWebRTC && window.RTCPeerConnection);
+  var want = storedMode() || (rtcOK ? 'webrtc' : 'hls');
+  var fallback = null; // why WebRTC was given up for this page view
 
   var LABELS = {
     loading: 'Loading…',
@@ -32,8 +42,36 @@
 
   var kast = window.kast = {
     hls: null, video: video, state: 'loading', src: src,
-    restarts: 0, catchUps: 0, mode: null
+    restarts: 0, catchUps: 0, mode: null, want: want, fallback: null, rtc: null
   };
+
+  function storedMode() {
+    try { return window.localStorage.getItem(MODE_KEY); } catch (e) { return null; }
+  }
+
+  // showMode marks the chosen button and says why WebRTC is not used.
+  function showMode() {
+    for (var i = 0; i < modeButtons.length; i++) {
+      var b = modeButtons[i];
+      b.setAttribute('aria-pressed', b.getAttribute('data-mode') === want ? 'true' : 'false');
+      if (b.getAttribute('data-mode') === 'webrtc') b.disabled = !rtcOK;
+    }
+    if (notice) {
+      notice.textContent = want === 'webrtc' && fallback ? 'Playing over HLS: ' + fallback : '';
+      notice.hidden = !notice.textContent;
+    }
+  }
+
+  function choose(mode) {
+    try { window.localStorage.setItem(MODE_KEY, mode); } catch (e) {}
+    want = kast.want = mode;
+    fallback = kast.fallback = null;
+    showMode();
+    scheduleRestart('loading', 0);
+  }
+  for (var mb = 0; mb < modeButtons.length; mb++) {
+    modeButtons[mb].addEventListener('click', function (e) { choose(e.currentTarget.getAttribute('data-mode')); });
+  }
 
   var retryTimer = null;
   var generation = 0;        // bumps on every (re)start; stale callbacks check it
@@ -49,15 +87,19 @@
   }
 
   // scheduleRestart tears the player down and probes again after POLL_MS.
-  function scheduleRestart(state) {
+  function scheduleRestart(state, delay) {
     generation++;
     teardown();
     setState(state);
     clearTimeout(retryTimer);
-    retryTimer = setTimeout(probe, POLL_MS);
+    retryTimer = setTimeout(probe, delay === undefined ? POLL_MS : delay);
   }
 
   function teardown() {
+    if (kast.rtc) {
+      kast.rtc.stop();
+      kast.rtc = null;
+    }
     if (kast.hls) {
       kast.hls.destroy();
       kast.hls = null;
@@ -71,8 +113,13 @@
     kast.latency = null;
   }
 
-  // probe fetches the playlist; 404 (nobody publishing) keeps waiting.
+  // probe starts WebRTC when it is the choice, else fetches the playlist;
+  // 404 (nobody publishing) keeps waiting.
   function probe() {
+    if (want === 'webrtc' && rtcOK && !fallback) {
+      startWebRTC();
+      return;
+    }
     var gen = generation;
     fetch(src, { cache: 'no-store' }).then(function (res) {
       if (gen !== generation) return;
@@ -99,6 +146,33 @@
     } else {
       setState('unsupported');
     }
+  }
+
+  function startWebRTC() {
+    var gen = generation;
+    kast.restarts++;
+    kast.mode = 'webrtc';
+    lastProgress = Date.now();
+    kast.rtc = window.kastWebRTC.play(video, whep, {
+      onLive: function () {
+        if (gen === generation) play();
+      },
+      onWaiting: function (ms) {
+        if (gen === generation) scheduleRestart('waiting', ms);
+      },
+      onFail: function (reason, wasLive) {
+        if (gen !== generation) return;
+        kast.rtc = null;
+        if (wasLive) {
+          scheduleRestart('reconnecting');
+          return;
+        }
+        console.warn('kast: WebRTC unavailable, playing HLS:', reason);
+        fallback = kast.fallback = reason;
+        showMode();
+        scheduleRestart('loading', 0);
+      }
+    });
   }
 
   function startHlsJs() {
@@ -144,6 +218,9 @@
 
   // latency is how far behind the live edge playback is, in seconds, or null.
   function latency() {
+    if (kast.rtc) {
+      return kast.rtc.latency();
+    }
     if (kast.hls) {
       return kast.hls.latency > 0 ? kast.hls.latency : null;
     }
@@ -181,7 +258,7 @@
   function tick() {
     if (kast.mode) {
       var lat = latency();
-      latencyEl.textContent = lat === null ? '' : 'latency ' + lat.toFixed(2) + ' s';
+      latencyEl.textContent = lat === null ? '' : (kast.mode === 'webrtc' ? 'WebRTC' : 'HLS') + ' latency ' + lat.toFixed(2) + ' s';
       kast.latency = lat;
       if (video.currentTime !== lastTime || video.paused) {
         lastTime = video.currentTime;
@@ -213,6 +290,7 @@
     play();
   });
 
+  showMode();
   setInterval(tick, TICK_MS);
   probe();
 })();

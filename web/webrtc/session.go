@@ -1,0 +1,85 @@
+package webrtc
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Session is one WHEP or WHIP session behind a session URL.
+type Session interface {
+	PeerConnection() *webrtc.PeerConnection
+	// Close ends the session; it may be called more than once.
+	Close() error
+	// Done is closed when the session ended, whoever ended it.
+	Done() <-chan struct{}
+}
+
+// sessionEntry is a session and what its resource needs.
+type sessionEntry struct {
+	s     Session
+	kind  string // "whep" or "whip"
+	track string
+	mu    sync.Mutex // serializes PATCHes
+}
+
+// sessions maps session IDs to sessions. An entry leaves the map when
+// its session is done (DELETE, ICE failure, the stream ended, shutdown).
+type sessions struct {
+	mu sync.Mutex
+	m  map[string]*sessionEntry
+}
+
+func (ss *sessions) add(e *sessionEntry) string {
+	id := newID()
+	ss.mu.Lock()
+	if ss.m == nil {
+		ss.m = map[string]*sessionEntry{}
+	}
+	ss.m[id] = e
+	ss.mu.Unlock()
+	go func() {
+		<-e.s.Done()
+		ss.mu.Lock()
+		delete(ss.m, id)
+		ss.mu.Unlock()
+	}()
+	return id
+}
+
+func (ss *sessions) get(id string) *sessionEntry {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.m[id]
+}
+
+func (ss *sessions) len() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return len(ss.m)
+}
+
+// closeAll ends every session.
+func (ss *sessions) closeAll() {
+	ss.mu.Lock()
+	var all []Session
+	for _, e := range ss.m {
+		all = append(all, e.s)
+	}
+	ss.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range all {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Close() }()
+	}
+	wg.Wait()
+}
+
+// newID returns 128 random bits, URL-safe.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
