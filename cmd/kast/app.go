@@ -230,6 +230,10 @@ func (a *app) startWebRTC() error {
 		Transcoder:      tc,
 		NoTranscoderWhy: why,
 		Shards:          cfg.WebRTCSenders,
+		// Viewers wait for a reconnecting publisher as long as the
+		// playlist does.
+		Hub:    a.hub,
+		Linger: cfg.HLSLinger,
 	}
 	if err := a.relay.Initialize(); err != nil {
 		return fmt.Errorf("relay: %w", err)
