@@ -28,8 +28,16 @@ type UDPRelay struct {
 	done  chan struct{}
 	wg    sync.WaitGroup
 
+	queues    [2]chan delayed // datagrams held for their delay, in order
 	forwarded [2]atomic.Int64
 	dropped   [2]atomic.Int64
+}
+
+// delayed is a datagram waiting for its delay to pass.
+type delayed struct {
+	due   time.Time
+	b     []byte
+	write func([]byte)
 }
 
 type udpPeer struct {
@@ -54,6 +62,11 @@ func NewUDPRelay(t testing.TB, target string, seed uint64) *UDPRelay {
 	_ = c.SetWriteBuffer(4 << 20)
 	r := &UDPRelay{target: ta, conn: c, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		peers: map[string]*udpPeer{}, done: make(chan struct{})}
+	for d := range r.queues {
+		r.queues[d] = make(chan delayed, 4096)
+		r.wg.Add(1)
+		go r.deliver(r.queues[d])
+	}
 	r.wg.Add(1)
 	go r.readClients()
 	t.Cleanup(r.Close)
@@ -125,7 +138,34 @@ func (r *UDPRelay) send(dir Direction, delay time.Duration, b []byte, write func
 		write(b)
 		return
 	}
-	time.AfterFunc(delay, func() { write(b) })
+	select {
+	case r.queues[dir] <- delayed{due: time.Now().Add(delay), b: b, write: write}:
+	default:
+		// A full queue is a full router buffer: tail drop.
+		r.forwarded[dir].Add(-1)
+		r.dropped[dir].Add(1)
+	}
+}
+
+// deliver writes delayed datagrams when due, in the order they came (a
+// link delays, it does not reorder).
+func (r *UDPRelay) deliver(q chan delayed) {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-r.done:
+			return
+		case d := <-q:
+			if w := time.Until(d.due); w > 0 {
+				select {
+				case <-r.done:
+					return
+				case <-time.After(w):
+				}
+			}
+			d.write(d.b)
+		}
+	}
 }
 
 // readClients relays what clients send to the target.
