@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,7 @@ import (
 // still parsed by net/http (http.ReadResponse).
 type httpConn struct {
 	timeout time.Duration
+	header  string // extra header lines, each ending in CRLF (-header)
 	// tls is used for https URLs (HTTP/1.1 over TLS).
 	tls *tls.Config
 	// h2, when set, carries every request instead (HTTP/2 over TLS, one
@@ -116,6 +118,7 @@ func (h *httpConn) roundTrip(u *url.URL, rangeValue string) (*http.Response, err
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, u.Host...)
 	b = append(b, "\r\nUser-Agent: kast-bench\r\n"...)
+	b = append(b, h.header...)
 	if rangeValue != "" {
 		b = append(b, "Range: "...)
 		b = append(b, rangeValue...)
@@ -214,6 +217,11 @@ func (h *httpConn) doH2(req *http.Request, rangeValue string) (*http.Response, e
 	req.Header.Set("User-Agent", "kast-bench")
 	if rangeValue != "" {
 		req.Header.Set("Range", rangeValue)
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(h.header, "\r\n"), "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
 	}
 	return h.h2.Do(req)
 }

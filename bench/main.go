@@ -40,6 +40,7 @@
 //	-report FILE.html  write a self-contained HTML report (inline SVG charts)
 //	-wait D            how long to wait for the stream to appear (default 30s)
 //	-timeout D         per-request timeout (default 10s)
+//	-header "K: V"     extra header on every HLS request (repeatable), e.g. a cookie
 //	-cpuprofile FILE   write the bench's own CPU profile (go tool pprof)
 //	-origin-metrics URL  the origin's Prometheus /metrics: report how many requests reach it
 //	                   per second once every viewer has joined (viewers behind a cache);
@@ -90,6 +91,7 @@ type config struct {
 	report    string
 	wait      time.Duration
 	timeout   time.Duration
+	header    string
 	origin    originCounter
 	insecure  bool // https: accept any certificate
 	http2     bool // https: HTTP/2 instead of HTTP/1.1
@@ -115,12 +117,15 @@ func main() {
 	flag.StringVar(&cfg.report, "report", "", "write an HTML report to this file")
 	flag.DurationVar(&cfg.wait, "wait", 30*time.Second, "how long to wait for the stream to appear")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "per-request timeout")
+	var headers headerList
+	flag.Var(&headers, "header", `extra request header for every HLS request, e.g. "Cookie: kast_play=TOKEN" (repeatable)`)
 	flag.StringVar(&cfg.origin.url, "origin-metrics", "", "the origin's /metrics URL: report the requests reaching it (viewers behind a cache)")
 	flag.StringVar(&cfg.origin.name, "origin-counter", "kast_hls_requests_total", "with -origin-metrics: the counter of requests served")
 	flag.BoolVar(&cfg.insecure, "insecure", false, "https: accept any server certificate (a test certificate)")
 	flag.BoolVar(&cfg.http2, "http2", false, "https: viewers speak HTTP/2 (one connection each, like browsers) instead of HTTP/1.1")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench's own CPU profile to this file")
 	flag.Parse()
+	cfg.header = headers.String()
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -194,4 +199,24 @@ func parseBitrate(s string) (int, error) {
 // logf writes progress lines (to stderr from main).
 func logf(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, args...)...)
+}
+
+// headerList collects -header flags as request header lines.
+type headerList []string
+
+func (h *headerList) String() string {
+	s := ""
+	for _, v := range *h {
+		s += v + "\r\n"
+	}
+	return s
+}
+
+func (h *headerList) Set(v string) error {
+	k, _, ok := strings.Cut(v, ":")
+	if !ok || strings.TrimSpace(k) == "" || strings.ContainsAny(v, "\r\n") {
+		return fmt.Errorf("-header %q: want \"Name: value\"", v)
+	}
+	*h = append(*h, v)
+	return nil
 }

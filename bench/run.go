@@ -144,6 +144,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*result, error) {
 	s := newSink()
 	env := &viewerEnv{
 		timeout:    cfg.timeout,
+		header:     cfg.header,
 		sink:       s,
 		hlsURL:     cfg.hlsURL,
 		playlists:  newPlaylistCache(),

@@ -36,6 +36,7 @@ const (
 // viewerEnv is what all viewers share.
 type viewerEnv struct {
 	timeout   time.Duration // per request
+	header    string        // extra request header lines (-header)
 	sink      *sink
 	hlsURL    string
 	playlists *playlistCache
@@ -49,7 +50,7 @@ type viewerEnv struct {
 
 // newConn returns a viewer's HTTP connection for the environment.
 func (e *viewerEnv) newConn() httpConn {
-	c := httpConn{timeout: e.timeout, tls: e.tls}
+	c := httpConn{timeout: e.timeout, tls: e.tls, header: e.header}
 	if e.http2 {
 		c.h2 = newH2Client(e.tls)
 	}

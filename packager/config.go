@@ -16,6 +16,21 @@ type Config struct {
 	// Window is the number of complete segments listed. Default 12,
 	// minimum 7.
 	Window int
+	// PartHoldBack is the PART-HOLD-BACK the playlist advertises: how far
+	// behind the live edge LL-HLS players (hls.js, video.js, Shaka Player)
+	// aim to play. Default 2.5 x PartTarget; at least 2 x PartTarget
+	// (RFC 8216bis 4.4.3.8).
+	PartHoldBack time.Duration
+	// JoinHold is when a media playlist request without _HLS_msn and
+	// _HLS_skip (the request players start with) is answered while the
+	// track is live. See JoinHold's values.
+	JoinHold JoinHold
+	// StartSegments is how many complete segments a track has before its
+	// playlist is served (404 until then), or fewer if they last as long
+	// as that many segment targets (a GOP longer than the target). Default
+	// 3: Shaka Player 5.2 fails to load a playlist with fewer (see
+	// setDefaults).
+	StartSegments int
 	// HoldHintedPart makes a request for the preload-hinted part wait
 	// until the part is complete instead of streaming its frames as they
 	// are packaged. Streaming gets Apple players each frame ~100 ms sooner
@@ -32,6 +47,23 @@ type Config struct {
 	Linger time.Duration
 }
 
+// JoinHold says when a media playlist request without _HLS_msn and
+// _HLS_skip is answered.
+type JoinHold int
+
+const (
+	// JoinAtKeyframe (the default) answers when the segment being built
+	// has just passed PartHoldBack (its parts last PartHoldBack and up to
+	// one part target more), at most a segment target and two part
+	// targets later: a player that starts PART-HOLD-BACK behind the live
+	// edge (hls.js, video.js, Shaka Player) then starts in the first part
+	// of that segment, on its keyframe, from a playlist whose last part
+	// has just closed.
+	JoinAtKeyframe JoinHold = iota
+	// JoinAtOnce answers with the current playlist.
+	JoinAtOnce
+)
+
 func (c *Config) setDefaults() error {
 	if c.PartTarget == 0 {
 		c.PartTarget = 200 * time.Millisecond
@@ -41,6 +73,17 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Window == 0 {
 		c.Window = 12
+	}
+	if c.PartHoldBack == 0 {
+		c.PartHoldBack = 5 * c.PartTarget / 2
+	}
+	if c.StartSegments == 0 {
+		// Shaka Player 5.2.12 probes a second segment of the first
+		// playlist for captions, chosen among the last ones; with fewer
+		// than three complete segments it picks the open segment, which
+		// has parts but no URI yet, and its load fails ("Request without
+		// URIs"). hls.js and video.js need one.
+		c.StartSegments = 3
 	}
 	if c.Linger == 0 {
 		c.Linger = 30 * time.Second
@@ -56,6 +99,12 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("stream interval %v out of range 0-%v (the part target)", c.StreamInterval, c.PartTarget)
 	case c.Window < 7:
 		return fmt.Errorf("window of %d segments is below the minimum of 7", c.Window)
+	case c.PartHoldBack < 2*c.PartTarget:
+		return fmt.Errorf("part hold back %v is below twice the part target %v", c.PartHoldBack, c.PartTarget)
+	case c.JoinHold < JoinAtKeyframe || c.JoinHold > JoinAtOnce:
+		return fmt.Errorf("unknown join hold %d", c.JoinHold)
+	case c.StartSegments < 1 || c.StartSegments > c.Window:
+		return fmt.Errorf("start segments %d out of range 1-%d (the window)", c.StartSegments, c.Window)
 	}
 	return nil
 }

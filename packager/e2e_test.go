@@ -37,16 +37,16 @@ func TestTimestampsPast24Bits(t *testing.T) {
 	r := newRig(t, packager.Config{})
 	// 16776 s is 1.2 s short of 0xFFFFFF ms: the publisher's timestamps
 	// need RTMP's extended timestamp field from then on.
-	pub := testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 8 * time.Second,
+	pub := testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 12 * time.Second,
 		Extra: []string{"-output_ts_offset", "16776"}})
-	r.waitPlaylist(t, 10*time.Second)
-	time.Sleep(6 * time.Second)
+	r.waitPlaylist(t, 10*time.Second) // about 3 s: the playlist waits for three segments
+	time.Sleep(5 * time.Second)
 	if st := r.hub.Stats(); st.Publishers != 1 {
 		t.Fatalf("publisher gone before its end: %+v\n%s", st, pub.Output())
 	}
 	_, pl := get(t, r.url("media.m3u8"))
 	if n := strings.Count(string(pl), "#EXTINF"); n < 4 {
-		t.Fatalf("%d segments after 6 s, want at least 4:\n%s", n, pl)
+		t.Fatalf("%d segments after 8 s, want at least 4:\n%s", n, pl)
 	}
 	if err := pub.Wait(10 * time.Second); err != nil {
 		t.Fatalf("publisher: %v\n%s", err, pub.Output())
@@ -56,8 +56,8 @@ func TestTimestampsPast24Bits(t *testing.T) {
 func TestReconnectContinues(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, packager.Config{})
-	p1 := testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 7 * time.Second})
-	r.waitPlaylist(t, 10*time.Second)
+	p1 := testutil.StartPublish(t, testutil.Publish{URL: r.publishURL(), Duration: 9 * time.Second})
+	r.waitPlaylist(t, 10*time.Second) // about 3 s: the playlist waits for three segments
 	time.Sleep(3 * time.Second)
 
 	type result struct {

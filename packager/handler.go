@@ -36,6 +36,9 @@ type handler struct {
 	w    http.ResponseWriter
 	r    *http.Request
 	kind fileKind
+	// private: the track is for credentialed viewers (Server.Private),
+	// so no shared cache may keep its responses.
+	private bool
 }
 
 func (h *handler) multivariant() {
@@ -60,6 +63,14 @@ func (h *handler) media() {
 			h.s.error(h.w, h.kind, http.StatusNotFound, "no live stream on this track")
 			return
 		}
+		// Only a request with no directive at all is held: players start
+		// with one, and gohlslib's client reloads with _HLS_skip alone.
+		if h.s.Config.JoinHold != JoinAtOnce && snap.live && skipArg == "" {
+			if snap = h.joinHold(snap); snap == nil {
+				h.s.metrics.request(h.kind, 0) // the client went away
+				return
+			}
+		}
 		body, length := pickPlaylist(snap, skip)
 		h.writePlaylist(headerLive, body, length)
 		return
@@ -80,6 +91,8 @@ func (h *handler) media() {
 		h.s.error(h.w, h.kind, http.StatusBadRequest, "_HLS_msn/_HLS_part too far ahead of the live edge")
 		return
 	}
+	h.m.viewers.waitingPlaylists.Add(1)
+	defer h.m.viewers.waitingPlaylists.Add(-1)
 	snap, status := h.wait(snap, func(s *snapshot) bool { return s.playlist != nil && s.has(msn, part) })
 	if status != http.StatusOK {
 		h.waitFailed(status)
@@ -87,6 +100,48 @@ func (h *handler) media() {
 	}
 	body, length := pickPlaylist(snap, skip)
 	h.writePlaylist(headerBlocking, body, length)
+}
+
+// joinHold waits for the snapshot to answer a player's first playlist
+// request with (see JoinHold). It returns nil if the request was
+// cancelled, and the newest snapshot when the wait times out.
+func (h *handler) joinHold(snap *snapshot) *snapshot {
+	cfg := &h.s.Config
+	// Parts of the open segment past PART-HOLD-BACK: a player's start
+	// position is then inside the segment's first part rather than on a
+	// part boundary, where rounding could put it in the part before the
+	// keyframe.
+	parts := int(cfg.PartHoldBack/cfg.PartTarget) + 1
+	timer := time.NewTimer(cfg.SegmentTarget + 2*cfg.PartTarget)
+	defer timer.Stop()
+	h.s.metrics.blocked.Add(1)
+	defer h.s.metrics.blocked.Add(-1)
+	done := h.r.Context().Done()
+	first := snap.nextPart
+	for {
+		// A snapshot is published per part, but a slow request may see
+		// only every other one: look for the open segment reaching the
+		// parts since the last snapshot seen.
+		prevMSN, prevParts := snap.msn, snap.parts
+		select {
+		case <-snap.next:
+			next := h.m.cur.Load()
+			if next.gone || next.playlist == nil || !next.live {
+				return snap
+			}
+			snap = next
+		case <-timer.C:
+			return snap
+		case <-done:
+			return nil
+		}
+		if snap.nextPart == first {
+			continue
+		}
+		if snap.parts >= parts && (snap.msn != prevMSN || prevParts < parts) {
+			return snap
+		}
+	}
 }
 
 // hlsQuery returns the delivery directives of a playlist request. Their
@@ -141,6 +196,9 @@ func (h *handler) tooFarAhead(s *snapshot, msn, part int) bool {
 }
 
 func (h *handler) file(epoch string, n int64) {
+	if h.kind == filePart && h.m.viewers.partRequest(h.r, n) {
+		defer h.m.viewers.waitingParts.Add(-1)
+	}
 	snap := h.m.cur.Load()
 	if snap.gone || epoch != snap.epoch {
 		h.s.error(h.w, h.kind, http.StatusNotFound, "not found")
@@ -198,7 +256,7 @@ func abortStream() { panic(http.ErrAbortHandler) }
 func (h *handler) stream(ps *partStream, targetDur int) {
 	hd := h.w.Header()
 	hd["Content-Type"] = headerM4S
-	hd["Cache-Control"] = headerImmutable
+	hd["Cache-Control"] = h.cacheControl(headerImmutable)
 	h.w.WriteHeader(http.StatusOK)
 	h.s.metrics.request(h.kind, http.StatusOK)
 	if h.r.Method == http.MethodHead {
@@ -331,12 +389,29 @@ var (
 	headerImmutable = []string{cacheImmutable}
 	headerBlocking  = []string{cacheBlocking}
 	headerLive      = []string{cacheLive}
+
+	headerImmutablePrivate = []string{"private, max-age=31536000, immutable"}
+	headerBlockingPrivate  = []string{"private, max-age=1"}
 )
+
+// cacheControl returns cache, or its private form for a private track.
+func (h *handler) cacheControl(cache []string) []string {
+	if !h.private {
+		return cache
+	}
+	switch &cache[0] {
+	case &headerImmutable[0]:
+		return headerImmutablePrivate
+	case &headerBlocking[0]:
+		return headerBlockingPrivate
+	}
+	return cache
+}
 
 func (h *handler) header(contentType, cache, length []string) {
 	hd := h.w.Header()
 	hd["Content-Type"] = contentType
-	hd["Cache-Control"] = cache
+	hd["Cache-Control"] = h.cacheControl(cache)
 	hd["Content-Length"] = length
 	h.w.WriteHeader(http.StatusOK)
 	h.s.metrics.request(h.kind, http.StatusOK)
@@ -402,6 +477,7 @@ func (h *handler) writeSegment(seg *segment) {
 	if h.r.Method == http.MethodHead {
 		return
 	}
+	h.m.viewers.segment(h.r, seg.msn)
 	var bufs net.Buffers
 	for _, p := range seg.parts {
 		if p.data != nil {

@@ -3,6 +3,7 @@ package packager
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -170,5 +171,80 @@ func TestHoldHintedPart(t *testing.T) {
 		if streamed := res.ContentLength < 0; streamed == hold {
 			t.Fatalf("hold=%v: Content-Length %d", hold, res.ContentLength)
 		}
+	}
+}
+
+// TestJoinHold: a player's first playlist request is answered when the
+// segment being built has PART-HOLD-BACK worth of parts, so that the player
+// starts in the segment's first (independent) part; reloads with
+// _HLS_skip alone (gohlslib's client) and JoinAtOnce are answered at once.
+func TestJoinHold(t *testing.T) {
+	k := newKastTarget(t, loadFixture(t))
+	for range 3 * 30 * 3 {
+		k.push()
+	}
+	ts := httptest.NewServer(k.srv)
+	t.Cleanup(ts.Close)
+	get := func(url string) <-chan string {
+		ch := make(chan string, 1)
+		go func() {
+			res, err := http.Get(url)
+			if err != nil {
+				ch <- "error: " + err.Error()
+				return
+			}
+			defer res.Body.Close()
+			var b strings.Builder
+			io.Copy(&b, res.Body)
+			ch <- b.String()
+		}()
+		return ch
+	}
+
+	// The request waits; feed the stream until it is answered.
+	reply := get(ts.URL + "/b/media.m3u8")
+	var pl string
+	for i := 0; pl == ""; i++ {
+		if i > 3*30*3 {
+			t.Fatal("no answer after 3 s of media")
+		}
+		select {
+		case pl = <-reply:
+		case <-time.After(5 * time.Millisecond):
+			k.push()
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(pl), "\n")
+	var open []string // parts after the last complete segment
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "#EXTINF"):
+			open = nil
+		case strings.HasPrefix(l, "#EXT-X-PART:"):
+			open = append(open, l)
+		}
+	}
+	if len(open) != 3 || !strings.Contains(open[0], "INDEPENDENT=YES") {
+		t.Fatalf("first playlist ends with %d parts of the open segment, want 3 from a keyframe (PART-HOLD-BACK 0.5 s):\n%s", len(open), pl)
+	}
+	if snap := k.m.cur.Load(); snap.parts != 3 {
+		t.Fatalf("answered from an older snapshot: the open segment has %d parts now", snap.parts)
+	}
+
+	for _, q := range []string{"?_HLS_skip=YES"} {
+		select {
+		case pl = <-get(ts.URL + "/b/media.m3u8" + q):
+		case <-time.After(time.Second):
+			t.Fatalf("media.m3u8%s held", q)
+		}
+		if !strings.HasPrefix(pl, "#EXTM3U") {
+			t.Fatalf("media.m3u8%s: %q", q, pl)
+		}
+	}
+	k.srv.Config.JoinHold = JoinAtOnce
+	select {
+	case <-get(ts.URL + "/b/media.m3u8"):
+	case <-time.After(time.Second):
+		t.Fatal("held with JoinAtOnce")
 	}
 }

@@ -31,6 +31,8 @@ type muxer struct {
 	multivariant []byte // rendered for mvMedia and mvBandwidth
 	mvMedia      ingest.Media
 	mvBandwidth  int
+
+	viewers viewerCounter // see viewers.go
 }
 
 func newMuxer(track string, cfg Config, log *slog.Logger, metrics *Metrics, onGone func(*muxer), retire func(*muxer) bool) *muxer {
@@ -126,7 +128,7 @@ func (m *muxer) publish() {
 		building:  tl.livePart(),
 		inits:     m.inits,
 		targetDur: tl.targetDur,
-		partHold:  3 * m.cfg.PartTarget,
+		partHold:  m.cfg.PartHoldBack,
 		next:      make(chan struct{}),
 	}
 	if tl.open != nil {
@@ -136,17 +138,17 @@ func (m *muxer) publish() {
 		s.msn = tl.nextMSN
 	}
 	s.segments = segs
-	// Players (hls.js, gohlslib) need one complete segment in a playlist.
-	if len(tl.segments) > 0 {
+	if tl.ready(m.cfg.StartSegments) {
 		p := playlistParams{
-			epoch:      m.epoch,
-			targetDur:  tl.targetDur,
-			partTarget: m.cfg.PartTarget,
-			msnFirst:   segs[0].msn,
-			discSeq:    tl.discSeq,
-			segments:   segs,
-			nextPart:   tl.nextPart,
-			live:       s.live,
+			epoch:        m.epoch,
+			targetDur:    tl.targetDur,
+			partTarget:   m.cfg.PartTarget,
+			partHoldBack: m.cfg.PartHoldBack,
+			msnFirst:     segs[0].msn,
+			discSeq:      tl.discSeq,
+			segments:     segs,
+			nextPart:     tl.nextPart,
+			live:         s.live,
 		}
 		m.buf = renderMedia(m.buf[:0], &p, 0)
 		s.playlist = append([]byte(nil), m.buf...)
@@ -166,6 +168,7 @@ func (m *muxer) publish() {
 	s.playlistLen = []string{strconv.Itoa(len(s.playlist))}
 	s.deltaLen = []string{strconv.Itoa(len(s.delta))}
 	s.multivariantLen = []string{strconv.Itoa(len(s.multivariant))}
+	m.viewers.published(s)
 	old := m.cur.Swap(s)
 	close(old.next)
 	m.metrics.published(old.nextPart != s.nextPart, old.msn != s.msn)

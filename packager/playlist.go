@@ -15,21 +15,20 @@ import (
 
 // playlistParams is what a media playlist is rendered from.
 type playlistParams struct {
-	epoch      string
-	targetDur  int
-	partTarget time.Duration
-	msnFirst   int
-	discSeq    int
-	segments   []segment // complete ones, then the open one if any
-	nextPart   int64
-	live       bool
+	epoch        string
+	targetDur    int
+	partTarget   time.Duration
+	partHoldBack time.Duration
+	msnFirst     int
+	discSeq      int
+	segments     []segment // complete ones, then the open one if any
+	nextPart     int64
+	live         bool
 }
 
 func (p *playlistParams) holdBack() time.Duration {
 	return time.Duration(3*p.targetDur) * time.Second
 }
-
-func (p *playlistParams) partHoldBack() time.Duration { return 3 * p.partTarget }
 
 func (p *playlistParams) skipUntil() time.Duration {
 	return time.Duration(6*p.targetDur) * time.Second
@@ -59,13 +58,20 @@ func (p *playlistParams) skippable() int {
 }
 
 // renderMedia appends the media playlist, skipping the first skip segments.
+//
+// Neither playlist carries EXT-X-INDEPENDENT-SEGMENTS, although every
+// segment starts with a keyframe: video.js 8 (VHS) takes the tag to mean
+// that every part is independent too, and then starts playback on the
+// part that holds its start position even when that part has no keyframe,
+// showing a still picture until the next one. Without the tag it backs up
+// to a part marked INDEPENDENT=YES. hls.js and Shaka Player ignore the tag.
 func renderMedia(b []byte, p *playlistParams, skip int) []byte {
-	b = append(b, "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-TARGETDURATION:"...)
+	b = append(b, "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:"...)
 	b = strconv.AppendInt(b, int64(p.targetDur), 10)
 	b = append(b, "\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL="...)
 	b = appendSeconds(b, p.skipUntil())
 	b = append(b, ",PART-HOLD-BACK="...)
-	b = appendSeconds(b, p.partHoldBack())
+	b = appendSeconds(b, p.partHoldBack)
 	b = append(b, ",HOLD-BACK="...)
 	b = appendSeconds(b, p.holdBack())
 	b = append(b, "\n#EXT-X-PART-INF:PART-TARGET="...)
@@ -137,7 +143,7 @@ func appendSeconds(b []byte, d time.Duration) []byte {
 // renderMultivariant returns the multivariant playlist for one muxed
 // rendition.
 func renderMultivariant(m ingest.Media, bandwidth int) []byte {
-	b := []byte("#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH=")
+	b := []byte("#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-STREAM-INF:BANDWIDTH=")
 	b = strconv.AppendInt(b, int64(bandwidth), 10)
 	b = append(b, ",CODECS=\""...)
 	b = append(b, strings.Join(m.Codecs(), ",")...)

@@ -25,7 +25,7 @@ type rig struct {
 	http *httptest.Server
 }
 
-func newRig(t *testing.T, cfg packager.Config) *rig {
+func newRig(t testing.TB, cfg packager.Config) *rig {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("KAST_TEST_LOG") != "" {
@@ -64,7 +64,7 @@ func (r *rig) publishURL() string { return "rtmp://" + r.rtmp.Addr().String() + 
 func (r *rig) url(name string) string { return r.http.URL + "/hls/main/" + name }
 
 // get fetches a URL and returns status and body.
-func get(t *testing.T, url string) (int, []byte) {
+func get(t testing.TB, url string) (int, []byte) {
 	t.Helper()
 	res, err := http.Get(url)
 	if err != nil {
@@ -79,7 +79,7 @@ func get(t *testing.T, url string) (int, []byte) {
 }
 
 // waitPlaylist polls until the media playlist answers 200.
-func (r *rig) waitPlaylist(t *testing.T, timeout time.Duration) time.Duration {
+func (r *rig) waitPlaylist(t testing.TB, timeout time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for time.Since(start) < timeout {

@@ -18,6 +18,11 @@ type Server struct {
 	Logger *slog.Logger
 	// Sink, when set, receives every complete segment (the recorder).
 	Sink SegmentSink
+	// Private, when set, tells which tracks only credentialed viewers may
+	// watch (a registered event's): their responses say Cache-Control:
+	// private, so that no shared cache hands them to anyone else. Set it
+	// before serving; it is called on every request and must not block.
+	Private func(track string) bool
 
 	metrics Metrics
 	mu      sync.RWMutex
@@ -148,7 +153,7 @@ func (s *Server) ServeFile(w http.ResponseWriter, r *http.Request, track, name s
 		s.error(w, kind, http.StatusNotFound, "no live stream on track "+track)
 		return
 	}
-	h := handler{s: s, m: m, w: w, r: r, kind: kind}
+	h := handler{s: s, m: m, w: w, r: r, kind: kind, private: s.Private != nil && s.Private(track)}
 	switch kind {
 	case fileMultivariant:
 		h.multivariant()
@@ -174,7 +179,7 @@ func (s *Server) error(w http.ResponseWriter, kind fileKind, status int, msg str
 var (
 	corsOrigin  = []string{"*"}
 	corsMethods = []string{"GET, HEAD, OPTIONS"}
-	corsHeaders = []string{"Range, Origin, Accept"}
+	corsHeaders = []string{"Range, Origin, Accept, Authorization"}
 	corsExpose  = []string{"Content-Length, Age, Date"}
 )
 

@@ -57,6 +57,9 @@ type session struct {
 	pending      *ingest.Unit // video unit waiting for its duration
 	pendingT     time.Duration
 	lastVideoDur time.Duration
+	videoT       [videoHistory]time.Duration // timeline times of the last video units, a ring
+	videoUnits   int                         // video units in the session so far
+	partVideo    int                         // video samples in the part being built
 
 	partStart       time.Duration
 	partIndependent bool
@@ -213,6 +216,8 @@ func (t *timeline) push(u *ingest.Unit) {
 			s.lastVideoDur = dur
 			t.addVideoSample(s, s.pending, s.pendingT, dur)
 		}
+		s.videoT[s.videoUnits%videoHistory] = tt
+		s.videoUnits++
 		t.maybeCut(s, tt, u.Key)
 		s.pending = u
 		s.pendingT = tt
@@ -245,7 +250,7 @@ func (t *timeline) maybeCut(s *session, tt time.Duration, key bool) {
 	// the part closes before the unit that would take it past the target
 	// (its duration taken as the previous unit's). Every keyframe starts a
 	// part, so that players can join there.
-	if tt-s.partStart+t.nextUnitDur(s) > t.cfg.PartTarget+partTolerance || (key && s.media.Video != nil) {
+	if (tt-s.partStart+t.nextUnitDur(s) > t.cfg.PartTarget+partTolerance && !t.cadenceFits(s)) || (key && s.media.Video != nil) {
 		t.closePart(s, tt)
 		t.onChange()
 	}
@@ -254,6 +259,41 @@ func (t *timeline) maybeCut(s *session, tt time.Duration, key bool) {
 // partTolerance absorbs rounding: a 29.97 fps part of six frames lasts
 // 200.2 ms and is listed as 0.200.
 const partTolerance = 500 * time.Microsecond
+
+// videoHistory is how many video timestamps cadenceFits looks back on.
+const videoHistory = 32
+
+// cadenceFits reports whether the part being built can take one more video
+// frame, judged by the stream's recent cadence rather than by the previous
+// frame's duration: every run of that many frames in the history spanned
+// at most the part target.
+//
+// Publishers with millisecond clocks (RTMP/FLV) send 30 fps as 33, 34,
+// 33 ms. Taking a 34 ms frame as the next one's duration ended every
+// segment's first part a frame early (167 ms) and left a one-frame part
+// (33 ms) before each keyframe. The playlist listing that tiny part comes
+// 33 ms after the previous one, while hls.js 1.7.4 often still has the
+// previous part in flight; when that happened it never requested the tiny
+// part, stalled at the end of the segment until the segment's parts left
+// the playlist (about 2.5 s) and raised its target latency by a second.
+// Six frames of 30 fps always span exactly 200 ms, so with this rule a 1 s
+// segment is five 200 ms parts. At 29.97 fps some runs of six frames span
+// 201 ms in milliseconds, so the rule does not apply and parts stay
+// within the target as before.
+func (t *timeline) cadenceFits(s *session) bool {
+	n := s.partVideo + 1 // frames in the part with the unit about to be added
+	if s.media.Video == nil || s.videoUnits < n+videoHistory/2 || n >= videoHistory {
+		return false
+	}
+	last := s.videoUnits - 1
+	first := max(0, s.videoUnits-videoHistory)
+	for j := last; j-n >= first; j-- {
+		if s.videoT[j%videoHistory]-s.videoT[(j-n)%videoHistory] > t.cfg.PartTarget+partTolerance {
+			return false
+		}
+	}
+	return true
+}
 
 // nextUnitDur estimates the duration of the unit about to be added.
 func (t *timeline) nextUnitDur(s *session) time.Duration {
@@ -275,6 +315,7 @@ func (t *timeline) addVideoSample(s *session, u *ingest.Unit, tt, dur time.Durat
 		flags = sampleFlagsSync
 	}
 	d := toTicks(tt+dur, videoTimescale) - toTicks(tt, videoTimescale)
+	s.partVideo++
 	s.video.add(sample{
 		unit:  u,
 		dur:   uint32(max(d, 1)),
@@ -395,6 +436,7 @@ func (t *timeline) closePart(s *session, end time.Duration) {
 	t.open.parts = append(t.open.parts, p)
 	s.partStart = end
 	s.partIndependent = false
+	s.partVideo = 0
 }
 
 func (t *timeline) closeSegment(end time.Duration, reopen bool) {
@@ -445,6 +487,18 @@ func (t *timeline) dropUnusedInits() {
 			delete(t.inits, id)
 		}
 	}
+}
+
+// ready reports whether the presentation has enough complete segments to
+// be served: n of them, or fewer that last as long as n segment targets
+// (with a GOP longer than the segment target, waiting for n segments would
+// keep viewers out for n GOPs).
+func (t *timeline) ready(n int) bool {
+	var d time.Duration
+	for _, s := range t.segments {
+		d += s.duration
+	}
+	return len(t.segments) >= n || (len(t.segments) > 0 && d >= time.Duration(n)*t.cfg.SegmentTarget)
 }
 
 // fromTicks converts ticks of a timescale to a duration without overflow.

@@ -57,6 +57,9 @@ func TestPartsNeverExceedTarget(t *testing.T) {
 		}},
 		{"30fps-exact", func(i int) time.Duration { return time.Duration(i) * time.Second / 30 }},
 		{"30fps-ms", func(i int) time.Duration { return (time.Duration(i) * time.Second / 30).Truncate(time.Millisecond) }},
+		{"30fps-ms-rounded", func(i int) time.Duration { return (time.Duration(i) * time.Second / 30).Round(time.Millisecond) }},
+		{"25fps-ms", func(i int) time.Duration { return time.Duration(i) * time.Second / 25 }},
+		{"60fps-ms-rounded", func(i int) time.Duration { return (time.Duration(i) * time.Second / 60).Round(time.Millisecond) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tl := testTimeline(t, ingest.Media{Video: testVideo})
@@ -119,6 +122,54 @@ func TestClockJumpStartsOver(t *testing.T) {
 		}
 		if disc != 1 || len(tl.segments) < 6 {
 			t.Fatalf("jump %v: %d segments, %d discontinuities", jump, len(tl.segments), disc)
+		}
+	}
+}
+
+// TestWholeParts: at frame rates whose frames add up to 200 ms, with the
+// millisecond timestamps RTMP carries, a 1 s GOP makes segments of five
+// 200 ms parts, with no short part before the keyframe (ffmpeg's FLV
+// muxer rounds 30 fps to 33, 34, 33 ms). The first segment is left out:
+// the cadence is judged from the frames before, and it has too few.
+func TestWholeParts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fps  int
+	}{{"25fps", 25}, {"30fps", 30}, {"50fps", 50}, {"60fps", 60}} {
+		for _, round := range []bool{false, true} {
+			name := tc.name + "-truncated"
+			if round {
+				name = tc.name + "-rounded"
+			}
+			t.Run(name, func(t *testing.T) {
+				tl := testTimeline(t, ingest.Media{Video: testVideo})
+				for i := range 10 * tc.fps {
+					d := time.Duration(i) * time.Second / time.Duration(tc.fps)
+					if round {
+						d = d.Round(time.Millisecond)
+					} else {
+						d = d.Truncate(time.Millisecond)
+					}
+					pushVideo(tl, d, i%tc.fps == 0)
+				}
+				if len(tl.segments) != 9 {
+					t.Fatalf("%d segments, want 9", len(tl.segments))
+				}
+				for _, seg := range tl.segments[1:] {
+					if len(seg.parts) != 5 {
+						var ds []time.Duration
+						for _, p := range seg.parts {
+							ds = append(ds, p.duration)
+						}
+						t.Fatalf("segment %d: %d parts %v, want five of 200ms", seg.msn, len(seg.parts), ds)
+					}
+					for _, p := range seg.parts {
+						if p.duration != 200*time.Millisecond {
+							t.Fatalf("segment %d: part of %v", seg.msn, p.duration)
+						}
+					}
+				}
+			})
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -15,10 +16,11 @@ import (
 )
 
 // ErrBFrames is returned by Play for a stream with B-frames when
-// RefuseBFrames is set: what browsers do with them over WebRTC is being
-// measured; the WHEP answer passes the reason on so players can stay on
-// HLS.
-var ErrBFrames = errors.New("this stream has B-frames, which WebRTC playback does not take smoothly: set bframes=0 in the encoder, or watch over HLS")
+// Relay.BFrames says so: Chromium decodes only the keyframes of such a
+// stream over WebRTC (a slide show; internal/transcode's package doc has
+// the measurements). The WHEP answer passes the reason on, so players stay
+// on HLS and say why.
+var ErrBFrames = errors.New("this stream has B-frames, which browsers cannot play over WebRTC: the speaker should set bframes=0 in the encoder (OBS: x264 options bframes=0); watch over HLS meanwhile")
 
 // ErrClosed is returned by Play after Close.
 var ErrClosed = errors.New("relay closed")
@@ -39,8 +41,10 @@ type Relay struct {
 	// ShardQueue is how many access units a shard may fall behind by
 	// before it drops (0: 256, about 3 s of video and audio).
 	ShardQueue int
-	// RefuseBFrames makes Play answer ErrBFrames for streams with B-frames.
-	RefuseBFrames bool
+	// BFrames reports whether a stream's video has B-frames (from its
+	// SPS); Play refuses such streams with ErrBFrames, and also streams
+	// whose units turned out to carry B-frames. nil refuses none.
+	BFrames func(*ingest.Video) bool
 	// GatherTimeout bounds the wait for local candidates (0: 2 s).
 	GatherTimeout time.Duration
 	// Hub, when set, lets sessions outlive their stream: when a track's
@@ -54,7 +58,8 @@ type Relay struct {
 	// 30 s, the HLS playlist's default linger).
 	Linger time.Duration
 
-	stats *counters
+	stats         *counters
+	bframesLogged atomic.Int64 // unix ns of the last B-frames warning
 
 	mu      sync.Mutex
 	closed  bool
@@ -214,12 +219,20 @@ type playPlan struct {
 // plan matches the stream's media with the offer.
 func (r *Relay) plan(s *ingest.Stream, o *rtc.Offer) (playPlan, error) {
 	var p playPlan
-	if r.RefuseBFrames {
-		r.mu.Lock()
-		e := r.entries[s]
-		bf := e != nil && e.fwd != nil && e.fwd.hasBFrames()
-		r.mu.Unlock()
+	if r.BFrames != nil && s.Media.Video != nil {
+		bf := r.BFrames(s.Media.Video)
+		if !bf {
+			r.mu.Lock()
+			e := r.entries[s]
+			bf = e != nil && e.fwd != nil && e.fwd.hasBFrames()
+			r.mu.Unlock()
+		}
 		if bf {
+			if r.stats.refusedBFrames.Add(1) == 1 || time.Since(time.Unix(0, r.bframesLogged.Load())) > time.Minute {
+				r.bframesLogged.Store(time.Now().UnixNano())
+				r.Logger.Warn("WebRTC viewers refused: the stream has B-frames, which browsers cannot play over WebRTC; set bframes=0 in the encoder",
+					"track", s.Track)
+			}
 			return p, ErrBFrames
 		}
 	}
@@ -647,6 +660,21 @@ func (r *Relay) Close() {
 // Viewers returns the number of sessions.
 func (r *Relay) Viewers() int { return int(r.stats.viewers.Load()) }
 
+// ViewerCount returns how many WebRTC viewers watch a track now (those
+// waiting for its next stream too): the live channel and the API add it
+// to the HLS count.
+func (r *Relay) ViewerCount(track string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := len(r.waiting[track])
+	for s, e := range r.entries {
+		if s.Track == track {
+			n += len(e.viewers)
+		}
+	}
+	return n
+}
+
 // Stats returns the relay's counters.
 func (r *Relay) Stats() Stats {
 	c := r.stats
@@ -670,6 +698,7 @@ func (r *Relay) Stats() Stats {
 		TranscoderFailures: c.transcoderFailures.Load(),
 		TranscoderCPU:      float64(c.transcoderCPUPastE6.Load()) / 1e6,
 		AudioWithoutOpus:   c.audioWithoutOpus.Load(),
+		RefusedBFrames:     c.refusedBFrames.Load(),
 		Loss:               c.loss.snapshot(),
 		RTT:                c.rtt.snapshot(),
 	}

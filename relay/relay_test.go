@@ -246,3 +246,19 @@ func TestSessionsLeaveNothingBehind(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+func TestBFramesRefused(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.relay.BFrames = func(*ingest.Video) bool { return true }
+	p := testutil.NewPeer(t)
+	o, err := rtc.ParseOffer([]byte(p.Offer(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.relay.Play(f.stream, o); !errors.Is(err, ErrBFrames) {
+		t.Fatalf("Play: %v, want ErrBFrames", err)
+	}
+	if f.relay.Stats().RefusedBFrames != 1 {
+		t.Fatal("refusal not counted")
+	}
+}

@@ -31,6 +31,8 @@ type Stats struct {
 	AudioWithoutOpus    uint64  // viewers sent video only because AAC could not become Opus
 	AudioWithoutOpusWhy string  // why ("" while it never happened)
 
+	RefusedBFrames uint64 // WHEP offers refused with ErrBFrames
+
 	Loss Histogram // fraction lost per receiver report
 	RTT  Histogram // seconds, per receiver report
 }
@@ -92,6 +94,7 @@ type counters struct {
 	transcoderCPUPastE6                  atomic.Uint64
 	audioWithoutOpus                     atomic.Uint64
 	audioWithoutOpusWhy                  atomic.Pointer[string]
+	refusedBFrames                       atomic.Uint64
 	loss, rtt                            *histogram
 }
 

@@ -12,6 +12,8 @@ command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
+# ip (network namespaces: the RTMP flood test from one IPv6 /64, as root).
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 # nginx-rtmp is the baseline the bench compares with; bench tests drive it.
 [ -x /usr/sbin/nginx ] || missing="$missing nginx"
 [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || [ -f /usr/share/nginx/modules/ngx_rtmp_module.so ] ||

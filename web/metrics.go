@@ -60,10 +60,20 @@ var (
 	descSegments    = prometheus.NewDesc("kast_hls_segments_total", "HLS segments produced.", nil, nil)
 	descBlocked     = prometheus.NewDesc("kast_hls_blocked_requests", "HLS requests waiting for a part now.", nil, nil)
 	descRequests    = prometheus.NewDesc("kast_hls_requests_total", "HLS responses by kind and status (0: client went away).", []string{"kind", "status"}, nil)
+	descViewers     = prometheus.NewDesc("kast_viewers", "Viewers per track, counted from their HLS requests (docs/api.md).", []string{"track", "protocol"}, nil)
+	descLiveConns   = prometheus.NewDesc("kast_live_connections", "Live channel websocket connections now.", nil, nil)
+	descLiveSent    = prometheus.NewDesc("kast_live_messages_total", "Messages queued to live channel connections.", nil, nil)
+	descLiveDropped = prometheus.NewDesc("kast_live_dropped_total", "Live channel connections closed by kast, by reason.", []string{"reason"}, nil)
+	descLiveRefused = prometheus.NewDesc("kast_live_refused_total", "Live channel connections refused, by reason.", []string{"reason"}, nil)
 	descFastConns   = prometheus.NewDesc("kast_http_fastpath_connections", "HTTP connections on the HLS fast path now.", []string{"listener"}, nil)
 	descFastReqs    = prometheus.NewDesc("kast_http_fastpath_requests_total", "Requests served on the HLS fast path.", []string{"listener"}, nil)
 	descHandoffs    = prometheus.NewDesc("kast_http_handoffs_total", "Connections the fast path gave to net/http (other paths, unusual requests).", []string{"listener"}, nil)
 	descAdoptions   = prometheus.NewDesc("kast_http_adoptions_total", "Connections taken back onto the fast path from net/http.", []string{"listener"}, nil)
+
+	descRTMPConns    = prometheus.NewDesc("kast_rtmp_connections", "RTMP connections open now, before the stream key was accepted (unauthenticated) and after (publishing).", []string{"state"}, nil)
+	descRTMPAccepted = prometheus.NewDesc("kast_rtmp_connections_accepted_total", "TCP connections taken by the RTMP listeners.", nil, nil)
+	descRTMPDropped  = prometheus.NewDesc("kast_rtmp_connections_dropped_total", "RTMP connections closed by kast before they published, by reason (unauthenticated_full, source_full, handshake_timeout, protocol_error).", []string{"reason"}, nil)
+	descRTMPRefused  = prometheus.NewDesc("kast_rtmp_connections_refused_total", "RTMP publish or play requests refused, by reason (unknown_key, auth_error, track_busy, publishers_full, play).", []string{"reason"}, nil)
 )
 
 // Recorder metrics.
@@ -81,7 +91,9 @@ func (c *kastCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPublishers, descReaders, descIngestUnits, descIngestBytes, descDrops,
 		descFrames, descParts, descSegments, descBlocked, descRequests,
 		descFastConns, descFastReqs, descHandoffs, descAdoptions,
-		descRecSegments, descRecBytes, descRecDropped, descRecErrors, descRecFull, descRecUsage, descRecDeleted} {
+		descRTMPConns, descRTMPAccepted, descRTMPDropped, descRTMPRefused,
+		descRecSegments, descRecBytes, descRecDropped, descRecErrors, descRecFull, descRecUsage, descRecDeleted,
+		descViewers, descLiveConns, descLiveSent, descLiveDropped, descLiveRefused} {
 		ch <- d
 	}
 }
@@ -105,6 +117,19 @@ func (c *kastCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descAdoptions, prometheus.CounterValue, float64(f.Adoptions), listener)
 	}
 
+	if c.s.RTMP != nil {
+		r := c.s.RTMP()
+		ch <- prometheus.MustNewConstMetric(descRTMPConns, prometheus.GaugeValue, float64(r.Unauthenticated), "unauthenticated")
+		ch <- prometheus.MustNewConstMetric(descRTMPConns, prometheus.GaugeValue, float64(r.Publishing), "publishing")
+		ch <- prometheus.MustNewConstMetric(descRTMPAccepted, prometheus.CounterValue, float64(r.Accepted))
+		for reason, n := range r.Dropped {
+			ch <- prometheus.MustNewConstMetric(descRTMPDropped, prometheus.CounterValue, float64(n), reason)
+		}
+		for reason, n := range r.Refused {
+			ch <- prometheus.MustNewConstMetric(descRTMPRefused, prometheus.CounterValue, float64(n), reason)
+		}
+	}
+
 	if c.s.Recorder != nil {
 		r := c.s.Recorder.Stats()
 		full := 0.0
@@ -119,6 +144,19 @@ func (c *kastCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descRecUsage, prometheus.GaugeValue, float64(r.UsageBytes))
 		ch <- prometheus.MustNewConstMetric(descRecDeleted, prometheus.CounterValue, float64(r.Evicted), "budget")
 		ch <- prometheus.MustNewConstMetric(descRecDeleted, prometheus.CounterValue, float64(r.Expired), "retention")
+	}
+	for track, n := range c.s.Packager.ViewerCounts() {
+		ch <- prometheus.MustNewConstMetric(descViewers, prometheus.GaugeValue, float64(n), track, "hls")
+	}
+	if l := c.s.Live; l != nil {
+		st := l.Stats()
+		ch <- prometheus.MustNewConstMetric(descLiveConns, prometheus.GaugeValue, float64(st.Conns))
+		ch <- prometheus.MustNewConstMetric(descLiveSent, prometheus.CounterValue, float64(st.Sent))
+		ch <- prometheus.MustNewConstMetric(descLiveDropped, prometheus.CounterValue, float64(st.SlowDrops), "slow")
+		ch <- prometheus.MustNewConstMetric(descLiveDropped, prometheus.CounterValue, float64(st.ClientDrop), "client_limit")
+		for reason, n := range st.Refused {
+			ch <- prometheus.MustNewConstMetric(descLiveRefused, prometheus.CounterValue, float64(n), reason)
+		}
 	}
 
 	p := c.s.Packager.Metrics().Stats()

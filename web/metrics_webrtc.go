@@ -25,6 +25,7 @@ var (
 	descTcFailures    = prometheus.NewDesc("kast_transcoder_failures_total", "AAC to Opus transcoders that failed to start or died.", nil, nil)
 	descTcCPU         = prometheus.NewDesc("kast_transcoder_cpu_seconds_total", "CPU time used by AAC to Opus transcoders.", nil, nil)
 	descNoOpus        = prometheus.NewDesc("kast_webrtc_audio_unavailable_total", "WebRTC viewers sent video only because AAC could not become Opus, by reason.", []string{"why"}, nil)
+	descRefused       = prometheus.NewDesc("kast_webrtc_refused_total", "WHEP offers refused, by reason (bframes: the stream has B-frames; the speaker should set bframes=0).", []string{"reason"}, nil)
 	descLoss          = prometheus.NewDesc("kast_webrtc_viewer_loss_ratio", "Fraction of packets lost per receiver report of a WebRTC viewer.", nil, nil)
 	descRTT           = prometheus.NewDesc("kast_webrtc_viewer_rtt_seconds", "Round-trip time to WebRTC viewers, per receiver report.", nil, nil)
 )
@@ -32,7 +33,7 @@ var (
 func (c *webrtcCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRTCSessions, descRTCForwarders, descRTCPackets, descRTCBytes, descRTCDrops,
 		descRTCNacked, descRTCNackServed, descRTCKeyframes, descRTCSRs, descRTCResumed, descTranscoders, descTcStarts, descTcFailures,
-		descTcCPU, descNoOpus, descLoss, descRTT} {
+		descTcCPU, descNoOpus, descRefused, descLoss, descRTT} {
 		ch <- d
 	}
 }
@@ -64,6 +65,7 @@ func (c *webrtcCollector) Collect(ch chan<- prometheus.Metric) {
 	if s.AudioWithoutOpus > 0 {
 		counter(descNoOpus, float64(s.AudioWithoutOpus), s.AudioWithoutOpusWhy)
 	}
+	counter(descRefused, float64(s.RefusedBFrames), "bframes")
 	for _, h := range []struct {
 		d *prometheus.Desc
 		h relay.Histogram

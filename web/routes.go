@@ -33,6 +33,12 @@ type Handlers struct {
 	RecordingsAdmin *vod.Admin
 	// API serves the JSON API under /api/v1 (docs/api.md).
 	API *api.Handler
+	// PlaybackToken issues viewer credentials for registered events
+	// (web/gate); Live is the websocket live channel (web/live). Both are
+	// under /api/v1 but mounted here, beside the API's mux: their more
+	// specific patterns win over its /api/ prefix.
+	PlaybackToken http.HandlerFunc
+	Live          http.Handler
 }
 
 // apiPrefix is where the JSON API lives.
@@ -122,6 +128,12 @@ func Routes(h Handlers) *http.ServeMux {
 	}
 	if h.API != nil {
 		mux.Handle("/api/", apiRoutes(h.API))
+	}
+	if h.PlaybackToken != nil {
+		mux.HandleFunc("GET "+apiPrefix+"/events/{event}/playback-token", h.PlaybackToken)
+	}
+	if h.Live != nil {
+		mux.Handle("GET "+apiPrefix+"/events/{event}/live", h.Live)
 	}
 	if p := h.Pages; p != nil {
 		mux.HandleFunc("GET /{$}", p.Index)

@@ -10,11 +10,14 @@ import (
 
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/relay"
 	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/fastpath"
+	"github.com/kastlive/kast/web/gate"
+	"github.com/kastlive/kast/web/live"
 	"github.com/kastlive/kast/web/pages"
 	"github.com/kastlive/kast/web/vod"
 	"github.com/kastlive/kast/web/webrtc"
@@ -60,6 +63,15 @@ type Server struct {
 	Logger        *slog.Logger
 	// API serves /api/v1; nil: one on Store and Hub with defaults.
 	API *api.Handler
+	// Gate, when set, guards the HLS files of registered events (it wraps
+	// the one /hls/ handler the mux and the fast path share) and serves
+	// the playback-token endpoint.
+	Gate *gate.Gate
+	// Live, when set, serves the websocket live channel.
+	Live *live.Hub
+	// RTMP returns the RTMP listeners' connection counters for /metrics
+	// (nil: none).
+	RTMP func() rtmp.Stats
 
 	fast    *fastpath.Server // cleartext; nil when it only redirects
 	plain   *http.Server     // cleartext when it only redirects
@@ -85,18 +97,29 @@ func (s *Server) Initialize() error {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	hls := hlsHandler{p: s.Packager}
+	var hls http.Handler = hlsHandler{p: s.Packager}
+	var token http.HandlerFunc
+	var liveHandler http.Handler // not a nil *live.Hub in an interface
+	if s.Live != nil {
+		liveHandler = s.Live
+	}
+	if s.Gate != nil {
+		s.Gate.Next, s.Gate.Prefix = hls, hlsPrefix
+		hls, token = s.Gate, s.Gate.ServeToken
+	}
 	if s.API == nil {
 		s.API = &api.Handler{Store: s.Store, Hub: s.Hub, Log: s.Logger}
 		s.API.Initialize()
 	}
 	h := Handlers{
-		HLS:     hls,
-		Pages:   &pages.Handler{Tracks: s.Store, Log: s.Logger, WHEPURL: s.whepURL()},
-		Metrics: s.protectedMetrics(),
-		Health:  s.health,
-		WebRTC:  s.WebRTC,
-		API:     s.API,
+		HLS:           hls,
+		Pages:         &pages.Handler{Tracks: s.Store, Log: s.Logger, WHEPURL: s.whepURL()},
+		Metrics:       s.protectedMetrics(),
+		Health:        s.health,
+		API:           s.API,
+		WebRTC:        s.WebRTC,
+		PlaybackToken: token,
+		Live:          liveHandler,
 	}
 	if s.Recorder != nil {
 		h.VOD = &vod.Handler{Recorder: s.Recorder, Gate: s.RecordingGate, Log: s.Logger}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,12 +17,15 @@ import (
 	"github.com/kastlive/kast/ingest/rtmp"
 	"github.com/kastlive/kast/internal/certs"
 	"github.com/kastlive/kast/internal/rtc"
+	"github.com/kastlive/kast/internal/transcode"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/relay"
 	"github.com/kastlive/kast/store/sqlite"
 	"github.com/kastlive/kast/web"
 	apihttp "github.com/kastlive/kast/web/api"
+	"github.com/kastlive/kast/web/gate"
+	"github.com/kastlive/kast/web/live"
 	"github.com/kastlive/kast/web/webrtc"
 )
 
@@ -50,6 +54,11 @@ type app struct {
 	feed      *conference.Feed
 	sched     *conference.Scheduler
 	stopSched context.CancelFunc
+
+	// the playback gate, its access table, the live channel
+	directory *gate.Directory
+	gate      *gate.Gate
+	live      *live.Hub
 }
 
 // run starts kast, prints where to publish and watch, and serves until ctx
@@ -141,6 +150,9 @@ func (a *app) start(ctx context.Context) error {
 		api.Recordings = recordingLinks{a.rec}
 	}
 	api.Initialize()
+	if err := a.startPlayback(ctx, st, api); err != nil {
+		return err
+	}
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	a.stopSched = stopSched
 	go a.sched.Run(schedCtx)
@@ -161,7 +173,18 @@ func (a *app) start(ctx context.Context) error {
 		Relay:          a.relay,
 		Recorder:       a.rec,
 		Logger:         a.log.With("component", "http"),
+		RTMP:           a.rtmpStats,
 		API:            api,
+		Gate:           a.gate,
+		Live:           a.live,
+	}
+	if a.gate != nil {
+		// Recordings of a registered event take the credential its live stream does.
+		ws.RecordingGate = a.gate.CheckWHEP
+		if a.whep != nil {
+			a.whep.Gate = a.gate.CheckWHEP // WHEP takes the playback credential HLS does
+		}
+		api.OnLogout = func(id int64) { a.gate.Revoke(strconv.FormatInt(id, 10)) }
 	}
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
@@ -230,6 +253,10 @@ func (a *app) startWebRTC() error {
 		Transcoder:      tc,
 		NoTranscoderWhy: why,
 		Shards:          cfg.WebRTCSenders,
+		BFrames: func(v *ingest.Video) bool {
+			d, ok := transcode.ReorderDepth(v)
+			return ok && d > 0
+		},
 		// Viewers wait for a reconnecting publisher as long as the
 		// playlist does.
 		Hub:    a.hub,
@@ -289,6 +316,17 @@ func (a *app) authorize(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	return t.Slug, nil
+}
+
+// rtmpStats sums the RTMP and RTMPS listeners' counters for /metrics.
+func (a *app) rtmpStats() rtmp.Stats {
+	var st rtmp.Stats
+	for _, s := range []*rtmp.Server{a.rtmp, a.rtmps} {
+		if s != nil {
+			st = st.Add(s.Stats())
+		}
+	}
+	return st
 }
 
 // expireSessions deletes expired login sessions once an hour.
@@ -358,6 +396,12 @@ func (a *app) stop() {
 	}
 	if a.rec != nil {
 		a.rec.Close() // after the packager: its last segments are queued
+	}
+	if a.live != nil {
+		a.live.Close() // hijacked connections: http.Server.Shutdown does not see them
+	}
+	if a.directory != nil {
+		a.directory.Close()
 	}
 	if a.web != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

@@ -94,7 +94,7 @@ func TestBrowserPlaysWatchPage(t *testing.T) {
 	// Frames are sampled every 250 ms for 10 s; they must keep growing for
 	// 5 s in a row (a hiccup of the shared machine while Chromium starts
 	// is tolerated, a player that stops is not).
-	res, code := testutil.Play(t, a.testURL("/watch/main"), "20", "10")
+	res, code := testutil.Play(t, a.testURL("/watch/main?playback=hls"), "20", "10")
 	if res.Latency != nil {
 		t.Logf("hls.js latency %.3f s (series %s); started %v ms after the page opened, %v after publish start",
 			*res.Latency, fmtSeries(res.LatencySeries), deref(res.StartMs), time.Since(start).Round(time.Millisecond))

@@ -10,13 +10,17 @@ import (
 )
 
 // banner is what kast prints at start: where to point OBS and where to
-// watch, and on the first start the secrets, which are shown only then.
+// watch, and on the first start the secrets kast generated, which are
+// shown only then. A secret the operator provisioned (KAST_STREAM_KEY,
+// KAST_ADMIN_TOKEN) is never printed: the operator has it already, and
+// kast's output often ends up in a journal or a CI log.
 type banner struct {
-	created    bool
 	rtmpURL    string
 	rtmpsURL   string
-	streamKey  string
-	adminToken string
+	streamKey  string // generated now, to show once; "" otherwise
+	adminToken string // generated now, to show once; "" otherwise
+	keySet     bool   // the stream key comes from KAST_STREAM_KEY
+	tokenSet   bool   // the admin token comes from KAST_ADMIN_TOKEN
 	watchURL   string
 	track      string
 	dataDir    string
@@ -39,12 +43,17 @@ func newBanner(cfg *config, boot conference.BootstrapResult, watchAddr, rtmpAddr
 		watchHost = host
 	}
 	b := banner{
-		created:    boot.Created,
-		streamKey:  boot.StreamKey,
-		adminToken: boot.AdminToken,
-		track:      boot.Track.Slug,
-		dataDir:    cfg.DataDir,
-		watchURL:   scheme + "://" + watchHost + "/watch/" + boot.Track.Slug,
+		keySet:   cfg.StreamKey != "",
+		tokenSet: cfg.AdminToken != "",
+		track:    boot.Track.Slug,
+		dataDir:  cfg.DataDir,
+		watchURL: scheme + "://" + watchHost + "/watch/" + boot.Track.Slug,
+	}
+	if boot.Created && !b.keySet {
+		b.streamKey = boot.StreamKey
+	}
+	if boot.Created && !b.tokenSet {
+		b.adminToken = boot.AdminToken
 	}
 	if rtmpAddr != "" {
 		b.rtmpURL = "rtmp://" + net.JoinHostPort(host, portOf(rtmpAddr)) + "/live"
@@ -68,17 +77,27 @@ func (b banner) print(w io.Writer) {
 		default:
 			fmt.Fprintf(&s, "    Server      %s\n", b.rtmpURL)
 		}
-		if b.created {
+		switch {
+		case b.streamKey != "":
 			fmt.Fprintf(&s, "    Stream Key  %s\n", b.streamKey)
-		} else {
+		case b.keySet:
+			s.WriteString("    Stream Key  the one in KAST_STREAM_KEY\n")
+		default:
 			fmt.Fprintf(&s, "    Stream Key  (shown at the first start; `kast -rotate-stream-key %s` prints a new one)\n", b.track)
 		}
 		s.WriteString("    Output: keyframe interval 1 s, x264 profile \"main\" or \"high\", no B-frames for the lowest latency\n")
 	}
 	fmt.Fprintf(&s, "\n  Watch: %s\n", b.watchURL)
-	if b.created {
+	if b.adminToken != "" {
 		fmt.Fprintf(&s, "\n  Admin token: %s\n", b.adminToken)
+	}
+	switch {
+	case b.streamKey != "" && b.adminToken != "":
 		fmt.Fprintf(&s, "\n  The stream key and admin token are shown only now; %s keeps just their hashes.\n", b.dataDir)
+	case b.streamKey != "":
+		fmt.Fprintf(&s, "\n  The stream key is shown only now; %s keeps just its hash.\n", b.dataDir)
+	case b.adminToken != "":
+		fmt.Fprintf(&s, "\n  The admin token is shown only now; %s keeps just its hash.\n", b.dataDir)
 	}
 	s.WriteString("\n")
 	io.WriteString(w, s.String())

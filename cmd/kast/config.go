@@ -44,10 +44,14 @@ type config struct {
 	HLSHoldHint   bool
 	HLSStreamIvl  time.Duration
 
-	Record          bool
-	RecordRetention time.Duration
-	RecordBudget    int64
-	RecordMinFree   int64
+	Record           bool
+	RecordRetention  time.Duration
+	RecordBudget     int64
+	RecordMinFree    int64
+	PlaybackTokenTTL time.Duration
+	LiveSwitchDelay  time.Duration
+	LivePerSource    int
+	LiveOrigins      string
 
 	LogFormat string
 	LogLevel  string
@@ -111,6 +115,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.Var(bytesFlag{&c.RecordBudget}, "record-budget", "most disk space recordings may take, e.g. 200G; past it the oldest are deleted, never a live one (0: no budget)")
 	c.RecordMinFree = 256 << 20
 	fs.Var(bytesFlag{&c.RecordMinFree}, "record-min-free", "stop recording while the disk has less free space than this (0: until it is full)")
+	fs.DurationVar(&c.PlaybackTokenTTL, "playback-token-ttl", 10*time.Minute, "lifetime of the playback tokens of registered events (a logout ends them at once; after a restart within this time)")
+	fs.DurationVar(&c.LiveSwitchDelay, "live-switch-delay", 3*time.Second, "upper bound of the random delay the live channel suggests to players after an on-air change")
+	fs.IntVar(&c.LivePerSource, "live-per-source", 64, "live channel connections per source address (IPv6: per /64)")
+	fs.StringVar(&c.LiveOrigins, "live-origins", "", "comma-separated browser origins besides kast's own allowed on the live channel (\"*\": any)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (off by default; never expose it)")

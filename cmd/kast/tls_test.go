@@ -72,7 +72,7 @@ func TestHTTPS(t *testing.T) {
 	}
 	testutil.RequireBrowser(t)
 	t.Setenv("KAST_E2E_TLS_ANY", "1")
-	play, code := testutil.Play(t, a.testHTTPSURL("/watch/main"), "20", "10")
+	play, code := testutil.Play(t, a.testHTTPSURL("/watch/main?playback=hls"), "20", "10")
 	t.Logf("latency series %s, frames %v", fmtSeries(play.LatencySeries), play.FramesSeries)
 	if !play.Started || longestGrowth(play.FramesSeries) < 20 {
 		t.Fatalf("Chromium did not play over HTTPS: exit %d, frames %v, errors %v", code, play.FramesSeries, play.Errors)

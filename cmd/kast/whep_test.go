@@ -65,6 +65,15 @@ func TestWHEPFromRTMP(t *testing.T) {
 	if s.AudioCodec != "audio/opus" || s.AudioPackets < 100 {
 		t.Fatalf("audio: %d packets of %q", s.AudioPackets, s.AudioCodec)
 	}
+	// The WebRTC viewer counts in the track's viewers.
+	code, body := apiDo(t, http.DefaultClient, a, "GET", "/api/v1/events/meetup/tracks", nil, false)
+	var tracks []struct {
+		Slug    string `json:"slug"`
+		Viewers int    `json:"viewers"`
+	}
+	if err := json.Unmarshal(body, &tracks); code != 200 || err != nil || len(tracks) != 1 || tracks[0].Viewers != 1 {
+		t.Errorf("tracks with one WebRTC viewer: %d %s", code, body)
+	}
 	p.PC.Close()
 	time.Sleep(100 * time.Millisecond)
 	f.Close()
@@ -198,4 +207,30 @@ func TestWatchPagePlaysWebRTC(t *testing.T) {
 		t.Fatalf("watch page shows no WebRTC latency: %q (%v)", res.LatencyText, res.PageLatency)
 	}
 	t.Logf("watch page over WebRTC: %s, frames %d..%d", res.LatencyText, f[0], f[len(f)-1])
+}
+
+// TestWHEPRefusesBFrames publishes with B-frames (OBS's x264 default):
+// the WHEP answer says why WebRTC cannot play it (browsers decode only
+// its keyframes), so players stay on HLS.
+func TestWHEPRefusesBFrames(t *testing.T) {
+	a, logs := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey})
+	testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Duration: 30 * time.Second, BFrames: 2})
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		p := testutil.NewPeer(t)
+		resp, body := p.WHEP(t, a.testURL("/whep/main"))
+		p.PC.Close()
+		if resp.StatusCode == http.StatusConflict {
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "bframes=0") {
+			t.Fatalf("B-frames stream over WHEP: %d %s", resp.StatusCode, body)
+		}
+		if !strings.Contains(logs.String(), "set bframes=0") {
+			t.Fatalf("no log line for the speaker:\n%s", logs.String())
+		}
+		return
+	}
+	t.Fatal("track not live over WHEP")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/bluenviron/gortmplib/pkg/rawmessage"
 
 	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/internal/testutil"
 )
 
 var writeSeeds = flag.Bool("write-seeds", false, "rewrite testdata/fuzz/FuzzDemuxer seeds")
@@ -48,40 +50,98 @@ func avcFrame(key bool, cts int, nalus ...[]byte) []byte {
 
 // seedStream returns RTMP chunks as a publisher sends them after the
 // handshake and the publish command: metadata, sequence headers, frames.
+// extended starts the timestamps just below 0xFFFFFF ms.
 func seedStream(extended bool) []byte {
+	return seedChunks(seedOptions{extended: extended, video: 6, audio: 4, command: 3})
+}
+
+// seedOptions shape a seed: the chunk stream IDs of each kind of message
+// (64 and above take 2- or 3-byte basic headers), the chunk size, and an
+// aborted message.
+type seedOptions struct {
+	extended              bool
+	video, audio, command uint32
+	wide                  bool   // 3-byte basic headers for IDs 64-319
+	chunkSize             uint32 // sent with Set Chunk Size when set
+	abort                 bool   // a video message cut off by an Abort Message
+	chunkWriter           bool   // kast's test chunk writer instead of gortmplib's
+}
+
+func seedChunks(o seedOptions) []byte {
 	var buf bytes.Buffer
-	w := rawmessage.NewWriter(&buf, bytecounter.NewWriter(&buf), false)
-	msg := func(csid byte, typ uint8, ts time.Duration, body []byte) {
-		if err := w.Write(&rawmessage.Message{ChunkStreamID: csid, Timestamp: ts, Type: typ, MessageStreamID: 1, Body: body}); err != nil {
-			panic(err)
+	var msg func(csid uint32, typ uint8, ts time.Duration, body []byte)
+	if o.chunkWriter || o.video > 63 || o.audio > 63 || o.command > 63 || o.chunkSize != 0 || o.abort {
+		w := &testutil.ChunkWriter{Wide: o.wide}
+		if o.chunkSize != 0 {
+			w.SetChunkSize(&buf, o.chunkSize)
+		}
+		msg = func(csid uint32, typ uint8, ts time.Duration, body []byte) {
+			if err := w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: csid, Timestamp: uint32(ts / time.Millisecond), Type: typ, StreamID: 1, Body: body}); err != nil {
+				panic(err)
+			}
+		}
+		if o.abort {
+			chunks, _ := w.Chunks(testutil.ChunkMessage{ChunkStreamID: o.video, Type: uint8(message.TypeVideo), StreamID: 1, Body: avcFrame(true, 0, bytes.Repeat([]byte{0x65}, 400))})
+			buf.Write(chunks[0])
+			w.Write(&buf, testutil.ChunkMessage{ChunkStreamID: 2, Type: 2, Body: binary.BigEndian.AppendUint32(nil, o.video)})
+			w.Aborted(o.video)
+		}
+	} else {
+		w := rawmessage.NewWriter(&buf, bytecounter.NewWriter(&buf), false)
+		msg = func(csid uint32, typ uint8, ts time.Duration, body []byte) {
+			if err := w.Write(&rawmessage.Message{ChunkStreamID: byte(csid), Timestamp: ts, Type: typ, MessageStreamID: 1, Body: body}); err != nil {
+				panic(err)
+			}
 		}
 	}
 	meta := []byte{0x02, 0x00, 0x0a}
 	meta = append(meta, "onMetaData"...)
-	msg(4, uint8(message.TypeDataAMF0), 0, meta)
-	msg(6, uint8(message.TypeVideo), 0, avcSequenceHeader())
-	msg(4, uint8(message.TypeAudio), 0, []byte{0xaf, 0x00, 0x12, 0x10})
+	msg(o.audio, uint8(message.TypeDataAMF0), 0, meta)
+	msg(o.video, uint8(message.TypeVideo), 0, avcSequenceHeader())
+	msg(o.audio, uint8(message.TypeAudio), 0, []byte{0xaf, 0x00, 0x12, 0x10})
 	base := time.Duration(0)
-	if extended {
+	if o.extended {
 		base = 0xFFFFFF*time.Millisecond - 50*time.Millisecond
 	}
 	for i := range 6 {
 		ts := base + time.Duration(i)*33*time.Millisecond
-		msg(6, uint8(message.TypeVideo), ts, avcFrame(i == 0, 0, []byte{0x09, 0xf0}, []byte{0x65 - byte(min(i, 1))*0x24, byte(i), 0x80}))
-		msg(4, uint8(message.TypeAudio), ts, []byte{0xaf, 0x01, 0x21, 0x10, byte(i)})
+		msg(o.video, uint8(message.TypeVideo), ts, avcFrame(i == 0, 0, []byte{0x09, 0xf0}, []byte{0x65 - byte(min(i, 1))*0x24, byte(i), 0x80}))
+		msg(o.audio, uint8(message.TypeAudio), ts, []byte{0xaf, 0x01, 0x21, 0x10, byte(i)})
 	}
 	del := []byte{0x02, 0x00, 0x0c}
 	del = append(del, "deleteStream"...)
 	del = append(del, 0x00, 0x40, 0x10, 0, 0, 0, 0, 0, 0) // transaction 4
 	del = append(del, 0x05)                               // null
 	del = append(del, 0x00, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0) // stream 1
-	msg(3, uint8(message.TypeCommandAMF0), 0, del)
+	msg(o.command, uint8(message.TypeCommandAMF0), 0, del)
 	return buf.Bytes()
 }
 
-// demux reads RTMP messages from data and feeds them to a flvDemuxer.
+// fuzzSeeds are the inputs kept in testdata/fuzz/FuzzDemuxer.
+func fuzzSeeds() [][]byte {
+	return [][]byte{
+		seedStream(false),
+		seedStream(true),
+		// Extended chunk stream IDs: 2-byte (64-319) and 3-byte headers.
+		seedChunks(seedOptions{video: 320, audio: 64, command: 3}),
+		seedChunks(seedOptions{extended: true, video: 65599, audio: 100, command: 319, wide: true, chunkSize: 60}),
+		seedChunks(seedOptions{video: 4000, audio: 70, command: 3, abort: true}),
+		seedChunks(seedOptions{video: 6, audio: 4, command: 3, chunkSize: 1}),
+		smallRandomStream(),
+	}
+}
+
+// smallRandomStream is a short randomStream: many chunk streams, every
+// header type, interleaving, aborts.
+func smallRandomStream() []byte {
+	data, _ := randomStream(rand.New(rand.NewPCG(7, 7)), false, 120)
+	return data
+}
+
+// demux reads RTMP messages from data as the server does (through the
+// chunk rewriter into gortmplib) and feeds them to a flvDemuxer.
 func demux(data []byte) (media []ingest.Media, units []*ingest.Unit, err error) {
-	r := message.NewReader(bytes.NewReader(data), bytecounter.NewReader(bytes.NewReader(nil)), func(uint32) error { return nil })
+	r := message.NewReader(rewritten(bytes.NewReader(data)), bytecounter.NewReader(bytes.NewReader(nil)), func(uint32) error { return nil })
 	d := &flvDemuxer{
 		onMedia: func(m ingest.Media) { media = append(media, m) },
 		onUnit:  func(u *ingest.Unit) { units = append(units, u) },
@@ -122,7 +182,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	}
 	dir := filepath.Join("testdata", "fuzz", "FuzzDemuxer")
 	os.MkdirAll(dir, 0o755)
-	for i, data := range [][]byte{seedStream(false), seedStream(true)} {
+	for i, data := range fuzzSeeds() {
 		content := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%d", i)), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -130,12 +190,17 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	}
 }
 
-// FuzzDemuxer feeds arbitrary RTMP chunk streams through gortmplib's
-// message reader into the FLV demuxer: every input must end in a clean
-// error or a clean end, never a panic or a hang.
+// FuzzDemuxer feeds arbitrary RTMP chunk streams through the chunk
+// rewriter and gortmplib's message reader into the FLV demuxer: every
+// input must end in a clean error or a clean end, never a panic or a
+// hang. It also holds the rewriter to the reference chunk reader
+// (checkRewriter).
 func FuzzDemuxer(f *testing.F) {
-	f.Add(seedStream(false))
+	for _, s := range fuzzSeeds() {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkRewriter(t, data)
 		media, units, _ := demux(data)
 		for _, u := range units {
 			if u.Kind == ingest.KindVideo && len(u.NALUs) == 0 {
@@ -149,4 +214,15 @@ func FuzzDemuxer(f *testing.F) {
 			t.Fatal("units before media")
 		}
 	})
+}
+
+// TestDemuxSeedsThroughRewriter: every seed, whatever its chunk stream
+// IDs and chunk size, gives the same media as the plain one.
+func TestDemuxSeedsThroughRewriter(t *testing.T) {
+	for i, data := range fuzzSeeds()[:6] {
+		media, units, err := demux(data)
+		if err != errUnpublished || len(media) != 1 || len(units) != 12 {
+			t.Fatalf("seed %d: %d media, %d units, ended with %v", i, len(media), len(units), err)
+		}
+	}
 }

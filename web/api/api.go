@@ -58,6 +58,9 @@ type Handler struct {
 	Viewers ViewerCounter
 	// Recordings links talks to their recordings; nil: none.
 	Recordings Recordings
+	// OnLogout is told of each session a logout ends, before it ends:
+	// the playback gate revokes the tokens issued to it.
+	OnLogout func(sessionID int64)
 	// Feed receives every change (on-air, events, tracks, timetable).
 	Feed *conference.Feed
 	// Scheduler switches on-air; nil: one on Store and Feed.

@@ -37,6 +37,11 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 // cookie stops working everywhere) and the cookie is cleared.
 func (h *Handler) Logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(SessionCookie); err == nil {
+		if h.OnLogout != nil {
+			if _, sess, err := h.Sessions.Authenticate(r.Context(), c.Value); err == nil {
+				h.OnLogout(sess.ID)
+			}
+		}
 		if err := h.Sessions.End(r.Context(), c.Value); err != nil {
 			h.fail(w, r, err)
 			return

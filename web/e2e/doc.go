@@ -3,4 +3,13 @@
 // Go test that plays an ffmpeg-made fMP4 HLS stream through the watch page.
 // The test skips itself under -short or when ffmpeg, node, chromium,
 // node_modules/playwright-core or the embedded hls.js is missing.
+//
+// players/ holds one test page per third-party player (hls.js, video.js,
+// Shaka Player), each creating its player with that player's default
+// configuration, and probe.js, which measures it: frames, stalls, latency
+// behind the live edge and glass-to-glass from the wall-clock barcode that
+// testutil.ClockBarFilter draws into the picture. players.mjs drives a page;
+// packager's TestDefaultPlayers and BenchmarkDefaultPlayers run them against
+// the packager, serving the players from node_modules (test-only
+// devDependencies, never embedded in kast).
 package e2e

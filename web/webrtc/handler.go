@@ -25,7 +25,9 @@ type Tracks interface {
 var ErrUnauthorized = errors.New("a valid viewer credential is required")
 
 // Gate decides whether a request may watch a track (a playback token of
-// a gated event). nil lets everyone watch.
+// a gated event). nil lets everyone watch. An error that has an
+// HTTPStatus() int method (web/gate's) answers with that status and its
+// message; any other error answers 401.
 type Gate func(r *http.Request, track string) error
 
 // Handler serves WHEP.
@@ -120,8 +122,15 @@ func (h *Handler) PostWHEP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.Gate != nil {
 		if err := h.Gate(r, track); err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="kast"`)
-			httpError(w, http.StatusUnauthorized, err.Error())
+			status := http.StatusUnauthorized
+			var hs interface{ HTTPStatus() int }
+			if errors.As(err, &hs) && hs.HTTPStatus() >= 400 {
+				status = hs.HTTPStatus()
+			}
+			if status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="kast"`)
+			}
+			httpError(w, status, err.Error())
 			return
 		}
 	}

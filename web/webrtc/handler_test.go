@@ -217,6 +217,9 @@ func chromeOffer(t *testing.T) string {
 
 func TestWHEPStatusCodes(t *testing.T) {
 	e := newEnv(t, func(r *http.Request, track string) error {
+		if track == "second" && r.Header.Get("Authorization") == "Bearer other-event" {
+			return statusErr{403, "this ticket is for another event"}
+		}
 		if track == "second" && r.Header.Get("Authorization") != "Bearer ticket" {
 			return ErrUnauthorized
 		}
@@ -233,6 +236,7 @@ func TestWHEPStatusCodes(t *testing.T) {
 		{"not live", "main", "application/sdp", offer, "", 409, "not live", "Retry-After"},
 		{"gated", "second", "application/sdp", offer, "", 401, "credential", "WWW-Authenticate"},
 		{"gated, credential ok, not live", "second", "application/sdp", offer, "Bearer ticket", 409, "not live", ""},
+		{"gated, the gate's own status", "second", "application/sdp", offer, "Bearer other-event", 403, "another event", ""},
 		{"wrong type", "main", "text/plain", offer, "", 415, "application/sdp", ""},
 		{"too big", "main", "application/sdp", strings.Repeat("a", 70<<10), "", 413, "64 KiB", ""},
 	} {
@@ -391,3 +395,12 @@ func TestSessionEndsWhenPeerGoes(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// statusErr is an error with its HTTP status, like web/gate's.
+type statusErr struct {
+	status int
+	msg    string
+}
+
+func (e statusErr) Error() string   { return e.msg }
+func (e statusErr) HTTPStatus() int { return e.status }

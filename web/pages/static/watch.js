@@ -26,7 +26,10 @@
   var notice = document.getElementById('mode-notice');
   var MODE_KEY = 'kast.playback';
   var rtcOK = !!(whep && window.kastWebRTC && window.RTCPeerConnection);
-  var want = storedMode() || (rtcOK ? 'webrtc' : 'hls');
+  // ?playback=hls or ?playback=webrtc picks for this view (links, tests);
+  // otherwise the remembered choice, else WebRTC where the browser has it.
+  var asked = new URLSearchParams(location.search).get('playback');
+  var want = (asked === 'hls' || asked === 'webrtc') ? asked : (storedMode() || (rtcOK ? 'webrtc' : 'hls'));
   var fallback = null; // why WebRTC was given up for this page view
 
   var LABELS = {
@@ -155,7 +158,15 @@
     lastProgress = Date.now();
     kast.rtc = window.kastWebRTC.play(video, whep, {
       onLive: function () {
-        if (gen === generation) play();
+        if (gen !== generation) return;
+        play();
+        // The server says when WebRTC viewers get no audio (no ffmpeg to
+        // turn the speaker's AAC into Opus).
+        var a = kast.rtc && kast.rtc.audio;
+        if (notice && a) {
+          notice.textContent = 'No audio over WebRTC (' + a.replace(/^none: /, '') + '): switch to HLS to hear it.';
+          notice.hidden = false;
+        }
       },
       onWaiting: function (ms) {
         if (gen === generation) scheduleRestart('waiting', ms);
