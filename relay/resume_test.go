@@ -121,6 +121,9 @@ func TestViewerGoesOnWithNextStream(t *testing.T) {
 	if rig.view.Stream() != nil {
 		t.Fatal("viewer still on the ended stream")
 	}
+	if n := rig.relay.ViewerCount("main"); n != 1 {
+		t.Fatalf("ViewerCount %d while the viewer waits for the next stream", n)
+	}
 	n := len(rig.frames())
 	rig.publish(t)
 	rig.peer.WaitFrames(t, n+60, 10*time.Second)

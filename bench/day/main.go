@@ -85,6 +85,27 @@ type day struct {
 	onAirIdx  map[string]int
 	wsEnd     [4]int // clients, connected, messages, reconnects, at the end
 	wsRefused map[string]int
+	loadMu    sync.Mutex
+	load      map[int]float64 // the machine's highest 1-minute load average by 10 s of the day
+}
+
+// sampleLoad records the machine's load average (the machine is shared:
+// stalls are read against it).
+func (d *day) sampleLoad(ctx context.Context) {
+	for ctx.Err() == nil {
+		if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+			var l float64
+			fmt.Sscanf(string(b), "%f", &l)
+			k := int(time.Since(d.t0).Seconds()) / 10 * 10
+			d.loadMu.Lock()
+			d.load[k] = max(d.load[k], l)
+			d.loadMu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 // check is one thing verified, for the report's "lost" part.
@@ -132,7 +153,7 @@ func runDay(parent context.Context, cfg config, out io.Writer) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	d := &day{cfg: cfg, out: out, t0: time.Now(), pubs: map[string]*publisher{}, onAirIdx: map[string]int{}}
+	d := &day{cfg: cfg, out: out, t0: time.Now(), pubs: map[string]*publisher{}, onAirIdx: map[string]int{}, load: map[int]float64{}}
 	s, err := newServer(cfg.kast, filepath.Join(dir, "data"))
 	if err != nil {
 		return false, err
@@ -164,6 +185,8 @@ func runDay(parent context.Context, cfg config, out io.Writer) (bool, error) {
 		bg.Add(1)
 		go func() { defer bg.Done(); f() }()
 	}
+
+	goBG(func() { d.sampleLoad(ctx) })
 
 	// Publishers: the bench's clip on hall-a (its SEIs give the viewers'
 	// latency), ffmpeg like OBS on hall-b.
@@ -345,7 +368,10 @@ func (d *day) restart(sig syscall.Signal) {
 		return
 	}
 	up := time.Now()
-	d.windows = append(d.windows, window{from: from, to: up.Add(12 * time.Second), what: "kast " + sig.String()})
+	d.windows = append(d.windows, window{from: from, to: up.Add(12 * time.Second), what: "kast " + sig.String()},
+		// A WHEP session cannot outlive kast's process; its player learns
+		// so when ICE fails (pion: 5 s disconnected, then 25 s).
+		window{from: from, to: up.Add(35 * time.Second), kind: "whep", what: "WHEP sessions end with kast"})
 	d.events = append(d.events, fmt.Sprintf("kast %s at %.0fs: exited in %v, up again %v after the signal",
 		sig, from.Sub(d.t0).Seconds(), took.Round(time.Millisecond), up.Sub(from).Round(time.Millisecond)))
 	d.logf("kast restarted after %s: exit took %v, down %v", sig, took.Round(time.Millisecond), up.Sub(from).Round(time.Millisecond))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -69,8 +70,9 @@ func (d *day) totals(kind string, restarts []time.Time) kindTotals {
 	return t
 }
 
-// whenString lists when stalls and errors outside disruptions came.
-func whenString(m map[int]uint64) string {
+// whenString lists when stalls and errors outside disruptions came, with
+// the machine's load average then.
+func (d *day) whenString(m map[int]uint64) string {
 	if len(m) == 0 {
 		return ""
 	}
@@ -81,9 +83,12 @@ func whenString(m map[int]uint64) string {
 	sort.Ints(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%ds:%d", k, m[k]))
+		d.loadMu.Lock()
+		l := d.load[k]
+		d.loadMu.Unlock()
+		parts = append(parts, fmt.Sprintf("%ds:%d (load %.0f)", k, m[k], l))
 	}
-	return " (by 10 s of the day: " + strings.Join(parts, " ") + ")"
+	return " (by 10 s of the day: " + strings.Join(parts, ", ") + ")"
 }
 
 func median(v []float64) float64 {
@@ -126,13 +131,17 @@ func (d *day) report(restartAt map[string]time.Time) {
 		name := map[string]string{"hls": "HLS (bench hlsjs)", "whep": "WHEP (bench, pion)"}[kind]
 		row(name+" viewers", "%d in %d waves joining and leaving; %d got frames; %d waves failed to run", t.viewers, t.waves, t.withFrames, t.failedWaves)
 		row(name+" errors", "%d outside disruptions, %d during restarts/reconnects %v", t.errOut, t.errIn, t.errKinds)
-		row(name+" stalls", "%d outside disruptions%s, %d during restarts/reconnects", t.stallOut, whenString(t.when), t.stallIn)
+		row(name+" stalls", "%d outside disruptions%s, %d during restarts/reconnects", t.stallOut, d.whenString(t.when), t.stallIn)
 		row(name+" latency", "p99 %.0f ms (median wave), %.0f ms (worst wave); first frame p50 %.0f ms (median wave)", median(t.p99s), worst(t.p99s), median(t.ttff))
 		if kind == "whep" && t.rtpPackets > 0 {
 			row(name+" RTP", "%d packets, %d lost (%.3f %%)", t.rtpPackets, t.rtpLost, 100*float64(t.rtpLost)/float64(t.rtpPackets))
 		}
 		if t.spanned > 0 {
-			row(name+" across restarts", "%d of %d waves watching through a kast restart got frames after it", t.resumed, t.spanned)
+			note := ""
+			if kind == "whep" {
+				note = " (a WebRTC session ends with kast's process; the bench's WHEP viewer does not offer again, the next waves play)"
+			}
+			row(name+" across restarts", "%d of %d waves watching through a kast restart got frames after it%s", t.resumed, t.spanned, note)
 		}
 	}
 	for i, r := range d.readers {
@@ -166,6 +175,16 @@ func (d *day) report(restartAt map[string]time.Time) {
 	}
 	for _, e := range d.events {
 		row("event", "%s", e)
+	}
+	d.loadMu.Lock()
+	var loads []float64
+	for _, l := range d.load {
+		loads = append(loads, l)
+	}
+	d.loadMu.Unlock()
+	sort.Float64s(loads)
+	if len(loads) > 0 {
+		row("machine load", "1-minute load average %.1f (median of 10 s) to %.1f (max) on %d cores, shared with other work", median(loads), worst(loads), runtime.NumCPU())
 	}
 	labels := []string{"start", "middle", "end"}
 	for i, s := range d.samples {

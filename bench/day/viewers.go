@@ -104,6 +104,7 @@ func lastLine(s string) string {
 type window struct {
 	from, to time.Time
 	track    string // "" for all
+	kind     string // "" for all, or the viewers it is for ("whep")
 	what     string
 }
 
@@ -117,7 +118,8 @@ func (w *wave) split(ws []window, t0 time.Time, when map[int]uint64) (errIn, err
 		at := w.listed.Add(time.Duration(p.T * float64(time.Second)))
 		in := false
 		for _, win := range ws {
-			if (win.track == "" || win.track == w.track) && at.After(win.from) && at.Add(-time.Second).Before(win.to) {
+			if (win.track == "" || win.track == w.track) && (win.kind == "" || win.kind == w.kind) &&
+				at.After(win.from) && at.Add(-time.Second).Before(win.to) {
 				in = true
 			}
 		}
