@@ -18,9 +18,8 @@ type resumeRig struct {
 	peer  *testutil.Peer
 	view  *Viewer
 
-	mu   sync.Mutex
-	aus  []au // access units the peer completed
-	last uint32
+	mu  sync.Mutex
+	aus []au // access units the peer completed
 }
 
 type au struct {

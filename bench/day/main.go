@@ -85,6 +85,7 @@ type day struct {
 	onAirIdx  map[string]int
 	wsEnd     [4]int // clients, connected, messages, reconnects, at the end
 	wsRefused map[string]int
+	resumed   float64 // kast_webrtc_viewers_resumed_total, summed over kast's runs
 	loadMu    sync.Mutex
 	load      map[int]float64 // the machine's highest 1-minute load average by 10 s of the day
 }
@@ -358,6 +359,9 @@ func (d *day) runJunk(ctx context.Context, dur time.Duration) {
 func (d *day) restart(sig syscall.Signal) {
 	accounts := d.attendees()
 	pre := d.api.checkSessions(accounts)
+	if v, ok := d.s.metric("kast_webrtc_viewers_resumed_total"); ok {
+		d.resumed += v
+	}
 	from := time.Now()
 	took, err := d.s.stop(sig)
 	if err != nil {
@@ -502,6 +506,9 @@ func (d *day) playRecording(t talk) error {
 
 // finalChecks verifies what the day must not have lost.
 func (d *day) finalChecks() {
+	if v, ok := d.s.metric("kast_webrtc_viewers_resumed_total"); ok {
+		d.resumed += v
+	}
 	list := d.attendees()
 	n := d.api.checkSessions(list)
 	d.verify("sessions at the end", n == len(list), "%d of %d cookies work", n, len(list))

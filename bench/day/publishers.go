@@ -24,7 +24,6 @@ type publisher struct {
 	publishes int
 	failures  []string // exits that were not asked for, with their reason
 	asked     int      // exits the day caused (reconnects, SIGKILL)
-	stopped   bool
 	done      chan struct{}
 }
 

@@ -133,6 +133,9 @@ func (d *day) report(restartAt map[string]time.Time) {
 		row(name+" errors", "%d outside disruptions, %d during restarts/reconnects %v", t.errOut, t.errIn, t.errKinds)
 		row(name+" stalls", "%d outside disruptions%s, %d during restarts/reconnects", t.stallOut, d.whenString(t.when), t.stallIn)
 		row(name+" latency", "p99 %.0f ms (median wave), %.0f ms (worst wave); first frame p50 %.0f ms (median wave)", median(t.p99s), worst(t.p99s), median(t.ttff))
+		if kind == "whep" {
+			row(name+" resumed", "%.0f sessions went on with their track's next stream after a publisher reconnect (kast_webrtc_viewers_resumed_total)", d.resumed)
+		}
 		if kind == "whep" && t.rtpPackets > 0 {
 			row(name+" RTP", "%d packets, %d lost (%.3f %%)", t.rtpPackets, t.rtpLost, 100*float64(t.rtpLost)/float64(t.rtpPackets))
 		}
