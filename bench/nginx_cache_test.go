@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/kastlive/kast/internal/testutil"
 )
@@ -55,6 +59,24 @@ func TestNginxCache(t *testing.T) {
 			t.Errorf("publisher: %v", err)
 		}
 	}()
+
+	// What is not HLS passes through: the live channel's websocket opens
+	// through nginx (Host, Upgrade and Origin reach kast as sent).
+	wsURL := fmt.Sprintf("wss://127.0.0.1:%d/api/v1/events/meetup/live", httpsPort)
+	d := websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, HandshakeTimeout: 5 * time.Second}
+	ws, res, err := d.Dial(wsURL, http.Header{"Origin": {fmt.Sprintf("https://127.0.0.1:%d", httpsPort)}})
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		t.Fatalf("live channel through nginx: %v (status %d)", err, status)
+	}
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, msg, err := ws.ReadMessage(); err != nil || !strings.Contains(string(msg), `"hello"`) {
+		t.Fatalf("live channel through nginx: first message %q, %v", msg, err)
+	}
+	ws.Close()
 
 	rates := map[int]float64{}
 	for _, n := range []int{0, 5, 30} {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the tests drive and is missing: ffmpeg (publisher and HLS
-# reader), Debian's Chromium (browser tests), nginx, pebble (ACME), node +
-# npm and the pinned node packages (hls.js, playwright-core). As root it uses apt-get and npm; as
+# reader), Debian's Chromium (browser tests), nginx, pebble (ACME), zbar-tools
+# (QR decoder), python3-aiortc (a WHIP publisher), node + npm and the pinned
+# node packages (hls.js, playwright-core). As root it uses apt-get and npm; as
 # another user it says what to install and carries on (tests then skip what
 # they cannot run, except under CI=true, where a missing tool fails).
 set -eu
@@ -14,12 +15,17 @@ command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
 # ip (network namespaces: the RTMP flood test from one IPv6 /64, as root).
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+# aiortc, a WHIP publisher kast did not write (Debian's package, for
+# /usr/bin/python3, whatever python3 is first on PATH).
+/usr/bin/python3 -c 'import aiortc' >/dev/null 2>&1 || missing="$missing python3-aiortc"
 # nginx-rtmp is the baseline the bench compares with; bench tests drive it.
 [ -x /usr/sbin/nginx ] || missing="$missing nginx"
 [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || [ -f /usr/share/nginx/modules/ngx_rtmp_module.so ] ||
 	missing="$missing libnginx-mod-rtmp"
 # pebble (and pebble-challtestsrv) is the ACME CA the HTTPS test gets a certificate from.
 command -v pebble >/dev/null 2>&1 || missing="$missing pebble"
+# zbarimg decodes the ticket QR code the pages render (a reader nobody here wrote).
+command -v zbarimg >/dev/null 2>&1 || missing="$missing zbar-tools"
 
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

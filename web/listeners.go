@@ -35,7 +35,7 @@ func (s *Server) listen(hls, routes http.Handler) error {
 		if cfg.MinVersion == 0 {
 			cfg.MinVersion = tls.VersionTLS12
 		}
-		s.secure = s.fastPath(tls.NewListener(tlsLn, cfg), hls, s.hsts(routes))
+		s.secure = s.fastPath(fastpath.TLSListener(tlsLn, cfg), hls, s.hsts(routes))
 	}
 	if s.MetricsAddress != "" {
 		if s.metLn, err = net.Listen("tcp", s.MetricsAddress); err != nil {
@@ -130,7 +130,12 @@ func (s *Server) redirectToHTTPS(routes http.Handler) http.Handler {
 			routes.ServeHTTP(w, r)
 			return
 		}
-		host := r.Host
+		// The configured name when there is one: a Host header is the
+		// client's to choose, and a permanent redirect is cached.
+		host := s.CanonicalHost
+		if host == "" {
+			host = r.Host
+		}
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}

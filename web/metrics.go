@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kastlive/kast/ingest/whip"
 	"github.com/kastlive/kast/web/fastpath"
 )
 
@@ -21,8 +22,15 @@ func (s *Server) metricsHandler() http.Handler {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&kastCollector{s: s},
 	)
+	var ws *whip.Server
+	if s.WebRTC != nil {
+		ws = s.WebRTC.WHIP
+	}
 	if s.Relay != nil {
-		reg.MustRegister(&webrtcCollector{r: s.Relay})
+		reg.MustRegister(&webrtcCollector{r: s.Relay, whip: ws})
+	}
+	if ws != nil {
+		reg.MustRegister(&whipCollector{w: ws})
 	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

@@ -3,11 +3,16 @@ package web
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kastlive/kast/ingest/whip"
 	"github.com/kastlive/kast/relay"
 )
 
-// webrtcCollector reads the relay's counters at scrape time.
-type webrtcCollector struct{ r *relay.Relay }
+// webrtcCollector reads the relay's counters at scrape time, and the
+// number of WHIP sessions when whip is set.
+type webrtcCollector struct {
+	r    *relay.Relay
+	whip *whip.Server
+}
 
 var (
 	descRTCSessions   = prometheus.NewDesc("kast_webrtc_sessions", "WebRTC sessions now, by direction (whep: viewers, whip: publishers).", []string{"direction"}, nil)
@@ -47,6 +52,9 @@ func (c *webrtcCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, l...)
 	}
 	gauge(descRTCSessions, float64(s.Viewers), "whep")
+	if c.whip != nil {
+		gauge(descRTCSessions, float64(c.whip.Stats().Sessions), "whip")
+	}
 	gauge(descRTCForwarders, float64(s.Forwarders))
 	counter(descRTCPackets, float64(s.PacketsSent))
 	counter(descRTCBytes, float64(s.BytesSent))

@@ -25,8 +25,8 @@ type Handlers struct {
 	Pages   *pages.Handler
 	Metrics http.Handler
 	Health  http.HandlerFunc
-	// WebRTC serves WHEP (and WHIP); its session URLs are
-	// /whep/<track>/<id>.
+	// WebRTC serves WHEP, and WHIP when its WHIP field is set; session
+	// URLs are /whep/<track>/<id> and /whip/<track>/<id>.
 	WebRTC *webrtc.Handler
 	// VOD serves the recordings, RecordingsAdmin their admin API.
 	VOD             *vod.Handler
@@ -87,6 +87,22 @@ func apiRoutes(a *api.Handler) http.Handler {
 	mux.HandleFunc(v("POST /session"), a.Browser(a.Limited("login", a.Login)))
 	mux.HandleFunc(v("DELETE /session"), a.Browser(a.Logout))
 	mux.HandleFunc(v("GET /me"), a.Me)
+	// Chat and Q&A per track (chat.go).
+	mux.HandleFunc(v("GET /tracks/{track}/messages"), a.ListMessages)
+	mux.HandleFunc(v("POST /tracks/{track}/messages"), a.Browser(a.PostMessage))
+	mux.HandleFunc(v("PATCH /tracks/{track}/messages/{id}"), a.Admin(a.ModerateMessage))
+	mux.HandleFunc(v("GET /tracks/{track}/questions"), a.ListQuestions)
+	mux.HandleFunc(v("POST /tracks/{track}/questions"), a.Browser(a.AskQuestion))
+	mux.HandleFunc(v("PATCH /tracks/{track}/questions/{id}"), a.Admin(a.ModerateQuestion))
+	mux.HandleFunc(v("PUT /tracks/{track}/questions/{id}/vote"), a.Browser(a.Vote))
+	mux.HandleFunc(v("DELETE /tracks/{track}/questions/{id}/vote"), a.Browser(a.Vote))
+	// Organizers: the pages' admin cookie, organizer accounts, ingest health.
+	mux.HandleFunc(v("POST /admin/session"), a.Browser(a.Limited("login", a.AdminLogin)))
+	mux.HandleFunc(v("DELETE /admin/session"), a.Browser(a.AdminLogout))
+	mux.HandleFunc(v("GET /organizers"), a.Admin(a.ListOrganizers))
+	mux.HandleFunc(v("POST /organizers"), a.Admin(a.CreateOrganizer))
+	mux.HandleFunc(v("DELETE /organizers/{id}"), a.Admin(a.DeleteOrganizer))
+	mux.HandleFunc(v("GET /tracks/{track}/ingest"), a.Admin(a.Ingest))
 	// Unknown paths and wrong methods get the mux's 404 and 405, as JSON.
 	return api.JSONErrors(mux)
 }
@@ -109,6 +125,13 @@ func Routes(h Handlers) *http.ServeMux {
 		mux.HandleFunc("PATCH /whep/{track}/{id}", w.PatchSession)
 		mux.HandleFunc("DELETE /whep/{track}/{id}", w.DeleteSession)
 		mux.HandleFunc("OPTIONS /whep/{track}/{id}", w.OptionsSession)
+		if w.WHIP != nil {
+			mux.HandleFunc("POST /whip/{track}", w.PostWHIP)
+			mux.HandleFunc("OPTIONS /whip/{track}", w.OptionsEndpoint)
+			mux.HandleFunc("PATCH /whip/{track}/{id}", w.PatchSession)
+			mux.HandleFunc("DELETE /whip/{track}/{id}", w.DeleteSession)
+			mux.HandleFunc("OPTIONS /whip/{track}/{id}", w.OptionsSession)
+		}
 	}
 	if v := h.VOD; v != nil {
 		mux.HandleFunc("GET /vod/{talk}/index.m3u8", v.TalkPlaylist)
@@ -139,6 +162,19 @@ func Routes(h Handlers) *http.ServeMux {
 		mux.HandleFunc("GET /{$}", p.Index)
 		mux.HandleFunc("GET /watch/{track}", p.Watch)
 		mux.HandleFunc("GET /watch/{track}/{$}", p.Watch)
+		mux.HandleFunc("GET /publish/{track}", p.Publish)
+		// The conference pages (issue 10): one handler file each.
+		mux.HandleFunc("GET /e/{event}", p.EventHome)
+		mux.HandleFunc("GET /e/{event}/{$}", p.EventHome)
+		mux.HandleFunc("GET /e/{event}/{track}", p.TrackPage)
+		mux.HandleFunc("GET /embed/{event}/{track}", p.Embed)
+		mux.HandleFunc("GET /register/{event}", p.RegisterPage)
+		mux.HandleFunc("GET /login", p.LoginPage)
+		mux.HandleFunc("GET /me", p.MyPage)
+		mux.HandleFunc("GET /ticket/{event}/qr.svg", p.TicketQR)
+		mux.HandleFunc("GET /admin", p.AdminHome)
+		mux.HandleFunc("GET /admin/e/{event}", p.AdminEvent)
+		mux.HandleFunc("GET /admin/e/{event}/check-in", p.CheckInPage)
 		mux.HandleFunc("GET /assets/{file...}", p.Asset)
 		mux.HandleFunc("/", p.NotFound)
 	}

@@ -34,8 +34,10 @@ type Server struct {
 	TLSAddress string
 	TLSConfig  *tls.Config
 	// RedirectHTTP makes the cleartext listener answer every request but
-	// /healthz with a redirect to HTTPS (used with TLS).
-	RedirectHTTP bool
+	// /healthz with a redirect to HTTPS (used with TLS), to CanonicalHost
+	// when set (the public name) or else to the request's Host.
+	RedirectHTTP  bool
+	CanonicalHost string
 	// WrapHTTP, when set, wraps what the cleartext listener serves: the
 	// ACME HTTP-01 challenge responder goes there.
 	WrapHTTP func(http.Handler) http.Handler
@@ -63,6 +65,8 @@ type Server struct {
 	Logger        *slog.Logger
 	// API serves /api/v1; nil: one on Store and Hub with defaults.
 	API *api.Handler
+	// Pages renders the HTML pages; nil: the track list and players only.
+	Pages *pages.Handler
 	// Gate, when set, guards the HLS files of registered events (it wraps
 	// the one /hls/ handler the mux and the fast path share) and serves
 	// the playback-token endpoint.
@@ -111,9 +115,15 @@ func (s *Server) Initialize() error {
 		s.API = &api.Handler{Store: s.Store, Hub: s.Hub, Log: s.Logger}
 		s.API.Initialize()
 	}
+	if s.Pages == nil {
+		s.Pages = &pages.Handler{Tracks: s.Store, Log: s.Logger}
+	}
+	if s.Pages.WHEPURL == nil {
+		s.Pages.WHEPURL = s.whepURL()
+	}
 	h := Handlers{
 		HLS:           hls,
-		Pages:         &pages.Handler{Tracks: s.Store, Log: s.Logger, WHEPURL: s.whepURL()},
+		Pages:         s.Pages,
 		Metrics:       s.protectedMetrics(),
 		Health:        s.health,
 		API:           s.API,

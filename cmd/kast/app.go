@@ -15,6 +15,7 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
+	"github.com/kastlive/kast/ingest/whip"
 	"github.com/kastlive/kast/internal/certs"
 	"github.com/kastlive/kast/internal/rtc"
 	"github.com/kastlive/kast/internal/transcode"
@@ -44,6 +45,7 @@ type app struct {
 	rtmps  *rtmp.Server
 	rtc    *rtc.Engine
 	relay  *relay.Relay
+	whip   *whip.Server
 	whep   *webrtc.Handler
 	web    *web.Server
 	acme   *certs.ACME
@@ -54,6 +56,11 @@ type app struct {
 	feed      *conference.Feed
 	sched     *conference.Scheduler
 	stopSched context.CancelFunc
+
+	// health watches every publisher for the organizer pages; chatFeed
+	// carries chat and questions to the live channel.
+	health   *ingest.HealthMonitor
+	chatFeed *conference.ChatFeed
 
 	// the playback gate, its access table, the live channel
 	directory *gate.Directory
@@ -76,7 +83,11 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		servePprof(cfg.PprofAddr, a.log)
 	}
 	a.banner.print(stdout)
-	a.log.Info("kast started", "http", a.web.Addr().String(), "rtmp", a.rtmpAddr())
+	started := []any{"http", a.web.Addr().String(), "rtmp", a.rtmpAddr()}
+	if t := a.web.TLSAddr(); t != nil {
+		started = append(started, "https", t.String(), "rtmps", a.rtmpsAddr())
+	}
+	a.log.Info("kast started", started...)
 	<-ctx.Done()
 	a.log.Info("shutting down")
 	a.stop()
@@ -138,6 +149,9 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.sched = &conference.Scheduler{Store: a.store, Feed: a.feed, Log: a.log.With("component", "on-air")}
+	a.health = &ingest.HealthMonitor{}
+	a.health.Attach(a.hub)
+	a.chatFeed = &conference.ChatFeed{}
 	api := &apihttp.Handler{
 		Store:         a.store,
 		Hub:           a.hub,
@@ -145,7 +159,11 @@ func (a *app) start(ctx context.Context) error {
 		Scheduler:     a.sched,
 		SecureCookies: cfg.SecureCookies,
 		Log:           a.log.With("component", "api"),
+		Chat:          &conference.Chat{Messages: st, Questions: st, Feed: a.chatFeed},
+		Organizers:    st,
+		Health:        a.health,
 	}
+	api.History = &apihttp.ViewerHistory{Tracks: a.trackSlugs, Count: api.ViewerCount}
 	if a.rec != nil {
 		api.Recordings = recordingLinks{a.rec}
 	}
@@ -153,10 +171,12 @@ func (a *app) start(ctx context.Context) error {
 	if err := a.startPlayback(ctx, st, api); err != nil {
 		return err
 	}
+	a.live.FollowChat(a.chatFeed) // chat and questions to the viewers
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	a.stopSched = stopSched
 	go a.sched.Run(schedCtx)
 	go a.expireSessions(schedCtx)
+	go api.History.Run(schedCtx)
 
 	tlsConfig, wrapHTTP, err := a.tlsSetup()
 	if err != nil {
@@ -175,6 +195,7 @@ func (a *app) start(ctx context.Context) error {
 		Logger:         a.log.With("component", "http"),
 		RTMP:           a.rtmpStats,
 		API:            api,
+		Pages:          a.pages(api),
 		Gate:           a.gate,
 		Live:           a.live,
 	}
@@ -189,6 +210,10 @@ func (a *app) start(ctx context.Context) error {
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
 		ws.RedirectHTTP, ws.WrapHTTP, ws.HSTSMaxAge = cfg.HTTPRedirect, wrapHTTP, cfg.HSTS
+		ws.CanonicalHost = cfg.PublicHost
+		if d := cfg.domainList(); ws.CanonicalHost == "" && len(d) > 0 {
+			ws.CanonicalHost = d[0]
+		}
 	}
 	if err := ws.Initialize(); err != nil {
 		return fmt.Errorf("http: %w", err)
@@ -214,6 +239,9 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	a.banner = newBanner(cfg, boot, a.watchAddr(), a.rtmpAddr(), a.rtmpsAddr())
+	if a.whip != nil {
+		a.banner.withWHIP()
+	}
 	return nil
 }
 
@@ -265,8 +293,19 @@ func (a *app) startWebRTC() error {
 	if err := a.relay.Initialize(); err != nil {
 		return fmt.Errorf("relay: %w", err)
 	}
+	a.whip = &whip.Server{
+		Engine:    a.rtc,
+		Hub:       a.hub,
+		Authorize: a.authorize,
+		Logger:    a.log.With("component", "whip"),
+	}
+	if err := a.whip.Initialize(); err != nil {
+		a.whip = nil
+		return fmt.Errorf("whip: %w", err)
+	}
 	a.whep = &webrtc.Handler{
 		Relay:      a.relay,
+		WHIP:       a.whip,
 		Tracks:     storeTracks{store: a.store, hub: a.hub},
 		ICEServers: ice,
 		Logger:     a.log.With("component", "whep"),
@@ -380,6 +419,9 @@ func (a *app) stop() {
 	}
 	if a.rtmps != nil {
 		a.rtmps.Close()
+	}
+	if a.whip != nil {
+		a.whip.Close()
 	}
 	// Publishers gone, their streams ended: WebRTC sessions follow.
 	if a.whep != nil {

@@ -22,6 +22,9 @@ type banner struct {
 	keySet     bool   // the stream key comes from KAST_STREAM_KEY
 	tokenSet   bool   // the admin token comes from KAST_ADMIN_TOKEN
 	watchURL   string
+	base       string // scheme and host of the pages
+	whipURL    string // "" when WHIP is off
+	publishURL string // the browser publishing page
 	track      string
 	dataDir    string
 }
@@ -61,7 +64,15 @@ func newBanner(cfg *config, boot conference.BootstrapResult, watchAddr, rtmpAddr
 	if rtmpsAddr != "" {
 		b.rtmpsURL = "rtmps://" + net.JoinHostPort(host, portOf(rtmpsAddr)) + "/live"
 	}
+	b.base = scheme + "://" + watchHost
 	return b
+}
+
+// withWHIP adds where to publish over WebRTC: beside the watch page, over
+// HTTPS when TLS is on, which browsers require to share a camera.
+func (b *banner) withWHIP() {
+	b.whipURL = b.base + "/whip/" + b.track
+	b.publishURL = b.base + "/publish/" + b.track
 }
 
 func (b banner) print(w io.Writer) {
@@ -86,6 +97,12 @@ func (b banner) print(w io.Writer) {
 			fmt.Fprintf(&s, "    Stream Key  (shown at the first start; `kast -rotate-stream-key %s` prints a new one)\n", b.track)
 		}
 		s.WriteString("    Output: keyframe interval 1 s, x264 profile \"main\" or \"high\", no B-frames for the lowest latency\n")
+	}
+	if b.whipURL != "" {
+		s.WriteString("\n  OBS 30+ over WebRTC: Settings > Stream > Service \"WHIP\"\n")
+		fmt.Fprintf(&s, "    Server        %s\n", b.whipURL)
+		s.WriteString("    Bearer Token  the stream key\n")
+		fmt.Fprintf(&s, "  From a browser: %s\n", b.publishURL)
 	}
 	fmt.Fprintf(&s, "\n  Watch: %s\n", b.watchURL)
 	if b.adminToken != "" {

@@ -36,6 +36,7 @@ type config struct {
 	DataDir         string
 	PublicHost      string
 	SecureCookies   bool
+	EmbedAncestors  string
 
 	PartTarget    time.Duration
 	SegmentTarget time.Duration
@@ -85,7 +86,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "HTTP listen address: pages, HLS, API, metrics")
 	fs.StringVar(&c.HTTPSAddr, "https-addr", "", "HTTPS listen address when TLS is on (default :443 with -domain, :8443 with -tls-cert)")
 	fs.BoolVar(&c.HTTPRedirect, "http-redirect", true, "with TLS on, the HTTP listener redirects to HTTPS (false: it also serves everything in cleartext, e.g. for a CDN's origin pulls)")
-	fs.DurationVar(&c.HSTS, "hsts", 365*24*time.Hour, "Strict-Transport-Security max-age sent over HTTPS (0: none)")
+	fs.DurationVar(&c.HSTS, "hsts", 365*24*time.Hour, "Strict-Transport-Security max-age sent over HTTPS (0: none; default a year with -domain, a day with -tls-cert, which is often a test certificate)")
 	fs.StringVar(&c.RTMPAddr, "rtmp-addr", ":1935", "RTMP listen address for publishers (empty disables)")
 	fs.StringVar(&c.RTMPSAddr, "rtmps-addr", "", "RTMPS listen address (default :1936 when TLS is on; empty with TLS off disables)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM) for HTTPS and RTMPS; reloaded when it changes")
@@ -103,7 +104,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.ICEServers, "ice-servers", "", "comma-separated STUN/TURN URLs handed to WebRTC clients, e.g. stun:stun.example.org:3478,turn:user:pass@turn.example.org:3478?transport=udp")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the database")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark login cookies Secure on plain HTTP too (kast behind a TLS-terminating proxy); requests over TLS always get Secure cookies")
-	fs.StringVar(&c.PublicHost, "public-host", "", "host name printed in the OBS and watch URLs (default: this machine's address)")
+	fs.StringVar(&c.EmbedAncestors, "embed-frame-ancestors", "*", "Content-Security-Policy frame-ancestors of the embeddable player /embed/<event>/<track>: the sites allowed to put it in an iframe, space-separated (e.g. \"https://conf.example.org\"); * allows any")
+	fs.StringVar(&c.PublicHost, "public-host", "", "host name printed in the OBS and watch URLs, and where HTTP redirects to HTTPS (default: this machine's address; the first -domain)")
 	fs.DurationVar(&c.PartTarget, "part-target", 200*time.Millisecond, "LL-HLS part duration")
 	fs.DurationVar(&c.SegmentTarget, "segment-target", time.Second, "minimum HLS segment duration; segments end on the first keyframe after it")
 	fs.IntVar(&c.HLSWindow, "hls-window", 12, "segments listed in the playlist (at least 7)")
@@ -234,6 +236,12 @@ func (c *config) tlsDefaults() {
 	}
 	if !c.set["rtmps-addr"] {
 		c.RTMPSAddr = ":1936"
+	}
+	// HSTS pins every port of the host name in browsers for max-age: a
+	// day until the operator says otherwise, unless the certificate comes
+	// from a public CA over ACME.
+	if !c.set["hsts"] && c.Domains == "" {
+		c.HSTS = 24 * time.Hour
 	}
 }
 

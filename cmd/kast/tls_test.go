@@ -17,11 +17,12 @@ func startTLSApp(t *testing.T) (*app, *logBuffer, testutil.Cert) {
 	t.Helper()
 	cert := testutil.SelfSignedCert(t, "127.0.0.1", "localhost")
 	a, logs := startApp(t, map[string]string{
-		"KAST_STREAM_KEY": testStreamKey,
-		"KAST_TLS_CERT":   cert.CertFile,
-		"KAST_TLS_KEY":    cert.KeyFile,
-		"KAST_HTTPS_ADDR": "127.0.0.1:0",
-		"KAST_RTMPS_ADDR": "127.0.0.1:0",
+		"KAST_STREAM_KEY":  testStreamKey,
+		"KAST_TLS_CERT":    cert.CertFile,
+		"KAST_TLS_KEY":     cert.KeyFile,
+		"KAST_HTTPS_ADDR":  "127.0.0.1:0",
+		"KAST_RTMPS_ADDR":  "127.0.0.1:0",
+		"KAST_PUBLIC_HOST": "127.0.0.1",
 	})
 	return a, logs, cert
 }
@@ -55,8 +56,24 @@ func TestHTTPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.ProtoMajor != 2 || !strings.HasPrefix(res.Header.Get("Strict-Transport-Security"), "max-age=") {
-		t.Fatalf("HTTPS page: HTTP/%d, HSTS %q", res.ProtoMajor, res.Header.Get("Strict-Transport-Security"))
+	if res.ProtoMajor != 2 || res.Header.Get("Strict-Transport-Security") != "max-age=86400" {
+		t.Fatalf("HTTPS page: HTTP/%d, HSTS %q (a day with -tls-cert)", res.ProtoMajor, res.Header.Get("Strict-Transport-Security"))
+	}
+	// The redirect goes to the configured name, whatever Host a client sends.
+	req, _ := http.NewRequest("GET", a.testURL("/x"), nil)
+	req.Host = "evil.example"
+	if res, err := client.Do(req); err != nil || !strings.HasPrefix(res.Header.Get("Location"), "https://127.0.0.1:") {
+		t.Fatalf("redirect for Host evil.example: %v %v", res.Header.Get("Location"), err)
+	}
+	// Login cookies are Secure over HTTPS.
+	res, err = client.Post(a.testHTTPSURL("/api/v1/events/meetup/registrations"), "application/json",
+		strings.NewReader(`{"name":"Ada","email":"ada@example.org","password":"analytical engine","participation":"online","consent_terms":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if c := res.Header.Get("Set-Cookie"); res.StatusCode != 201 || !strings.Contains(c, "; Secure") {
+		t.Fatalf("registration over HTTPS: %d, Set-Cookie %q", res.StatusCode, c)
 	}
 
 	rtmps := "rtmps://" + a.rtmps.Addr().String() + "/live/" + testStreamKey

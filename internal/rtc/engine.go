@@ -189,6 +189,13 @@ func (e *Engine) Initialize() error {
 	}
 	reg.Add(gen)
 	reg.Add(rr)
+	// Transport-wide congestion control feedback: without it a browser
+	// estimates its uplink from loss alone and takes tens of seconds to
+	// climb from its 300 kbit/s start.
+	if err := webrtc.ConfigureTWCCSender(me2, reg); err != nil {
+		e.Close()
+		return err
+	}
 	e.publish = webrtc.NewAPI(webrtc.WithMediaEngine(me2), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg))
 	return nil
 }

@@ -56,6 +56,15 @@ type Handler struct {
 	Hub Hub
 	// Viewers counts viewers per track; nil: 0 everywhere.
 	Viewers ViewerCounter
+	// Chat serves the chat and Q&A (chat.go); nil: not enabled.
+	Chat *conference.Chat
+	// Organizers keeps the organizer role (organizers.go); nil: only the
+	// admin token organizes.
+	Organizers conference.OrganizerAccountStore
+	// Health reports live publishers' ingest health and History the
+	// viewers over the last hour (ingest.go); both optional.
+	Health  HealthSource
+	History *ViewerHistory
 	// Recordings links talks to their recordings; nil: none.
 	Recordings Recordings
 	// OnLogout is told of each session a logout ends, before it ends:

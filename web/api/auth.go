@@ -15,11 +15,19 @@ import (
 const SessionCookie = "kast_session"
 
 // Admin wraps an organizer endpoint: it needs `Authorization: Bearer
-// <admin token>`, checked against the stored hashes in constant time.
+// <admin token>`, checked against the stored hashes in constant time, or
+// (from the organizer pages) the admin cookie or an organizer's session
+// cookie, same-site only (organizers.go).
 func (h *Handler) Admin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
 		if !ok {
+			if ok, answered := h.organizerCookie(w, r); ok {
+				next(w, r)
+				return
+			} else if answered {
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="kast"`)
 			writeError(w, http.StatusUnauthorized, "", "this endpoint needs the admin token: Authorization: Bearer <token>")
 			return

@@ -12,4 +12,10 @@
 // packager's TestDefaultPlayers and BenchmarkDefaultPlayers run them against
 // the packager, serving the players from node_modules (test-only
 // devDependencies, never embedded in kast).
+//
+// ui.mjs drives the conference pages as people use them (a newcomer, a
+// second viewer, an organizer, an embedding site, a phone, a gated event)
+// against a whole kast; cmd/kast's TestConferencePagesInBrowser runs it with
+// ffmpeg publishers and checks what it reports. Its screenshots land in
+// web/e2e/screenshots/ (gitignored) for a person to look at.
 package e2e

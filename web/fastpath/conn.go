@@ -28,6 +28,7 @@ type conn struct {
 	s   *Server
 	nc  net.Conn
 	raw syscall.RawConn // nil when nc is not a socket; then buf is kept
+	tls bool            // nc is a *tls.Conn: buf is not kept between requests either
 
 	state atomic.Int32
 
@@ -78,6 +79,9 @@ func newConn(s *Server, nc net.Conn, ahead []byte) *conn {
 	}
 	c.readFn = c.readSocket
 	c.tmpl = *(&http.Request{RemoteAddr: nc.RemoteAddr().String(), Body: http.NoBody}).WithContext(s.ctx)
+	if _, ok := nc.(*tls.Conn); ok {
+		c.tls = true
+	}
 	if tc, ok := nc.(*tls.Conn); ok && tc.ConnectionState().HandshakeComplete {
 		st := tc.ConnectionState() // adopted from net/http
 		c.tmpl.TLS = &st
@@ -178,7 +182,7 @@ func (c *conn) close() {
 // release returns the read buffer to the pool if it holds nothing unread
 // (or always, when force is set).
 func (c *conn) release(force bool) {
-	if c.buf == nil || c.raw == nil || (!force && c.start < c.end) {
+	if c.buf == nil || (c.raw == nil && !c.tls) || (!force && c.start < c.end) {
 		return
 	}
 	*c.bufp = c.buf[:cap(c.buf)]
@@ -193,8 +197,16 @@ func (c *conn) fill(idle bool) error {
 	if err := c.setReadDeadline(idle); err != nil {
 		return err
 	}
-	if c.buf == nil && c.raw == nil {
-		c.buf = make([]byte, c.s.MaxHeaderBytes)
+	// Between requests a TLS connection waits on a one-byte read: crypto/tls
+	// keeps the rest of the record it decrypted, which the next fill reads
+	// at once, so an idle connection holds no buffer of ours.
+	tlsWait := c.buf == nil && c.raw == nil && c.tls && idle
+	if c.buf == nil && c.raw == nil && !tlsWait {
+		if c.tls {
+			c.takeBuf()
+		} else {
+			c.buf = make([]byte, c.s.MaxHeaderBytes)
+		}
 	}
 	if c.start > 0 && c.start == c.end {
 		c.start, c.end = 0, 0
@@ -208,9 +220,16 @@ func (c *conn) fill(idle bool) error {
 	}
 	var n int
 	var err error
-	if c.raw == nil {
+	switch {
+	case tlsWait:
+		var one [1]byte
+		if n, err = c.nc.Read(one[:]); n > 0 {
+			c.takeBuf()
+			c.buf[0] = one[0]
+		}
+	case c.raw == nil:
 		n, err = c.nc.Read(c.buf[c.end:])
-	} else {
+	default:
 		c.rn, c.rerr = 0, nil
 		if err = c.raw.Read(c.readFn); err == nil {
 			n, err = c.rn, c.rerr
@@ -232,11 +251,7 @@ var errEOF = errors.New("fastpath: connection closed by client")
 // only once the socket is readable.
 func (c *conn) readSocket(fd uintptr) bool {
 	if c.buf == nil {
-		bp := bufPool.Get().(*[]byte)
-		if cap(*bp) < c.s.MaxHeaderBytes {
-			*bp = make([]byte, c.s.MaxHeaderBytes)
-		}
-		c.bufp, c.buf = bp, (*bp)[:c.s.MaxHeaderBytes]
+		c.takeBuf()
 	}
 	for {
 		c.rn, c.rerr = syscall.Read(int(fd), c.buf[c.end:])
@@ -252,6 +267,16 @@ func (c *conn) readSocket(fd uintptr) bool {
 		c.rn = 0
 	}
 	return true
+}
+
+// takeBuf gives the connection a read buffer from the pool.
+func (c *conn) takeBuf() {
+	bp := bufPool.Get().(*[]byte)
+	if cap(*bp) < c.s.MaxHeaderBytes {
+		*bp = make([]byte, c.s.MaxHeaderBytes)
+	}
+	c.bufp, c.buf = bp, (*bp)[:c.s.MaxHeaderBytes]
+	c.start, c.end = 0, 0
 }
 
 // setReadDeadline keeps the read deadline at least half the idle timeout
@@ -300,11 +325,18 @@ var recordPool = sync.Pool{New: func() any { b := make([]byte, 0, tlsRecord); re
 // writeRecords sends bufs over TLS in full records: crypto/tls makes a
 // record and a system call of every Write, so the status line and headers
 // written apart from a small body would cost a second one.
-func (c *conn) writeRecords(bufs *net.Buffers) (int64, error) {
+func (c *conn) writeRecords(bufs *net.Buffers) (n int64, err error) {
+	if cc := corkOf(c.nc); cc != nil {
+		cc.corked = true
+		defer func() {
+			if uerr := cc.uncork(); err == nil {
+				err = uerr
+			}
+		}()
+	}
 	bp := recordPool.Get().(*[]byte)
 	defer recordPool.Put(bp)
 	rec := (*bp)[:0]
-	var n int64
 	for _, b := range *bufs {
 		for len(b) > 0 {
 			k := copy(rec[len(rec):cap(rec)], b)

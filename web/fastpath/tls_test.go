@@ -1,6 +1,7 @@
 package fastpath
 
 import (
+	"bufio"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -22,7 +23,7 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := tls.NewListener(inner, &tls.Config{Certificates: []tls.Certificate{cert.TLS}, NextProtos: []string{"h2", "http/1.1"}})
+	ln := TLSListener(inner, &tls.Config{Certificates: []tls.Certificate{cert.TLS}, NextProtos: []string{"h2", "http/1.1"}})
 	describe := func(who string, r *http.Request) string {
 		return fmt.Sprintf("%s %s proto=%d tls=%v", who, r.URL.Path, r.ProtoMajor, r.TLS != nil)
 	}
@@ -79,6 +80,39 @@ func TestTLS(t *testing.T) {
 	if string(b) != big {
 		t.Fatalf("big body: %d bytes", len(b))
 	}
+	// Between requests a TLS connection holds no read buffer of ours.
+	tc, err := tls.Dial("tcp", inner.Addr().String(), &tls.Config{RootCAs: cert.Pool, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	for range 2 {
+		io.WriteString(tc, "GET /hls/idle HTTP/1.1\r\nHost: x\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(tc), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	var held int
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		held = 0
+		s.mu.Lock()
+		for c := range s.conns {
+			if c.tls && c.buf != nil && c.state.Load() == stateIdle {
+				held++
+			}
+		}
+		s.mu.Unlock()
+		if held == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if held != 0 {
+		t.Fatalf("%d idle TLS connections hold a read buffer", held)
+	}
+
 	// A handshake that never comes is cut by the header timeout.
 	nc, err := net.Dial("tcp", inner.Addr().String())
 	if err != nil {

@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/kastlive/kast/conference"
+	"github.com/kastlive/kast/web/api"
 	"github.com/kastlive/kast/web/assets"
 )
 
@@ -41,6 +43,38 @@ type Handler struct {
 
 	// Log receives server-side errors; nil means slog.Default().
 	Log *slog.Logger
+
+	// The conference pages (event home, track, account and organizer
+	// pages) need Store and Auth; without them only the track list and
+	// /watch/ are served.
+	Store conference.Store
+	Auth  Authenticator
+	// Live reports whether a track has a publisher now; Viewers how many
+	// watch it. Both optional.
+	Live    func(track string) bool
+	Viewers func(track string) int
+	// FrameAncestors is the Content-Security-Policy frame-ancestors of
+	// the embeddable player (default "*": any site may embed it); every
+	// other page may only be framed by kast itself.
+	FrameAncestors string
+	// IngestPorts says where OBS publishes (RTMP and RTMPS ports, 0: not
+	// served), shown on the organizer pages with the request's host.
+	IngestPorts func() (rtmp, rtmps int)
+	// PublicHost, when set, replaces the request's host in those URLs.
+	PublicHost string
+	// Chat holds the chat and questions shown to late joiners; nil: no
+	// chat on the track pages.
+	Chat *conference.Chat
+	// Recorded reports whether a talk has a recording (/vod/<talk>/);
+	// nil: none. The event home links ended talks to theirs.
+	Recorded func(talkID int64) bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Authenticator says who a request comes from (*api.Handler).
+type Authenticator interface {
+	Viewer(r *http.Request) (api.Viewer, error)
 }
 
 // Index lists the tracks with links to their players.
@@ -64,8 +98,13 @@ func (h *Handler) Asset(w http.ResponseWriter, r *http.Request) {
 // NotFound renders the 404 page.
 func (h *Handler) NotFound(w http.ResponseWriter, r *http.Request) { h.notFound(w, r) }
 
-// serveIndex lists the tracks with links to their players.
+// serveIndex lists the events (with the conference pages) or the tracks
+// with links to their players.
 func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
+	if h.Store != nil && h.Auth != nil {
+		h.serveEvents(w, r)
+		return
+	}
 	tracks, err := h.Tracks.Tracks(r.Context())
 	if err != nil {
 		h.serverError(w, r, err)

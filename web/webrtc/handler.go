@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kastlive/kast/ingest"
+	"github.com/kastlive/kast/ingest/whip"
 	"github.com/kastlive/kast/internal/rtc"
 	"github.com/kastlive/kast/relay"
 )
@@ -30,9 +31,10 @@ var ErrUnauthorized = errors.New("a valid viewer credential is required")
 // message; any other error answers 401.
 type Gate func(r *http.Request, track string) error
 
-// Handler serves WHEP.
+// Handler serves WHEP, and WHIP when WHIP is set (whip.go).
 type Handler struct {
 	Relay      *relay.Relay
+	WHIP       *whip.Server
 	Tracks     Tracks
 	Gate       Gate
 	ICEServers []rtc.ICEServer

@@ -12,4 +12,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("PATCH /whep/{track}/{id}", h.PatchSession)
 	mux.HandleFunc("DELETE /whep/{track}/{id}", h.DeleteSession)
 	mux.HandleFunc("OPTIONS /whep/{track}/{id}", h.OptionsSession)
+	if h.WHIP != nil {
+		mux.HandleFunc("POST /whip/{track}", h.PostWHIP)
+		mux.HandleFunc("OPTIONS /whip/{track}", h.OptionsEndpoint)
+		mux.HandleFunc("PATCH /whip/{track}/{id}", h.PatchSession)
+		mux.HandleFunc("DELETE /whip/{track}/{id}", h.DeleteSession)
+		mux.HandleFunc("OPTIONS /whip/{track}/{id}", h.OptionsSession)
+	}
 }

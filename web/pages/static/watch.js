@@ -87,6 +87,7 @@
     kast.state = s;
     statusEl.textContent = LABELS[s] || s;
     statusEl.setAttribute('data-state', s);
+    if (kast.onstate) kast.onstate(s);
   }
 
   // scheduleRestart tears the player down and probes again after POLL_MS.
@@ -300,6 +301,16 @@
     unmute.textContent = 'Unmute';
     play();
   });
+
+  // retry probes again after delayMs when the player is waiting or
+  // reconnecting: the live channel calls it when a track goes on air, with
+  // the server's suggested random delay, and after a playback token came.
+  kast.retry = function (delayMs) {
+    if (kast.mode) return;
+    generation++;
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(probe, Math.max(0, delayMs || 0));
+  };
 
   showMode();
   setInterval(tick, TICK_MS);
