@@ -415,15 +415,30 @@ func (r *Relay) suspend(s *ingest.Stream, vs []*Viewer) {
 // older stream of the track (its publisher was taken over), move to it.
 func (r *Relay) streamStarted(s *ingest.Stream) {
 	r.mu.Lock()
-	n := len(r.waiting[s.Track])
+	n, connected := 0, false
+	count := func(v *Viewer) {
+		n++
+		connected = connected || v.attached.Load()
+	}
+	for v := range r.waiting[s.Track] {
+		count(v)
+	}
 	for st, e := range r.entries {
 		if st.Track == s.Track && st.ID < s.ID {
-			n += len(e.viewers)
+			for v := range e.viewers {
+				count(v)
+			}
 		}
 	}
 	closed := r.closed
 	r.mu.Unlock()
 	if n == 0 || closed {
+		return
+	}
+	if !connected {
+		// Nobody to send to yet: their forwarder subscribes when the
+		// first of them connects, so no units pile up meanwhile.
+		go r.resume(s, nil)
 		return
 	}
 	// Subscribed here, before the first unit, so the moved viewers start
