@@ -4,7 +4,7 @@
 GO      ?= go
 BIN     := bin/kast
 
-.PHONY: all build assets run test test-deps vet bench fuzz fuzz-long clean
+.PHONY: all build assets run test test-deps vet bench day fuzz fuzz-long clean
 
 all: build
 
@@ -45,6 +45,14 @@ bench: build
 	$(GO) test -run XXX -bench . -benchmem ./packager/
 	$(GO) build -o bin/bench ./bench
 	sh bench/run.sh
+
+# A conference day end to end, about ten minutes, not part of make test:
+# publishers, viewers, accounts, a websocket audience, junk on every port,
+# kast restarted with SIGTERM and killed with SIGKILL. Prints a table of
+# what happened and what was lost (exit 1 when something was). See README.
+day: build
+	$(GO) build -o bin/bench ./bench
+	$(GO) run ./bench/day -kast $(BIN) -bench bin/bench $(DAYFLAGS)
 
 # Every fuzz target (found with go test -list), a minute each; fuzz-long:
 # ten minutes each. Crashers become regression seeds in testdata/fuzz.

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -31,6 +32,7 @@ func BenchmarkFanout(b *testing.B) {
 	for i := range pkts {
 		pkts[i] = &packet{seq: uint16(i), ts: 1, payload: make([]byte, 1100)}
 	}
+	now := time.Now()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
@@ -38,7 +40,7 @@ func BenchmarkFanout(b *testing.B) {
 			p.seq += perAU
 		}
 		for _, v := range sh.viewers[f] {
-			sh.writeTo(v, v.video, pkts, true)
+			sh.writeTo(v, v.video, pkts, true, now)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*viewers*perAU), "ns/packet/viewer")

@@ -38,9 +38,17 @@ type downTrack struct {
 	lastSeq  uint16 // last stream seq sent
 	resyncAt uint16 // viewer seqs before this were mapped with another offset
 	nextSR   time.Time
+	// rebased: the viewer moved to its track's next stream; the next
+	// packet starts new sequence and timestamp offsets that continue the
+	// viewer's own numbering.
+	rebased  bool
+	tsOff    uint32 // viewer timestamp = stream timestamp + tsOff
+	lastTS   uint32 // last timestamp sent (the viewer's)
+	lastWall time.Time
 
 	// read by the RTCP goroutine and reports
 	seqOffA   atomic.Uint32 // seqOff | 1<<16 once set
+	tsOffA    atomic.Uint32
 	resyncA   atomic.Uint32
 	packets   atomic.Uint32
 	octets    atomic.Uint32
@@ -90,6 +98,18 @@ func (d *downTrack) write(p *packet) (int, error) {
 		d.seqOff = 1 - p.seq
 		d.resyncAt = 1
 		d.publishOffsets()
+	} else if d.rebased {
+		// A new stream of the track: its numbering is unrelated to the
+		// last one's. The viewer's sequence goes on gapless, and its
+		// timestamps on from the last one by the time that passed.
+		next := d.lastSeq + 1 + d.seqOff
+		d.seqOff = next - p.seq
+		d.resyncAt = next
+		elapsed := time.Since(d.lastWall)
+		d.tsOff = d.lastTS + uint32(int64(elapsed)*int64(d.clock)/int64(time.Second)) - p.ts
+		d.tsOffA.Store(d.tsOff)
+		d.rebased = false
+		d.publishOffsets()
 	} else if p.seq != d.lastSeq+1 {
 		// Packets this viewer skipped (a drop, a wait for a keyframe):
 		// keep its sequence gapless so it does not NACK what it was never
@@ -101,15 +121,30 @@ func (d *downTrack) write(p *packet) (int, error) {
 	}
 	d.lastSeq = p.seq
 	d.hdr.SequenceNumber = p.seq + d.seqOff
-	d.hdr.Timestamp = p.ts
+	d.hdr.Timestamp = p.ts + d.tsOff
 	d.hdr.Marker = p.marker
+	d.lastTS = d.hdr.Timestamp
 	n, err := d.writer.WriteRTP(&d.hdr, p.payload)
 	if err == nil {
 		d.packets.Add(1)
 		d.octets.Add(uint32(len(p.payload)))
-		d.lastTSOut.Store(p.ts)
+		d.lastTSOut.Store(d.hdr.Timestamp)
 	}
 	return n, err
+}
+
+// rebase prepares the down-track for the packets of a new stream; shard
+// goroutine only.
+func (d *downTrack) rebase() {
+	if d.started {
+		d.rebased = true
+	}
+}
+
+// sent reports whether a packet with stream seq was already written
+// (false across a rebase: the numbering is a new stream's).
+func (d *downTrack) sent(seq uint16) bool {
+	return d.started && !d.rebased && int16(seq-d.lastSeq) <= 0
 }
 
 func (d *downTrack) publishOffsets() {
@@ -138,7 +173,7 @@ func (d *downTrack) retransmit(p *packet, viewerSeq uint16) error {
 	d.rtxMu.Lock()
 	defer d.rtxMu.Unlock()
 	d.rtxHdr.SequenceNumber = viewerSeq
-	d.rtxHdr.Timestamp = p.ts
+	d.rtxHdr.Timestamp = p.ts + d.tsOffA.Load()
 	d.rtxHdr.Marker = p.marker
 	_, err := d.writer.WriteRTP(&d.rtxHdr, p.payload)
 	return err

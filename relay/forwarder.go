@@ -79,7 +79,9 @@ func (t *trackState) rtpAt(now time.Time) (uint32, bool) {
 	return t.rtpTime(t.pts0 + now.Sub(t.wall0)), true
 }
 
-func newForwarder(r *Relay, s *ingest.Stream) *forwarder {
+// newForwarder starts reading s; rd, when not nil, is a reader of s
+// subscribed earlier (at the stream's start) to use instead of a new one.
+func newForwarder(r *Relay, s *ingest.Stream, rd *ingest.Reader) *forwarder {
 	f := &forwarder{
 		relay:    r,
 		stream:   s,
@@ -113,7 +115,10 @@ func newForwarder(r *Relay, s *ingest.Stream) *forwarder {
 	}
 	// Subscribe after the transcoder started, so the first units are not
 	// lost to its start-up.
-	f.reader = s.Subscribe(0)
+	f.reader = rd
+	if f.reader == nil {
+		f.reader = s.Subscribe(0)
+	}
 	go f.run()
 	return f
 }

@@ -47,6 +47,16 @@ type Relay struct {
 	BFrames func(*ingest.Video) bool
 	// GatherTimeout bounds the wait for local candidates (0: 2 s).
 	GatherTimeout time.Duration
+	// Hub, when set, lets sessions outlive their stream: when a track's
+	// stream ends (the publisher's link dropped, it reconnects, or it
+	// changed codec parameters), its viewers wait up to Linger for the
+	// track's next stream and go on with it in the same session, with
+	// no renegotiation (the same SSRCs, sequence numbers and timestamps
+	// continuing). Without a Hub a stream's viewers are closed with it.
+	Hub *ingest.Hub
+	// Linger is how long viewers wait for their track's next stream (0:
+	// 30 s, the HLS playlist's default linger).
+	Linger time.Duration
 
 	stats         *counters
 	bframesLogged atomic.Int64 // unix ns of the last B-frames warning
@@ -54,6 +64,7 @@ type Relay struct {
 	mu      sync.Mutex
 	closed  bool
 	entries map[*ingest.Stream]*entry
+	waiting map[string]map[*Viewer]struct{} // by track: viewers between two streams
 	shards  []*shard
 	next    int
 }
@@ -64,6 +75,10 @@ type entry struct {
 	viewers  map[*Viewer]struct{}
 	fwd      *forwarder
 	attached int
+	// reader was subscribed when the stream started, for viewers moved
+	// to it, so that their forwarder starts on the stream's first
+	// keyframe; the first attach hands it to the forwarder.
+	reader *ingest.Reader
 }
 
 // Initialize starts the shards.
@@ -83,13 +98,20 @@ func (r *Relay) Initialize() error {
 	if r.GatherTimeout <= 0 {
 		r.GatherTimeout = 2 * time.Second
 	}
+	if r.Linger <= 0 {
+		r.Linger = 30 * time.Second
+	}
 	r.stats = newCounters()
 	r.entries = map[*ingest.Stream]*entry{}
+	r.waiting = map[string]map[*Viewer]struct{}{}
 	for range r.Shards {
 		r.shards = append(r.shards, newShard(r, r.ShardQueue))
 	}
 	if r.Transcoder == nil {
 		r.Logger.Warn("WebRTC viewers of AAC streams (RTMP, OBS) get video only", "why", r.noTranscoderWhy())
+	}
+	if r.Hub != nil {
+		r.Hub.OnStream(r.streamStarted)
 	}
 	return nil
 }
@@ -120,8 +142,11 @@ func (r *Relay) Play(s *ingest.Stream, offer *rtc.Offer) (*Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Viewer{relay: r, pc: pc, stream: s, detached: make(chan struct{}), closed: make(chan struct{}), started: time.Now(),
+	v := &Viewer{relay: r, pc: pc, stream: s, track: s.Track, closed: make(chan struct{}), started: time.Now(),
 		AudioMissing: plan.audioMissing}
+	if s.Media.Video != nil {
+		v.videoCodec = s.Media.Video.Codec
+	}
 	fail := func(err error) (*Viewer, error) {
 		_ = pc.Close()
 		return nil, err
@@ -165,13 +190,7 @@ func (r *Relay) Play(s *ingest.Stream, offer *rtc.Offer) (*Viewer, error) {
 		r.mu.Unlock()
 		return fail(ErrClosed)
 	}
-	e := r.entries[s]
-	if e == nil {
-		e = &entry{viewers: map[*Viewer]struct{}{}, gone: make(chan struct{})}
-		r.entries[s] = e
-		go r.watchStream(s, e)
-	}
-	e.viewers[v] = struct{}{}
+	r.entryOf(s).viewers[v] = struct{}{}
 	v.shard = r.shards[r.next%len(r.shards)]
 	r.next++
 	r.mu.Unlock()
@@ -288,7 +307,34 @@ func offeredKinds(o *rtc.Offer) []string {
 	return out
 }
 
-// watchStream closes the viewers of s when it ends.
+// entryOf returns the entry of s, making it (and its watcher) the first
+// time; under r.mu.
+func (r *Relay) entryOf(s *ingest.Stream) *entry {
+	e := r.entries[s]
+	if e == nil {
+		e = &entry{viewers: map[*Viewer]struct{}{}, gone: make(chan struct{})}
+		r.entries[s] = e
+		go r.watchStream(s, e)
+	}
+	return e
+}
+
+// dropEntry removes the entry of s once it has no viewer and no
+// forwarder; under r.mu.
+func (r *Relay) dropEntry(s *ingest.Stream, e *entry) {
+	if len(e.viewers) > 0 || e.fwd != nil || r.entries[s] != e {
+		return
+	}
+	delete(r.entries, s)
+	close(e.gone)
+	if e.reader != nil {
+		e.reader.Close()
+		e.reader = nil
+	}
+}
+
+// watchStream acts on the end of s: its viewers wait for the track's
+// next stream when the relay follows the hub, and are closed otherwise.
 func (r *Relay) watchStream(s *ingest.Stream, e *entry) {
 	select {
 	case <-s.Done():
@@ -300,26 +346,238 @@ func (r *Relay) watchStream(s *ingest.Stream, e *entry) {
 	for v := range e.viewers {
 		vs = append(vs, v)
 	}
+	closed := r.closed
 	r.mu.Unlock()
-	for _, v := range vs {
-		v.Close()
+	if r.Hub == nil || closed {
+		for _, v := range vs {
+			v.Close()
+		}
+		return
 	}
+	r.suspend(s, vs)
+}
+
+// suspend takes the viewers of s, which ended, off it: they wait for the
+// next stream of the track, for Linger at most.
+func (r *Relay) suspend(s *ingest.Stream, vs []*Viewer) {
+	type waiter struct {
+		v   *Viewer
+		gen uint64
+	}
+	var ws []waiter
+	for _, v := range vs {
+		v.moveMu.Lock()
+		if r.unlink(v, s) {
+			r.mu.Lock()
+			if !v.closing && !r.closed {
+				w := r.waiting[s.Track]
+				if w == nil {
+					w = map[*Viewer]struct{}{}
+					r.waiting[s.Track] = w
+				}
+				w[v] = struct{}{}
+				v.waitGen++
+				ws = append(ws, waiter{v, v.waitGen})
+			}
+			r.mu.Unlock()
+		}
+		v.moveMu.Unlock()
+	}
+	if len(ws) == 0 {
+		return
+	}
+	r.Logger.Info("WebRTC viewers wait for the track's next stream", "track", s.Track, "viewers", len(ws), "for", r.Linger)
+	// The next stream may have started before this one ended (a
+	// reconnecting encoder that took over).
+	if next := r.Hub.Live(s.Track); next != nil && next.ID > s.ID {
+		r.resume(next, nil)
+	}
+	time.AfterFunc(r.Linger, func() {
+		var expired []*Viewer
+		r.mu.Lock()
+		for _, w := range ws {
+			if _, ok := r.waiting[s.Track][w.v]; ok && w.v.waitGen == w.gen {
+				expired = append(expired, w.v)
+			}
+		}
+		r.mu.Unlock()
+		for _, v := range expired {
+			v.Close()
+		}
+		if len(expired) > 0 {
+			r.Logger.Info("WebRTC viewers closed: no stream followed", "track", s.Track, "viewers", len(expired))
+		}
+	})
+}
+
+// streamStarted is the hub's handler for a new stream (synchronous, before
+// its first unit): the track's waiting viewers, and the viewers of an
+// older stream of the track (its publisher was taken over), move to it.
+func (r *Relay) streamStarted(s *ingest.Stream) {
+	r.mu.Lock()
+	n, connected := 0, false
+	count := func(v *Viewer) {
+		n++
+		connected = connected || v.attached.Load()
+	}
+	for v := range r.waiting[s.Track] {
+		count(v)
+	}
+	for st, e := range r.entries {
+		if st.Track == s.Track && st.ID < s.ID {
+			for v := range e.viewers {
+				count(v)
+			}
+		}
+	}
+	closed := r.closed
+	r.mu.Unlock()
+	if n == 0 || closed {
+		return
+	}
+	if !connected {
+		// Nobody to send to yet: their forwarder subscribes when the
+		// first of them connects, so no units pile up meanwhile.
+		go r.resume(s, nil)
+		return
+	}
+	// Subscribed here, before the first unit, so the moved viewers start
+	// on the stream's first keyframe.
+	rd := s.Subscribe(0)
+	go r.resume(s, rd)
+}
+
+// resume moves the track's waiting viewers, and those of its older
+// streams, to s. rd, when not nil, is a reader of s subscribed at its
+// start for their forwarder.
+func (r *Relay) resume(s *ingest.Stream, rd *ingest.Reader) {
+	r.mu.Lock()
+	if rd != nil {
+		e := r.entryOf(s)
+		if e.reader == nil && e.fwd == nil {
+			e.reader, rd = rd, nil
+		}
+	}
+	var vs []*Viewer
+	for v := range r.waiting[s.Track] {
+		vs = append(vs, v)
+	}
+	for st, e := range r.entries {
+		if st.Track == s.Track && st.ID < s.ID {
+			for v := range e.viewers {
+				vs = append(vs, v)
+			}
+		}
+	}
+	r.mu.Unlock()
+	if rd != nil {
+		rd.Close()
+	}
+	moved := 0
+	for _, v := range vs {
+		if r.move(v, s) {
+			moved++
+		}
+	}
+	r.mu.Lock()
+	if e := r.entries[s]; e != nil {
+		r.dropEntry(s, e)
+	}
+	r.mu.Unlock()
+	if moved > 0 {
+		r.stats.resumed.Add(uint64(moved))
+		r.Logger.Info("WebRTC viewers go on with the track's next stream", "track", s.Track, "viewers", moved)
+	}
+}
+
+// move puts v on s, in the same session. It reports whether v moved; a
+// viewer whose video codec s does not have is closed instead.
+func (r *Relay) move(v *Viewer, s *ingest.Stream) bool {
+	v.moveMu.Lock()
+	r.mu.Lock()
+	cur, closing := v.stream, v.closing || r.closed
+	r.mu.Unlock()
+	if closing || cur == s || (cur != nil && cur.ID > s.ID) {
+		v.moveMu.Unlock()
+		return false
+	}
+	if v.video != nil && s.Media.Video != nil && s.Media.Video.Codec != v.videoCodec {
+		v.moveMu.Unlock()
+		r.Logger.Info("WebRTC viewer closed: the track's next stream has another video codec",
+			"track", s.Track, "was", v.videoCodec.String(), "now", s.Media.Video.Codec.String())
+		v.Close()
+		return false
+	}
+	if cur != nil {
+		r.unlink(v, cur)
+	}
+	r.mu.Lock()
+	if v.closing || r.closed {
+		r.mu.Unlock()
+		v.moveMu.Unlock()
+		return false
+	}
+	if w := r.waiting[s.Track]; w != nil {
+		delete(w, v)
+		if len(w) == 0 {
+			delete(r.waiting, s.Track)
+		}
+	}
+	v.stream = s
+	r.entryOf(s).viewers[v] = struct{}{}
+	r.mu.Unlock()
+	if v.attached.Load() {
+		r.attach(v)
+	}
+	v.moveMu.Unlock()
+	return true
+}
+
+// unlink takes v off from, the stream it watches: off its forwarder
+// (returning once no shard writes to it) and out of the stream's entry.
+// It reports false when v is not on from. Called with v.moveMu held.
+func (r *Relay) unlink(v *Viewer, from *ingest.Stream) bool {
+	r.mu.Lock()
+	if v.stream != from {
+		r.mu.Unlock()
+		return false
+	}
+	f := v.fwd
+	v.fwd = nil
+	r.mu.Unlock()
+	if f != nil {
+		r.detach(v, f)
+	}
+	v.fwdA.Store(nil)
+	r.mu.Lock()
+	if e := r.entries[from]; e != nil {
+		delete(e.viewers, v)
+		r.dropEntry(from, e)
+	}
+	v.stream = nil
+	r.mu.Unlock()
+	return true
 }
 
 func (r *Relay) attach(v *Viewer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if v.stream == nil || v.fwd != nil || r.closed || v.closing {
+		return
+	}
 	e := r.entries[v.stream]
-	if e == nil || r.closed || v.closing {
+	if e == nil {
 		return
 	}
 	if e.fwd == nil {
-		e.fwd = newForwarder(r, v.stream)
+		e.fwd = newForwarder(r, v.stream, e.reader)
+		e.reader = nil
 		r.stats.forwarders.Add(1)
 	}
 	e.attached++
 	v.fwd = e.fwd
 	v.fwdA.Store(e.fwd)
+	v.detached = make(chan struct{})
 	if v.fwd.aacWhy != "" && v.AudioMissing == "" && v.stream.Media.Audio != nil {
 		v.AudioMissing = v.fwd.aacWhy
 	}
@@ -330,25 +588,32 @@ func (r *Relay) attach(v *Viewer) {
 
 // detach takes v off f and stops f when v was its last viewer.
 func (r *Relay) detach(v *Viewer, f *forwarder) {
+	r.mu.Lock()
+	detached := v.detached
+	r.mu.Unlock()
 	f.mu.Lock()
 	if f.exited {
 		f.mu.Unlock()
 		// The forwarder is gone (its stream ended): tell the shard.
-		v.shard.ctrl <- shardMsg{op: opRemove, fwd: f, v: v}
+		v.shard.ctrl <- shardMsg{op: opRemove, fwd: f, v: v, detached: detached}
 	} else {
-		f.pending = append(f.pending, shardMsg{op: opRemove, fwd: f, v: v})
+		f.pending = append(f.pending, shardMsg{op: opRemove, fwd: f, v: v, detached: detached})
 		f.mu.Unlock()
 		f.poke()
 	}
-	<-v.detached
+	<-detached
 	r.mu.Lock()
-	e := r.entries[v.stream]
 	var stop *forwarder
-	if e != nil && e.fwd == f {
+	for s, e := range r.entries {
+		if e.fwd != f {
+			continue
+		}
 		if e.attached--; e.attached == 0 {
 			stop, e.fwd = f, nil
 			r.stats.forwarders.Add(-1)
+			r.dropEntry(s, e)
 		}
+		break
 	}
 	r.mu.Unlock()
 	if stop != nil {
@@ -359,14 +624,17 @@ func (r *Relay) detach(v *Viewer, f *forwarder) {
 // forget drops a closed viewer.
 func (r *Relay) forget(v *Viewer) {
 	r.mu.Lock()
-	if e := r.entries[v.stream]; e != nil {
-		if _, ok := e.viewers[v]; ok {
+	r.stats.viewers.Add(-1)
+	if v.stream != nil {
+		if e := r.entries[v.stream]; e != nil {
 			delete(e.viewers, v)
-			r.stats.viewers.Add(-1)
+			r.dropEntry(v.stream, e)
 		}
-		if len(e.viewers) == 0 && e.fwd == nil {
-			delete(r.entries, v.stream)
-			close(e.gone)
+	}
+	if w := r.waiting[v.track]; w != nil {
+		delete(w, v)
+		if len(w) == 0 {
+			delete(r.waiting, v.track)
 		}
 	}
 	r.mu.Unlock()
@@ -386,6 +654,11 @@ func (r *Relay) Close() {
 			vs = append(vs, v)
 		}
 	}
+	for _, w := range r.waiting {
+		for v := range w {
+			vs = append(vs, v)
+		}
+	}
 	r.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, v := range vs {
@@ -402,12 +675,13 @@ func (r *Relay) Close() {
 // Viewers returns the number of sessions.
 func (r *Relay) Viewers() int { return int(r.stats.viewers.Load()) }
 
-// ViewerCount returns how many WebRTC viewers watch a track now: the
-// live channel and the API add it to the HLS count.
+// ViewerCount returns how many WebRTC viewers watch a track now (those
+// waiting for its next stream too): the live channel and the API add it
+// to the HLS count.
 func (r *Relay) ViewerCount(track string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
+	n := len(r.waiting[track])
 	for s, e := range r.entries {
 		if s.Track == track {
 			n += len(e.viewers)
@@ -433,6 +707,7 @@ func (r *Relay) Stats() Stats {
 		NACKsServed:        c.nackServed.Load(),
 		KeyframeRequests:   c.keyframeRequests.Load(),
 		SenderReports:      c.senderReports.Load(),
+		Resumed:            c.resumed.Load(),
 		TranscodersRunning: c.transcoders.Load(),
 		TranscoderStarts:   c.transcoderStarts.Load(),
 		TranscoderFailures: c.transcoderFailures.Load(),

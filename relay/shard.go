@@ -37,6 +37,8 @@ type shardMsg struct {
 	resync bool      // the shard lost packets of this stream before these
 	pkts   []*packet // opPackets; opAdd: the current GOP so far
 	at     int64     // opPackets: unix ns when queued
+	// opRemove: closed once the viewer is off the shard
+	detached chan struct{}
 }
 
 // maxShardLag is how late a shard may write an access unit: past it (the
@@ -74,9 +76,16 @@ func (s *shard) handle(m shardMsg) {
 	switch m.op {
 	case opAdd:
 		s.viewers[m.fwd] = append(s.viewers[m.fwd], m.v)
+		// A viewer that watched an earlier stream of the track goes on
+		// with this one in its own numbering.
+		for _, dt := range []*downTrack{m.v.video, m.v.audio} {
+			if dt != nil {
+				dt.rebase()
+			}
+		}
 		if m.v.video != nil {
 			if len(m.pkts) > 0 {
-				s.writeTo(m.v, m.v.video, m.pkts, true)
+				s.writeTo(m.v, m.v.video, m.pkts, true, time.Now())
 			} else {
 				m.v.video.waitKey = true
 				m.fwd.stream.RequestKeyframe()
@@ -96,7 +105,7 @@ func (s *shard) handle(m shardMsg) {
 		} else {
 			s.viewers[m.fwd] = list
 		}
-		close(m.v.detached)
+		close(m.detached)
 	case opPackets:
 		now := time.Now()
 		if now.UnixNano()-m.at > int64(maxShardLag) {
@@ -114,8 +123,8 @@ func (s *shard) handle(m shardMsg) {
 			if m.resync && m.video {
 				dt.waitKey = true
 			}
-			s.writeTo(v, dt, m.pkts, m.video)
-			if now.After(dt.nextSR) {
+			s.writeTo(v, dt, m.pkts, m.video, now)
+			if now.After(dt.nextSR) && !dt.rebased {
 				s.sendReport(v, dt, m.fwd, now, m.video)
 			}
 		}
@@ -141,10 +150,10 @@ func (s *shard) drop(m shardMsg) {
 
 // writeTo writes pkts to one down-track, holding video back until a
 // keyframe when the track lost packets.
-func (s *shard) writeTo(v *Viewer, dt *downTrack, pkts []*packet, video bool) {
+func (s *shard) writeTo(v *Viewer, dt *downTrack, pkts []*packet, video bool, now time.Time) {
 	c := s.relay.stats
 	if video && dt.waitKey {
-		if !pkts[0].key || (dt.started && int16(pkts[0].seq-dt.lastSeq) <= 0) {
+		if !pkts[0].key || dt.sent(pkts[0].seq) {
 			c.dropWaitKey.Add(uint64(len(pkts)))
 			return
 		}
@@ -152,7 +161,7 @@ func (s *shard) writeTo(v *Viewer, dt *downTrack, pkts []*packet, video bool) {
 	}
 	var n, bytes int
 	for _, p := range pkts {
-		if dt.started && int16(p.seq-dt.lastSeq) <= 0 {
+		if dt.sent(p.seq) {
 			// Already sent: queued before this viewer's GOP, which
 			// overtook it.
 			continue
@@ -164,6 +173,9 @@ func (s *shard) writeTo(v *Viewer, dt *downTrack, pkts []*packet, video bool) {
 		}
 		n++
 		bytes += w
+	}
+	if n > 0 {
+		dt.lastWall = now
 	}
 	c.packets.Add(uint64(n))
 	c.bytes.Add(uint64(bytes))
@@ -185,7 +197,7 @@ func (s *shard) sendReport(v *Viewer, dt *downTrack, f *forwarder, now time.Time
 	if !ok {
 		return
 	}
-	if err := v.pc.WriteRTCP([]rtcp.Packet{dt.senderReport(now, rtpNow)}); err == nil {
+	if err := v.pc.WriteRTCP([]rtcp.Packet{dt.senderReport(now, rtpNow+dt.tsOff)}); err == nil {
 		s.relay.stats.senderReports.Add(1)
 	}
 }

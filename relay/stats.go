@@ -20,6 +20,9 @@ type Stats struct {
 	NACKsServed      uint64 // of those, retransmitted from the history
 	KeyframeRequests uint64 // PLI/FIR received from viewers
 	SenderReports    uint64
+	// Resumed counts viewers that went on with their track's next
+	// stream in the same session (the publisher reconnected).
+	Resumed uint64
 
 	TranscodersRunning  int64
 	TranscoderStarts    uint64
@@ -85,6 +88,7 @@ type counters struct {
 	dropShard, dropWaitKey, dropWrite    atomic.Uint64
 	nacked, nackServed, keyframeRequests atomic.Uint64
 	senderReports                        atomic.Uint64
+	resumed                              atomic.Uint64
 	transcoders                          atomic.Int64
 	transcoderStarts, transcoderFailures atomic.Uint64
 	transcoderCPUPastE6                  atomic.Uint64

@@ -14,14 +14,18 @@ import (
 // Viewer is one WHEP session: a PeerConnection with a down-track per
 // kind of media it receives.
 type Viewer struct {
-	relay  *Relay
-	pc     *webrtc.PeerConnection
-	stream *ingest.Stream
-	fwd    *forwarder // set by attach, under the relay's lock
-	fwdA   atomic.Pointer[forwarder]
-	shard  *shard
-	video  *downTrack
-	audio  *downTrack
+	relay      *Relay
+	pc         *webrtc.PeerConnection
+	track      string
+	videoCodec ingest.Codec   // negotiated: a next stream must have it
+	stream     *ingest.Stream // under the relay's lock; nil between two streams
+	moveMu     sync.Mutex     // serializes moves between streams and Close
+	waitGen    uint64         // under the relay's lock: counts waits for a next stream
+	fwd        *forwarder     // set by attach, under the relay's lock
+	fwdA       atomic.Pointer[forwarder]
+	shard      *shard
+	video      *downTrack
+	audio      *downTrack
 	// AudioMissing says why the viewer gets no audio although the stream
 	// has some ("" when it does or the stream has none).
 	AudioMissing string
@@ -29,7 +33,7 @@ type Viewer struct {
 	packets  atomic.Uint64
 	attached atomic.Bool   // onState saw the connection up
 	closing  bool          // under the relay's lock
-	detached chan struct{} // closed by the shard after the remove
+	detached chan struct{} // per attach (under the relay's lock): closed by the shard after the remove
 	closed   chan struct{}
 	once     sync.Once
 	started  time.Time
@@ -42,8 +46,13 @@ func (v *Viewer) PeerConnection() *webrtc.PeerConnection { return v.pc }
 // Done is closed when the session ended.
 func (v *Viewer) Done() <-chan struct{} { return v.closed }
 
-// Stream returns the stream the viewer watches.
-func (v *Viewer) Stream() *ingest.Stream { return v.stream }
+// Stream returns the stream the viewer watches, nil while it waits for
+// its track's next stream.
+func (v *Viewer) Stream() *ingest.Stream {
+	v.relay.mu.Lock()
+	defer v.relay.mu.Unlock()
+	return v.stream
+}
 
 // PacketsSent returns how many RTP packets went to the viewer.
 func (v *Viewer) PacketsSent() uint64 { return v.packets.Load() }
@@ -53,13 +62,16 @@ func (v *Viewer) Close() error {
 	v.once.Do(func() {
 		close(v.closed)
 		r := v.relay
+		v.moveMu.Lock()
 		r.mu.Lock()
 		v.closing = true
 		f := v.fwd
+		v.fwd = nil
 		r.mu.Unlock()
 		if f != nil {
 			r.detach(v, f)
 		}
+		v.moveMu.Unlock()
 		_ = v.pc.Close()
 		v.relay.forget(v)
 	})
@@ -115,7 +127,9 @@ func (v *Viewer) readRTCP(sender *webrtc.RTPSender, dt *downTrack, video bool) {
 				}
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				c.keyframeRequests.Add(1)
-				v.stream.RequestKeyframe()
+				if f := v.fwdA.Load(); f != nil {
+					f.stream.RequestKeyframe()
+				}
 			case *rtcp.ReceiverReport:
 				v.receiverReport(p.Reports)
 			case *rtcp.SenderReport:

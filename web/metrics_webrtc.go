@@ -24,6 +24,7 @@ var (
 	descRTCNackServed = prometheus.NewDesc("kast_webrtc_nack_served_total", "NACKed packets retransmitted from the stream's history.", nil, nil)
 	descRTCKeyframes  = prometheus.NewDesc("kast_webrtc_keyframe_requests_total", "PLI/FIR received from WebRTC viewers.", nil, nil)
 	descRTCSRs        = prometheus.NewDesc("kast_webrtc_sender_reports_total", "RTCP sender reports sent to WebRTC viewers.", nil, nil)
+	descRTCResumed    = prometheus.NewDesc("kast_webrtc_viewers_resumed_total", "WebRTC viewers that went on with their track's next stream in the same session (the publisher reconnected).", nil, nil)
 	descTranscoders   = prometheus.NewDesc("kast_transcoders", "AAC to Opus transcoders running now (one per stream with WebRTC viewers).", nil, nil)
 	descTcStarts      = prometheus.NewDesc("kast_transcoder_starts_total", "AAC to Opus transcoders started.", nil, nil)
 	descTcFailures    = prometheus.NewDesc("kast_transcoder_failures_total", "AAC to Opus transcoders that failed to start or died.", nil, nil)
@@ -36,7 +37,7 @@ var (
 
 func (c *webrtcCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRTCSessions, descRTCForwarders, descRTCPackets, descRTCBytes, descRTCDrops,
-		descRTCNacked, descRTCNackServed, descRTCKeyframes, descRTCSRs, descTranscoders, descTcStarts, descTcFailures,
+		descRTCNacked, descRTCNackServed, descRTCKeyframes, descRTCSRs, descRTCResumed, descTranscoders, descTcStarts, descTcFailures,
 		descTcCPU, descNoOpus, descRefused, descLoss, descRTT} {
 		ch <- d
 	}
@@ -64,6 +65,7 @@ func (c *webrtcCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRTCNackServed, float64(s.NACKsServed))
 	counter(descRTCKeyframes, float64(s.KeyframeRequests))
 	counter(descRTCSRs, float64(s.SenderReports))
+	counter(descRTCResumed, float64(s.Resumed))
 	gauge(descTranscoders, float64(s.TranscodersRunning))
 	counter(descTcStarts, float64(s.TranscoderStarts))
 	counter(descTcFailures, float64(s.TranscoderFailures))

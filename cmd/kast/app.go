@@ -312,6 +312,10 @@ func (a *app) startWebRTC() error {
 			d, ok := transcode.ReorderDepth(v)
 			return ok && d > 0
 		},
+		// Viewers wait for a reconnecting publisher as long as the
+		// playlist does.
+		Hub:    a.hub,
+		Linger: cfg.HLSLinger,
 	}
 	if err := a.relay.Initialize(); err != nil {
 		return fmt.Errorf("relay: %w", err)

@@ -17,6 +17,8 @@ type PlayResult struct {
 	FramesStart   int        `json:"framesStart"`
 	FramesEnd     int        `json:"framesEnd"`
 	FramesSeries  []int      `json:"framesSeries"`
+	TimeSeries    []float64  `json:"timeSeries"` // the video's currentTime
+	WallSeries    []int64    `json:"wallSeries"` // Unix ms of each sample
 	Latency       *float64   `json:"latency"`
 	LatencySeries []*float64 `json:"latencySeries"`
 	TargetLatency *float64   `json:"targetLatency"`

@@ -25,11 +25,17 @@ func SyntheticMedia(audio *ingest.Audio) ingest.Media {
 // FeedSynthetic writes a 30 fps stream with a keyframe every second (and
 // 20 ms audio frames when the stream has audio) to s in real time, until
 // the test ends. The payloads are not decodable pictures.
-func FeedSynthetic(t testing.TB, s *ingest.Stream) {
-	stop := make(chan struct{})
+func FeedSynthetic(t testing.TB, s *ingest.Stream) { t.Cleanup(StartSynthetic(s)) }
+
+// StartSynthetic is FeedSynthetic until the returned function is called
+// (the publisher goes silent, or its stream may then be ended from the
+// caller's goroutine); it returns once nothing writes to s any more.
+func StartSynthetic(s *ingest.Stream) (stop func()) {
+	quit := make(chan struct{})
+	var once sync.Once
 	var wg sync.WaitGroup
 	wg.Add(1)
-	t.Cleanup(func() { close(stop); wg.Wait() })
+	stop = func() { once.Do(func() { close(quit) }); wg.Wait() }
 	go func() {
 		defer wg.Done()
 		start := time.Now()
@@ -38,7 +44,7 @@ func FeedSynthetic(t testing.TB, s *ingest.Stream) {
 		var frame, afr int
 		for {
 			select {
-			case <-stop:
+			case <-quit:
 				return
 			case <-s.Done():
 				return
@@ -64,4 +70,5 @@ func FeedSynthetic(t testing.TB, s *ingest.Stream) {
 			}
 		}
 	}()
+	return stop
 }

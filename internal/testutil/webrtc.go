@@ -40,6 +40,7 @@ type Peer struct {
 	au         []byte
 	h264       codecs.H264Packet
 	onAU       func(annexB []byte, ts uint32)
+	onRTP      func(*rtp.Packet)
 }
 
 // NewPeer returns a receiving peer closed at the end of the test.
@@ -49,6 +50,10 @@ func NewPeer(t testing.TB) *Peer {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	// Like Chromium (libsrtp window of 1024 packets), so that a
+	// retransmission arriving after a keyframe's burst is not refused as
+	// a replay; pion's default window is 64.
+	se.SetSRTPReplayProtectionWindow(1024)
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -102,6 +107,11 @@ func (p *Peer) RecordOpus(w io.Writer) error {
 // Set it before the session starts.
 func (p *Peer) OnAccessUnit(f func(annexB []byte, ts uint32)) { p.onAU = f }
 
+// OnVideoRTP calls f with each video RTP packet as it arrives
+// (retransmissions too, late and out of order). Set it before the
+// session starts.
+func (p *Peer) OnVideoRTP(f func(*rtp.Packet)) { p.onRTP = f }
+
 func (p *Peer) read(tr *webrtc.TrackRemote) {
 	video := tr.Kind() == webrtc.RTPCodecTypeVideo
 	for {
@@ -114,6 +124,9 @@ func (p *Peer) read(tr *webrtc.TrackRemote) {
 		}
 		p.mu.Lock()
 		if video {
+			if p.onRTP != nil {
+				p.onRTP(pkt)
+			}
 			p.video(pkt)
 		} else {
 			p.audioPkts++

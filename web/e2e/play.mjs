@@ -5,7 +5,7 @@
 // for playback to start, then samples decoded frames, currentTime and
 // hls.latency every 250 ms for SAMPLE_SECONDS (default 5). Prints one JSON line:
 //   {started, startMs, framesStart, framesEnd, framesSeries, timeSeries,
-//    latency, latencySeries, state, errors}
+//    wallSeries (Unix ms of each sample), latency, latencySeries, state, errors}
 // Exit code 0 if frames kept growing during sampling, 1 otherwise, 2 on a
 // harness failure.
 import { launch } from './browser.mjs';
@@ -42,7 +42,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const round = (x, d = 3) => (x === null || x === undefined ? null : Number(x.toFixed(d)));
 
 const errors = [];
-const result = { url, started: false, startMs: null, framesStart: 0, framesEnd: 0, framesSeries: [], timeSeries: [], latency: null, latencySeries: [], targetLatency: null, state: null, errors };
+const result = { url, started: false, startMs: null, framesStart: 0, framesEnd: 0, framesSeries: [], timeSeries: [], wallSeries: [], latency: null, latencySeries: [], targetLatency: null, state: null, errors };
 let browser;
 let code = 1;
 try {
@@ -70,12 +70,14 @@ try {
       s = await page.evaluate(sample);
       result.framesSeries.push(s.frames);
       result.timeSeries.push(round(s.time));
+      result.wallSeries.push(Date.now());
       result.latencySeries.push(round(s.latency));
       await sleep(250);
     }
     s = await page.evaluate(sample);
     result.framesSeries.push(s.frames);
     result.timeSeries.push(round(s.time));
+    result.wallSeries.push(Date.now());
     result.latencySeries.push(round(s.latency));
     result.framesStart = result.framesSeries[0];
     result.framesEnd = s.frames;
