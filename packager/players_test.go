@@ -23,7 +23,8 @@ import (
 //
 // Debugging aids: KAST_PLAYERS=hlsjs runs one player; KAST_PLAYERS_DEBUG=1
 // keeps the players' own logs; KAST_PLAYERS_OUT=DIR writes each result
-// (samples, events, logs) and the server's request log there. To compare
+// (samples, events, logs), the server's request log and the media it
+// served there. To compare
 // settings, KAST_PLAYERS_PART_HOLD_BACK=500ms and KAST_PLAYERS_JOIN_HOLD=keyframe|none
 // override the packager's defaults.
 
@@ -38,6 +39,8 @@ type playerRun struct {
 	sample int // seconds sampled after the first frame
 	// size and bitrate of the publish; default 1280x720 at 2.5 Mbit/s
 	size, bitrate string
+	// query is added to the player page's URL (e.g. "llhls=0")
+	query string
 }
 
 // requestLog records when each HLS request came and was answered, in ms
@@ -46,12 +49,39 @@ type requestLog struct {
 	start time.Time
 	mu    sync.Mutex
 	lines []string
+	// media, when set, is a directory where every init section, part and
+	// segment served is written as it went out (KAST_PLAYERS_OUT).
+	media string
+}
+
+// teeWriter copies what a handler writes into a buffer.
+type teeWriter struct {
+	http.ResponseWriter
+	buf []byte
+}
+
+func (w *teeWriter) Write(b []byte) (int, error) {
+	w.buf = append(w.buf, b...)
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *teeWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (l *requestLog) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Since(l.start)
-		h.ServeHTTP(w, r)
+		name := filepath.Base(r.URL.Path)
+		if l.media != "" && !strings.HasSuffix(name, ".m3u8") {
+			tw := &teeWriter{ResponseWriter: w}
+			h.ServeHTTP(tw, r)
+			os.WriteFile(filepath.Join(l.media, name), tw.buf, 0o644)
+		} else {
+			h.ServeHTTP(w, r)
+		}
 		t1 := time.Since(l.start)
 		l.mu.Lock()
 		l.lines = append(l.lines, fmt.Sprintf("%6d %6d %s", t0.Milliseconds(), t1.Milliseconds(), r.URL.RequestURI()))
@@ -81,6 +111,12 @@ func (run playerRun) play(tb testing.TB) (testutil.PlayerResult, int) {
 	tb.Helper()
 	r := newRig(tb, envConfig(tb, run.cfg))
 	log := &requestLog{start: time.Now()}
+	if dir := os.Getenv("KAST_PLAYERS_OUT"); dir != "" {
+		log.media = filepath.Join(dir, run.player+"-"+run.join+"-media")
+		if err := os.MkdirAll(log.media, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/hls/", log.wrap(http.StripPrefix("/hls", r.hls)))
 	mux.Handle("/", testutil.PlayerPages(tb))
@@ -101,6 +137,9 @@ func (run playerRun) play(tb testing.TB) (testutil.PlayerResult, int) {
 		r.waitPlaylist(tb, 15*time.Second)
 		time.Sleep(8 * time.Second)
 		settle = 2
+	}
+	if run.query != "" {
+		q += run.query + "&"
 	}
 	if os.Getenv("KAST_PLAYERS_DEBUG") != "" {
 		q += "debug=1&"
@@ -145,35 +184,110 @@ func players() []string {
 // far behind the live edge it plays and its glass-to-glass latency. The
 // publish is 640x360 so that the encoder and Chromium's decoder keep up
 // on a shared 2-core machine; BenchmarkDefaultPlayers uses 720p.
+//
+// video.js is allowed one freeze in its first seconds, which its own gap
+// skipper ends (see vhsStartupFreeze), and is also played with its LL-HLS
+// support off ("videojs-segments"), where nothing is tolerated.
 func TestDefaultPlayers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
 	testutil.RequireTool(t, "ffmpeg")
 	testutil.RequirePlayers(t)
+	runs := map[string]playerRun{}
+	var names []string
 	for _, player := range players() {
-		t.Run(player, func(t *testing.T) {
-			res, code := playerRun{player: player, join: "first", sample: 15, size: "640x360", bitrate: "1000k"}.play(t)
+		runs[player] = playerRun{player: player, join: "first", sample: 15, size: "640x360", bitrate: "1000k"}
+		names = append(names, player)
+		if player == "videojs" {
+			runs["videojs-segments"] = playerRun{player: player, join: "first", sample: 15, size: "640x360", bitrate: "1000k", query: "llhls=0"}
+			names = append(names, "videojs-segments")
+		}
+	}
+	for _, name := range names {
+		run := runs[name]
+		t.Run(name, func(t *testing.T) {
+			res, code := run.play(t)
 			t.Log(summary(res, code))
-			switch {
-			case !res.Started:
+			if !res.Started {
 				t.Fatalf("no frame within 30 s: %v", res.Errors)
-			case res.Frozen || res.FramesEnd <= res.FramesStart:
-				var frames []int
-				for _, s := range res.Samples {
-					frames = append(frames, s.Frames)
+			}
+			if res.G2G == nil || res.G2G.Frames == 0 {
+				t.Errorf("no clock read from the picture (%+v)", res.G2G)
+			}
+			if name == "videojs" && res.Stalls == 0 {
+				if d, ok := vhsStartupFreeze(res); ok {
+					if d > 0 {
+						t.Logf("video.js froze %v at the start and its gap skipper went on (known VHS + Chromium start-up hole, see vhsStartupFreeze)", d)
+					}
+					return
 				}
-				t.Errorf("frames stopped growing (every 250 ms): %v", frames)
+			}
+			switch {
+			case res.Frozen || res.FramesEnd <= res.FramesStart:
+				t.Errorf("frames stopped growing (every 250 ms): %v", sampledFrames(res))
 			case res.Stalls > 0 || res.WaitingAfterStart > 0:
 				t.Errorf("stalled after the first frame")
 			case code != 0:
 				t.Errorf("players.mjs exit %d: %v", code, res.Errors)
 			}
-			if res.G2G == nil || res.G2G.Frames == 0 {
-				t.Errorf("no clock read from the picture (%+v)", res.G2G)
-			}
 		})
 	}
+}
+
+func sampledFrames(res testutil.PlayerResult) []int {
+	var frames []int
+	for _, s := range res.Samples {
+		frames = append(frames, s.Frames)
+	}
+	return frames
+}
+
+// vhsStartupFreeze reports whether video.js played as well as it can with
+// its defaults: frames growing all along but for at most one freeze that
+// starts within 3 s of the first frame and lasts at most 4.5 s, and how
+// long that freeze was.
+//
+// Why it happens (seen with KAST_PLAYERS_DEBUG=1 and a replay of the media
+// served into a bare MediaSource): VHS 3 appends the init section again
+// whenever the playlist object it holds has changed since the last time
+// (SegmentLoader.updateAppendInitSegmentStatus). At the live edge of an
+// LL-HLS stream every blocking reload brings a new playlist, so each part
+// goes into the SourceBuffer behind an init section, and Chromium, after
+// an init section, will not take the dependent frames of a part that does
+// not start on a keyframe: holes of 70-90 ms open after each segment's first
+// part, and VHS's gap skipper only seeks over them after about 2.5 s. The
+// loop ends the first time VHS takes two parts from one playlist, which
+// is timing luck; the parts themselves are continuous (the same bytes
+// appended once each leave no hole). With VHS's LL-HLS off
+// ({html5: {vhs: {llhls: false}}}) it plays whole segments, which start on
+// keyframes, with no freeze, about 3 s further behind.
+func vhsStartupFreeze(res testutil.PlayerResult) (time.Duration, bool) {
+	frames := sampledFrames(res)
+	const sample = 250 * time.Millisecond
+	freezes := 0
+	var freeze time.Duration
+	for i := 1; i < len(frames); {
+		if frames[i] > frames[i-1] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(frames) && frames[j] <= frames[i-1] {
+			j++
+		}
+		// a run of samples without a new frame: i-1 .. j
+		d := time.Duration(j-i) * sample
+		if d >= 750*time.Millisecond {
+			if freezes > 0 || time.Duration(i)*sample > 3*time.Second || d > 4500*time.Millisecond {
+				return d, false
+			}
+			freezes++
+			freeze = d
+		}
+		i = j
+	}
+	return freeze, len(frames) > 0 && frames[len(frames)-1] > frames[0]
 }
 
 // BenchmarkDefaultPlayers reports each player's glass-to-glass latency
