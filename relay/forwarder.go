@@ -25,6 +25,8 @@ type forwarder struct {
 	opus       <-chan *ingest.Unit
 	aacWhy     string // why AAC is not sent, "" when it is
 
+	reencode *videoReencode // nil unless the video is re-encoded without B-frames
+
 	mu       sync.Mutex
 	pending  []shardMsg // adds and removes, applied by the forwarder goroutine
 	kick     chan struct{}
@@ -93,6 +95,7 @@ func newForwarder(r *Relay, s *ingest.Stream, rd *ingest.Reader) *forwarder {
 	}
 	if v := s.Media.Video; v != nil {
 		f.videoTrack = newTrackState(90000, videoHistory)
+		f.startReencode(v)
 	}
 	if a := s.Media.Audio; a != nil {
 		switch a.Codec {
@@ -190,6 +193,10 @@ func (f *forwarder) run() {
 	}()
 	units := f.reader.Units()
 	ready := f.tcReady
+	var vready chan VideoTranscoder
+	if f.reencode != nil {
+		vready = f.reencode.ready
+	}
 	for {
 		select {
 		case <-f.stop:
@@ -216,6 +223,11 @@ func (f *forwarder) run() {
 				continue
 			}
 			f.opusUnit(u)
+		case vt := <-vready:
+			vready = nil
+			f.reencodeReady(vt)
+		case u, ok := <-f.reencodedOutput():
+			f.reencodedUnit(u, ok)
 		}
 	}
 }
@@ -265,6 +277,10 @@ func (f *forwarder) unit(u *ingest.Unit) {
 	case ingest.KindVideo:
 		t := f.videoTrack
 		if t == nil {
+			return
+		}
+		if f.reencode != nil && f.reencode.on {
+			f.reencodeUnit(u)
 			return
 		}
 		if u.PTS != u.DTS {
@@ -387,6 +403,9 @@ func (f *forwarder) close() {
 	}
 	<-f.done
 	f.closeTranscoder()
+	if f.reencode != nil {
+		f.reencode.closeAfterStart(f.relay)
+	}
 	// A transcoder that finished starting after the goroutine left.
 	f.tcWG.Wait()
 	if f.tcReady != nil {

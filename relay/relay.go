@@ -45,6 +45,12 @@ type Relay struct {
 	// SPS); Play refuses such streams with ErrBFrames, and also streams
 	// whose units turned out to carry B-frames. nil refuses none.
 	BFrames func(*ingest.Video) bool
+	// ReencodeBFrames, when set, re-encodes the video of streams whose
+	// SPS says B-frames (BFrames) without them, once per stream while it
+	// has WebRTC viewers, instead of refusing those viewers. Streams
+	// whose units turn out to carry B-frames the SPS did not announce are
+	// still refused.
+	ReencodeBFrames NewVideoTranscoder
 	// GatherTimeout bounds the wait for local candidates (0: 2 s).
 	GatherTimeout time.Duration
 	// Hub, when set, lets sessions outlive their stream: when a track's
@@ -214,6 +220,7 @@ func (r *Relay) Play(s *ingest.Stream, offer *rtc.Offer) (*Viewer, error) {
 type playPlan struct {
 	video, audio func(webrtc.RTPCodecParameters) int
 	audioMissing string
+	reencoded    bool // the video goes out re-encoded without B-frames
 }
 
 // plan matches the stream's media with the offer.
@@ -226,6 +233,10 @@ func (r *Relay) plan(s *ingest.Stream, o *rtc.Offer) (playPlan, error) {
 			e := r.entries[s]
 			bf = e != nil && e.fwd != nil && e.fwd.hasBFrames()
 			r.mu.Unlock()
+		}
+		if bf && r.ReencodeBFrames != nil && r.BFrames(s.Media.Video) {
+			bf = false
+			p.reencoded = true
 		}
 		if bf {
 			if r.stats.refusedBFrames.Add(1) == 1 || time.Since(time.Unix(0, r.bframesLogged.Load())) > time.Minute {
@@ -249,6 +260,9 @@ func (r *Relay) plan(s *ingest.Stream, o *rtc.Offer) (playPlan, error) {
 				profile := byte(0)
 				if len(vid.SPS) > 1 {
 					profile = vid.SPS[1]
+				}
+				if p.reencoded {
+					profile = reencodedProfile
 				}
 				p.video = acceptH264(profile)
 			case ingest.CodecVP8:
@@ -714,8 +728,13 @@ func (r *Relay) Stats() Stats {
 		TranscoderCPU:      float64(c.transcoderCPUPastE6.Load()) / 1e6,
 		AudioWithoutOpus:   c.audioWithoutOpus.Load(),
 		RefusedBFrames:     c.refusedBFrames.Load(),
-		Loss:               c.loss.snapshot(),
-		RTT:                c.rtt.snapshot(),
+
+		VideoTranscodersRunning: c.videoTranscoders.Load(),
+		VideoTranscoderFailures: c.videoTranscoderFailures.Load(),
+		VideoTranscoderCPU:      float64(c.videoTranscoderCPUPastE6.Load()) / 1e6,
+
+		Loss: c.loss.snapshot(),
+		RTT:  c.rtt.snapshot(),
 	}
 	if w := c.audioWithoutOpusWhy.Load(); w != nil {
 		s.AudioWithoutOpusWhy = *w
@@ -725,6 +744,11 @@ func (r *Relay) Stats() Stats {
 		if e.fwd != nil {
 			if cr, ok := e.fwd.transcoderCPU(); ok {
 				s.TranscoderCPU += cr
+			}
+			if re := e.fwd.reencode; re != nil {
+				if cr, ok := re.cpu(); ok {
+					s.VideoTranscoderCPU += cr
+				}
 			}
 		}
 	}

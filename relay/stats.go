@@ -33,6 +33,11 @@ type Stats struct {
 
 	RefusedBFrames uint64 // WHEP offers refused with ErrBFrames
 
+	// Re-encodes of B-frame video for WebRTC (Relay.ReencodeBFrames).
+	VideoTranscodersRunning int64
+	VideoTranscoderFailures uint64
+	VideoTranscoderCPU      float64 // seconds, running and past ones
+
 	Loss Histogram // fraction lost per receiver report
 	RTT  Histogram // seconds, per receiver report
 }
@@ -95,6 +100,9 @@ type counters struct {
 	audioWithoutOpus                     atomic.Uint64
 	audioWithoutOpusWhy                  atomic.Pointer[string]
 	refusedBFrames                       atomic.Uint64
+	videoTranscoders                     atomic.Int64
+	videoTranscoderFailures              atomic.Uint64
+	videoTranscoderCPUPastE6             atomic.Uint64
 	loss, rtt                            *histogram
 }
 

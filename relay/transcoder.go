@@ -27,3 +27,27 @@ type NewTranscoder func(aac *ingest.Audio) (AudioTranscoder, error)
 type CPUReporter interface {
 	CPUSeconds() float64
 }
+
+// VideoTranscoder re-encodes the H.264 of one stream without B-frames:
+// Chromium decodes only the keyframes of a stream with B-frames over
+// WebRTC. The relay starts one per such stream while it has WebRTC
+// viewers, when Relay.ReencodeBFrames is set. An ffmpeg child process
+// implements it today.
+type VideoTranscoder interface {
+	// Write hands over one video unit of the stream; it must not block
+	// for long (a transcoder that falls behind drops to a keyframe).
+	Write(u *ingest.Unit) error
+	// Output delivers the re-encoded units (KindVideo, NALUs set, PTS on
+	// the stream's clock, PTS == DTS). It is closed when the transcoder
+	// stops.
+	Output() <-chan *ingest.Unit
+	// H264 is the output's parameters (SPS, PPS), nil before the first
+	// output unit.
+	H264() *ingest.Video
+	// Close stops the transcoder and frees what it holds.
+	Close() error
+}
+
+// NewVideoTranscoder starts a video transcoder for an H.264 stream with
+// the given parameters.
+type NewVideoTranscoder func(v *ingest.Video) (VideoTranscoder, error)

@@ -31,6 +31,9 @@ var (
 	descTcCPU         = prometheus.NewDesc("kast_transcoder_cpu_seconds_total", "CPU time used by AAC to Opus transcoders.", nil, nil)
 	descNoOpus        = prometheus.NewDesc("kast_webrtc_audio_unavailable_total", "WebRTC viewers sent video only because AAC could not become Opus, by reason.", []string{"why"}, nil)
 	descRefused       = prometheus.NewDesc("kast_webrtc_refused_total", "WHEP offers refused, by reason (bframes: the stream has B-frames; the speaker should set bframes=0).", []string{"reason"}, nil)
+	descVideoTc       = prometheus.NewDesc("kast_video_transcoders", "H.264 re-encodes without B-frames running now for WebRTC viewers (-webrtc-reencode-bframes; one per stream).", nil, nil)
+	descVideoTcFail   = prometheus.NewDesc("kast_video_transcoder_failures_total", "Re-encodes without B-frames that failed to start or stopped.", nil, nil)
+	descVideoTcCPU    = prometheus.NewDesc("kast_video_transcoder_cpu_seconds_total", "CPU time used by the re-encodes without B-frames.", nil, nil)
 	descLoss          = prometheus.NewDesc("kast_webrtc_viewer_loss_ratio", "Fraction of packets lost per receiver report of a WebRTC viewer.", nil, nil)
 	descRTT           = prometheus.NewDesc("kast_webrtc_viewer_rtt_seconds", "Round-trip time to WebRTC viewers, per receiver report.", nil, nil)
 )
@@ -38,7 +41,7 @@ var (
 func (c *webrtcCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRTCSessions, descRTCForwarders, descRTCPackets, descRTCBytes, descRTCDrops,
 		descRTCNacked, descRTCNackServed, descRTCKeyframes, descRTCSRs, descRTCResumed, descTranscoders, descTcStarts, descTcFailures,
-		descTcCPU, descNoOpus, descRefused, descLoss, descRTT} {
+		descTcCPU, descNoOpus, descRefused, descVideoTc, descVideoTcFail, descVideoTcCPU, descLoss, descRTT} {
 		ch <- d
 	}
 }
@@ -74,6 +77,9 @@ func (c *webrtcCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descNoOpus, float64(s.AudioWithoutOpus), s.AudioWithoutOpusWhy)
 	}
 	counter(descRefused, float64(s.RefusedBFrames), "bframes")
+	gauge(descVideoTc, float64(s.VideoTranscodersRunning))
+	counter(descVideoTcFail, float64(s.VideoTranscoderFailures))
+	counter(descVideoTcCPU, s.VideoTranscoderCPU)
 	for _, h := range []struct {
 		d *prometheus.Desc
 		h relay.Histogram

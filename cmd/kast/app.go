@@ -312,6 +312,7 @@ func (a *app) startWebRTC() error {
 			d, ok := transcode.ReorderDepth(v)
 			return ok && d > 0
 		},
+		ReencodeBFrames: newVideoTranscoder(cfg.WebRTCReencode, a.log),
 		// Viewers wait for a reconnecting publisher as long as the
 		// playlist does.
 		Hub:    a.hub,

@@ -36,6 +36,7 @@ type config struct {
 	ICEServers      string
 	WebRTCBatch     int
 	WebRTCSenders   int
+	WebRTCReencode  bool
 	DataDir         string
 	PublicHost      string
 	SecureCookies   bool
@@ -110,6 +111,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.WebRTCTCPAddr, "webrtc-tcp-addr", "", "also accept WebRTC over TCP (ICE-TCP) on this address, e.g. :8189, for networks that block UDP")
 	fs.StringVar(&c.WebRTCPublicIPs, "webrtc-public-ips", "", "comma-separated public IPs or host names to advertise to WebRTC peers (a VM behind 1:1 NAT)")
 	fs.IntVar(&c.WebRTCSenders, "webrtc-senders", 0, "sender goroutines WebRTC viewers are spread over (0: one per core)")
+	fs.BoolVar(&c.WebRTCReencode, "webrtc-reencode-bframes", false, "re-encode H.264 with B-frames (OBS's x264 default) without them for WebRTC viewers, one ffmpeg per such stream (~30 % of a core for 720p30) instead of refusing them; HLS keeps the original")
 	fs.IntVar(&c.WebRTCBatch, "webrtc-write-batch", 0, "batch WebRTC writes: up to this many datagrams per sendmmsg (0: one sendto per packet, the default)")
 	fs.StringVar(&c.ICEServers, "ice-servers", "", "comma-separated STUN/TURN URLs handed to WebRTC clients, e.g. stun:stun.example.org:3478,turn:user:pass@turn.example.org:3478?transport=udp")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the database")

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -233,4 +234,51 @@ func TestWHEPRefusesBFrames(t *testing.T) {
 		return
 	}
 	t.Fatal("track not live over WHEP")
+}
+
+// TestWHEPReencodesBFrames: with -webrtc-reencode-bframes, a publish with
+// B-frames plays over WHEP, re-encoded without them (ffprobe finds no B
+// picture in what the viewer received), starting on a keyframe, and the
+// re-encode shows in /metrics.
+func TestWHEPReencodesBFrames(t *testing.T) {
+	testutil.RequireTool(t, "ffmpeg")
+	testutil.RequireTool(t, "ffprobe")
+	a, _ := startApp(t, map[string]string{"KAST_STREAM_KEY": testStreamKey, "KAST_WEBRTC_REENCODE_BFRAMES": "true"})
+	testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Duration: 40 * time.Second, BFrames: 2,
+		Size: "640x360", Bitrate: "1000k"})
+	p := waitWHEPLive(t, a)
+	var mu sync.Mutex
+	var annexB bytes.Buffer
+	p.OnAccessUnit(func(au []byte, _ uint32) {
+		mu.Lock()
+		annexB.Write(au)
+		mu.Unlock()
+	})
+	s := p.WaitFrames(t, 90, 25*time.Second)
+	if !s.FirstFrameWasKey {
+		t.Fatalf("first frame not a keyframe: %+v", s)
+	}
+	if n := metric(a, "kast_video_transcoders"); n != 1 {
+		t.Errorf("kast_video_transcoders %v with a viewer:\n%s", n, metricLines(a, "kast_video_transcoder"))
+	}
+	p.PC.Close()
+	mu.Lock()
+	file := filepath.Join(t.TempDir(), "received.h264")
+	err := os.WriteFile(file, annexB.Bytes(), 0o644)
+	mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-f", "h264", "-show_entries", "frame=pict_type", "-of", "csv=p=0", file).Output()
+	if err != nil {
+		t.Fatalf("ffprobe of the received video: %v", err)
+	}
+	types := strings.Fields(string(out))
+	if len(types) < 60 {
+		t.Fatalf("ffprobe decoded %d pictures of what was received", len(types))
+	}
+	if b := strings.Count(string(out), "B"); b > 0 {
+		t.Fatalf("%d B pictures in %d received over WebRTC", b, len(types))
+	}
+	t.Logf("%d pictures received, none B (%s...)", len(types), strings.Join(types[:min(12, len(types))], ""))
 }
