@@ -21,6 +21,8 @@ func (s *Server) listen(hls, routes http.Handler) error {
 		return err
 	}
 	s.ln = ln
+	limit := s.connLimiter()
+	ln = limit(ln)
 	if s.TLSConfig != nil {
 		tlsLn, err := net.Listen("tcp", s.TLSAddress)
 		if err != nil {
@@ -28,6 +30,7 @@ func (s *Server) listen(hls, routes http.Handler) error {
 			return err
 		}
 		s.tlsLn = tlsLn
+		tlsLn = limit(tlsLn)
 		cfg := s.TLSConfig.Clone()
 		if len(cfg.NextProtos) == 0 {
 			cfg.NextProtos = []string{"h2", "http/1.1"}
@@ -83,6 +86,25 @@ func (s *Server) listen(hls, routes http.Handler) error {
 		}
 	}
 	return nil
+}
+
+// connLimiter returns what wraps the HTTP and HTTPS listeners in the
+// connection limits, one count for both.
+func (s *Server) connLimiter() func(net.Listener) net.Listener {
+	max, per := s.MaxConns, s.ConnsPerSource
+	if max == 0 {
+		max = DefaultMaxConns
+	}
+	if per == 0 {
+		per = DefaultConnsPerSource
+	}
+	limits := newConnLimits(max, per, s.TrustedProxies, &s.connStats)
+	return func(ln net.Listener) net.Listener {
+		if max < 0 && per < 0 {
+			return ln
+		}
+		return &limitListener{Listener: ln, limits: limits}
+	}
 }
 
 // fastPath serves hls on kast's own HTTP/1.1 loop and everything else

@@ -27,7 +27,7 @@ func (s *Server) metricsHandler() http.Handler {
 		ws = s.WebRTC.WHIP
 	}
 	if s.Relay != nil {
-		reg.MustRegister(&webrtcCollector{r: s.Relay, whip: ws})
+		reg.MustRegister(&webrtcCollector{r: s.Relay, whip: ws, whep: s.WebRTC})
 	}
 	if ws != nil {
 		reg.MustRegister(&whipCollector{w: ws})
@@ -92,6 +92,8 @@ var (
 	descRecDropped  = prometheus.NewDesc("kast_recording_dropped_segments_total", "Segments not recorded (writer queue full, no room, write error).", nil, nil)
 	descRecErrors   = prometheus.NewDesc("kast_recording_write_errors_total", "Failed writes of recordings.", nil, nil)
 	descRecFull     = prometheus.NewDesc("kast_recording_stopped", "1 while recording is stopped for want of disk space or budget.", nil, nil)
+	descHTTPConns   = prometheus.NewDesc("kast_http_connections", "HTTP(S) connections open now (both listeners).", nil, nil)
+	descHTTPRefused = prometheus.NewDesc("kast_http_connections_refused_total", "HTTP(S) connections closed at accept by the limits (total: -http-max-conns; per_source: -http-conns-per-source).", []string{"reason"}, nil)
 	descRecUsage    = prometheus.NewDesc("kast_recording_disk_bytes", "Bytes the recordings take on disk.", nil, nil)
 	descRecDeleted  = prometheus.NewDesc("kast_recording_deleted_publishes_total", "Publishes deleted by the budget or the retention.", []string{"reason"}, nil)
 )
@@ -99,7 +101,7 @@ var (
 func (c *kastCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPublishers, descReaders, descIngestUnits, descIngestBytes, descDrops,
 		descFrames, descParts, descSegments, descBlocked, descRequests,
-		descFastConns, descFastReqs, descHandoffs, descAdoptions,
+		descFastConns, descFastReqs, descHandoffs, descAdoptions, descHTTPConns, descHTTPRefused,
 		descRTMPConns, descRTMPAccepted, descRTMPDropped, descRTMPRefused,
 		descRecSegments, descRecBytes, descRecDropped, descRecErrors, descRecFull, descRecUsage, descRecDeleted,
 		descViewers, descLiveConns, descLiveSent, descLiveDropped, descLiveRefused, descFeedDropped} {
@@ -125,6 +127,11 @@ func (c *kastCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descHandoffs, prometheus.CounterValue, float64(f.Handoffs), listener)
 		ch <- prometheus.MustNewConstMetric(descAdoptions, prometheus.CounterValue, float64(f.Adoptions), listener)
 	}
+
+	cl := &c.s.connStats
+	ch <- prometheus.MustNewConstMetric(descHTTPConns, prometheus.GaugeValue, float64(cl.open.Load()))
+	ch <- prometheus.MustNewConstMetric(descHTTPRefused, prometheus.CounterValue, float64(cl.refusedTotal.Load()), "total")
+	ch <- prometheus.MustNewConstMetric(descHTTPRefused, prometheus.CounterValue, float64(cl.refSrc.Load()), "per_source")
 
 	if c.s.RTMP != nil {
 		r := c.s.RTMP()

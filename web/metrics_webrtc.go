@@ -5,6 +5,7 @@ import (
 
 	"github.com/kastlive/kast/ingest/whip"
 	"github.com/kastlive/kast/relay"
+	"github.com/kastlive/kast/web/webrtc"
 )
 
 // webrtcCollector reads the relay's counters at scrape time, and the
@@ -12,6 +13,7 @@ import (
 type webrtcCollector struct {
 	r    *relay.Relay
 	whip *whip.Server
+	whep *webrtc.Handler // nil in tests that serve no WHEP
 }
 
 var (
@@ -34,6 +36,7 @@ var (
 	descVideoTc       = prometheus.NewDesc("kast_video_transcoders", "H.264 re-encodes without B-frames running now for WebRTC viewers (-webrtc-reencode-bframes; one per stream).", nil, nil)
 	descVideoTcFail   = prometheus.NewDesc("kast_video_transcoder_failures_total", "Re-encodes without B-frames that failed to start or stopped.", nil, nil)
 	descVideoTcCPU    = prometheus.NewDesc("kast_video_transcoder_cpu_seconds_total", "CPU time used by the re-encodes without B-frames.", nil, nil)
+	descWHEPLimited   = prometheus.NewDesc("kast_whep_sessions_limited_total", "WHEP offers refused or sessions ended by the limits, by reason (per_source: 429; full: 503; unconnected_dropped: a session still connecting ended to make room; connect_timeout: no ICE/DTLS within 15 s).", []string{"reason"}, nil)
 	descLoss          = prometheus.NewDesc("kast_webrtc_viewer_loss_ratio", "Fraction of packets lost per receiver report of a WebRTC viewer.", nil, nil)
 	descRTT           = prometheus.NewDesc("kast_webrtc_viewer_rtt_seconds", "Round-trip time to WebRTC viewers, per receiver report.", nil, nil)
 )
@@ -41,7 +44,7 @@ var (
 func (c *webrtcCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRTCSessions, descRTCForwarders, descRTCPackets, descRTCBytes, descRTCDrops,
 		descRTCNacked, descRTCNackServed, descRTCKeyframes, descRTCSRs, descRTCResumed, descTranscoders, descTcStarts, descTcFailures,
-		descTcCPU, descNoOpus, descRefused, descVideoTc, descVideoTcFail, descVideoTcCPU, descLoss, descRTT} {
+		descTcCPU, descNoOpus, descRefused, descVideoTc, descVideoTcFail, descVideoTcCPU, descWHEPLimited, descLoss, descRTT} {
 		ch <- d
 	}
 }
@@ -77,6 +80,13 @@ func (c *webrtcCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descNoOpus, float64(s.AudioWithoutOpus), s.AudioWithoutOpusWhy)
 	}
 	counter(descRefused, float64(s.RefusedBFrames), "bframes")
+	if c.whep != nil {
+		l := c.whep.Limits()
+		counter(descWHEPLimited, float64(l.RefusedPerSource), "per_source")
+		counter(descWHEPLimited, float64(l.RefusedFull), "full")
+		counter(descWHEPLimited, float64(l.DroppedUnconnected), "unconnected_dropped")
+		counter(descWHEPLimited, float64(l.ConnectTimeouts), "connect_timeout")
+	}
 	gauge(descVideoTc, float64(s.VideoTranscodersRunning))
 	counter(descVideoTcFail, float64(s.VideoTranscoderFailures))
 	counter(descVideoTcCPU, s.VideoTranscoderCPU)

@@ -11,6 +11,7 @@ import (
 	"github.com/kastlive/kast/conference"
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/rtmp"
+	"github.com/kastlive/kast/internal/netlimit"
 	"github.com/kastlive/kast/packager"
 	"github.com/kastlive/kast/recorder"
 	"github.com/kastlive/kast/relay"
@@ -50,6 +51,13 @@ type Server struct {
 	// /metrics is not served.
 	MetricsAddress string
 	MetricsToken   string
+	// MaxConns and ConnsPerSource bound the connections of the HTTP and
+	// HTTPS listeners together: past them a new connection is closed at
+	// once (0: DefaultMaxConns, DefaultConnsPerSource; -1: no limit).
+	// The per-source limit counts an IPv4 address or an IPv6 /64 and
+	// exempts TrustedProxies.
+	MaxConns, ConnsPerSource int
+	TrustedProxies           netlimit.Proxies
 
 	Store    conference.Store
 	Hub      *ingest.Hub
@@ -79,13 +87,14 @@ type Server struct {
 	// Feed, when set, has its lost changes counted in the metrics.
 	Feed *conference.Feed
 
-	fast    *fastpath.Server // cleartext; nil when it only redirects
-	plain   *http.Server     // cleartext when it only redirects
-	secure  *fastpath.Server
-	metrics *http.Server
-	ln      net.Listener
-	tlsLn   net.Listener
-	metLn   net.Listener
+	connStats connLimitStats
+	fast      *fastpath.Server // cleartext; nil when it only redirects
+	plain     *http.Server     // cleartext when it only redirects
+	secure    *fastpath.Server
+	metrics   *http.Server
+	ln        net.Listener
+	tlsLn     net.Listener
+	metLn     net.Listener
 }
 
 // Timeouts and limits of the HTTP listener. WriteTimeout leaves room for a

@@ -209,6 +209,9 @@ func (a *app) start(ctx context.Context) error {
 	}
 	ws := &web.Server{
 		Address:        cfg.HTTPAddr,
+		MaxConns:       cfg.HTTPMaxConns,
+		ConnsPerSource: cfg.HTTPPerSource,
+		TrustedProxies: cfg.proxies,
 		MetricsAddress: cfg.MetricsAddr,
 		MetricsToken:   cfg.MetricsToken,
 		Store:          a.store,
@@ -332,11 +335,13 @@ func (a *app) startWebRTC() error {
 		return fmt.Errorf("whip: %w", err)
 	}
 	a.whep = &webrtc.Handler{
-		Relay:      a.relay,
-		WHIP:       a.whip,
-		Tracks:     storeTracks{store: a.store, hub: a.hub},
-		ICEServers: ice,
-		Logger:     a.log.With("component", "whep"),
+		Relay:        a.relay,
+		WHIP:         a.whip,
+		Tracks:       storeTracks{store: a.store, hub: a.hub},
+		ICEServers:   ice,
+		Logger:       a.log.With("component", "whep"),
+		MaxPerSource: cfg.WebRTCPerSource,
+		Proxies:      cfg.proxies,
 	}
 	return a.whep.Initialize()
 }

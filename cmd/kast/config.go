@@ -12,6 +12,7 @@ import (
 	"github.com/kastlive/kast/internal/netlimit"
 	"github.com/kastlive/kast/internal/rtc"
 	"github.com/kastlive/kast/internal/transcode"
+	"github.com/kastlive/kast/web"
 )
 
 // config is everything kast is started with. Each field has a flag and a
@@ -37,6 +38,7 @@ type config struct {
 	WebRTCBatch     int
 	WebRTCSenders   int
 	WebRTCReencode  bool
+	WebRTCPerSource int
 	DataDir         string
 	PublicHost      string
 	SecureCookies   bool
@@ -59,6 +61,8 @@ type config struct {
 	PlaybackTokenTTL time.Duration
 	LiveSwitchDelay  time.Duration
 	LivePerSource    int
+	HTTPMaxConns     int
+	HTTPPerSource    int
 	LiveOrigins      string
 
 	TimetableSyncAllowLoopback bool
@@ -111,6 +115,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.WebRTCTCPAddr, "webrtc-tcp-addr", "", "also accept WebRTC over TCP (ICE-TCP) on this address, e.g. :8189, for networks that block UDP")
 	fs.StringVar(&c.WebRTCPublicIPs, "webrtc-public-ips", "", "comma-separated public IPs or host names to advertise to WebRTC peers (a VM behind 1:1 NAT)")
 	fs.IntVar(&c.WebRTCSenders, "webrtc-senders", 0, "sender goroutines WebRTC viewers are spread over (0: one per core)")
+	fs.IntVar(&c.WebRTCPerSource, "webrtc-per-source", 64, "WHEP viewer sessions one source address (IPv6: one /64) may hold; past it an offer answers 429 (-1: no limit)")
 	fs.BoolVar(&c.WebRTCReencode, "webrtc-reencode-bframes", false, "re-encode H.264 with B-frames (OBS's x264 default) without them for WebRTC viewers, one ffmpeg per such stream (~30 % of a core for 720p30) instead of refusing them; HLS keeps the original")
 	fs.IntVar(&c.WebRTCBatch, "webrtc-write-batch", 0, "batch WebRTC writes: up to this many datagrams per sendmmsg (0: one sendto per packet, the default)")
 	fs.StringVar(&c.ICEServers, "ice-servers", "", "comma-separated STUN/TURN URLs handed to WebRTC clients, e.g. stun:stun.example.org:3478,turn:user:pass@turn.example.org:3478?transport=udp")
@@ -134,6 +139,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.PlaybackTokenTTL, "playback-token-ttl", 10*time.Minute, "lifetime of the playback tokens of registered events (a logout ends them at once; after a restart within this time)")
 	fs.DurationVar(&c.LiveSwitchDelay, "live-switch-delay", 3*time.Second, "upper bound of the random delay the live channel suggests to players after an on-air change")
 	fs.IntVar(&c.LivePerSource, "live-per-source", 64, "live channel connections per source address (IPv6: per /64)")
+	fs.IntVar(&c.HTTPMaxConns, "http-max-conns", web.DefaultMaxConns, "HTTP and HTTPS connections open at once, past which new ones are closed at accept (-1: no limit)")
+	fs.IntVar(&c.HTTPPerSource, "http-conns-per-source", web.DefaultConnsPerSource, "HTTP and HTTPS connections one source address (IPv6: one /64) may hold open; -trusted-proxies are exempt; a venue NAT puts many viewers behind one address (-1: no limit)")
 	fs.StringVar(&c.LiveOrigins, "live-origins", "", "comma-separated browser origins besides kast's own allowed on the live channel (\"*\": any)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies (CDN, nginx) whose X-Forwarded-For names the client for the rate and connection limits; others' headers are ignored")
 	fs.BoolVar(&c.TimetableSyncAllowLoopback, "timetable-sync-allow-loopback", false, "let timetable sync fetch from loopback addresses (a pretalx on this machine); link-local and metadata addresses stay refused")

@@ -6,12 +6,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/kastlive/kast/ingest"
 	"github.com/kastlive/kast/ingest/whip"
+	"github.com/kastlive/kast/internal/netlimit"
 	"github.com/kastlive/kast/internal/rtc"
 	"github.com/kastlive/kast/relay"
+	"github.com/pion/webrtc/v4"
 )
 
 // Tracks tells whether a track exists and what is live on it.
@@ -42,13 +45,24 @@ type Handler struct {
 	// RetryAfter is what a player is told to wait before asking again for
 	// a track that is not live (0: 2 s).
 	RetryAfter time.Duration
-	// MaxSessions bounds the WebRTC sessions (0: 5000); past it POST
-	// answers 503.
+	// MaxSessions bounds the WebRTC sessions (0: 5000). When a new WHEP
+	// offer would pass it, the oldest viewer session still connecting is
+	// ended to make room; with none, POST answers 503.
 	MaxSessions int
+	// MaxPerSource bounds the WHEP sessions of one client (an IPv4
+	// address or an IPv6 /64; 0: 64, -1: none); past it POST answers 429.
+	// Proxies name the reverse proxies whose X-Forwarded-For is believed.
+	MaxPerSource int
+	Proxies      netlimit.Proxies
+	// ConnectTimeout ends a WHEP session whose ICE and DTLS have not
+	// completed this long after the answer (0: 15 s).
+	ConnectTimeout time.Duration
 	// GatherTimeout bounds candidate gathering on an ICE restart (0: 2 s).
 	GatherTimeout time.Duration
 
 	sessions sessions
+
+	refusedPerSource, refusedFull, droppedUnconnected, timedOut atomic.Uint64
 }
 
 // Initialize applies the defaults.
@@ -62,6 +76,12 @@ func (h *Handler) Initialize() error {
 	if h.RetryAfter <= 0 {
 		h.RetryAfter = 2 * time.Second
 	}
+	if h.MaxPerSource == 0 {
+		h.MaxPerSource = 64
+	}
+	if h.ConnectTimeout <= 0 {
+		h.ConnectTimeout = 15 * time.Second
+	}
 	if h.MaxSessions <= 0 {
 		h.MaxSessions = 5000
 	}
@@ -73,6 +93,34 @@ func (h *Handler) Initialize() error {
 
 // Close ends every session.
 func (h *Handler) Close() { h.sessions.closeAll() }
+
+// endIfUnconnected ends s when its ICE and DTLS have not completed
+// within ConnectTimeout: an offer whose peer never connects holds a
+// session slot and its UDP state until pion's ICE gives up (30 s).
+func (h *Handler) endIfUnconnected(s Session) {
+	t := time.AfterFunc(h.ConnectTimeout, func() {
+		if s.PeerConnection().ConnectionState() != webrtc.PeerConnectionStateConnected {
+			h.timedOut.Add(1)
+			s.Close()
+		}
+	})
+	go func() {
+		<-s.Done()
+		t.Stop()
+	}()
+}
+
+// LimitStats counts the WHEP offers the limits turned away or the
+// sessions they ended, for /metrics.
+type LimitStats struct {
+	RefusedPerSource, RefusedFull, DroppedUnconnected, ConnectTimeouts uint64
+}
+
+// Limits returns the counters of the session limits.
+func (h *Handler) Limits() LimitStats {
+	return LimitStats{RefusedPerSource: h.refusedPerSource.Load(), RefusedFull: h.refusedFull.Load(),
+		DroppedUnconnected: h.droppedUnconnected.Load(), ConnectTimeouts: h.timedOut.Load()}
+}
 
 // Sessions returns the number of open sessions.
 func (h *Handler) Sessions() int { return h.sessions.len() }
@@ -156,10 +204,23 @@ func (h *Handler) PostWHEP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if h.sessions.len() >= h.MaxSessions {
+	source := netlimit.Key(h.Proxies.ClientAddr(r))
+	if h.MaxPerSource > 0 && source.IsValid() && h.sessions.fromSource(source) >= h.MaxPerSource {
+		h.refusedPerSource.Add(1)
 		retryAfter(w, 10*time.Second)
-		httpError(w, http.StatusServiceUnavailable, "too many WebRTC sessions; watch over HLS")
+		httpError(w, http.StatusTooManyRequests, "too many WebRTC sessions from this address; watch over HLS")
 		return
+	}
+	if h.sessions.len() >= h.MaxSessions {
+		old := h.sessions.oldestUnconnected()
+		if old == nil {
+			h.refusedFull.Add(1)
+			retryAfter(w, 10*time.Second)
+			httpError(w, http.StatusServiceUnavailable, "too many WebRTC sessions; watch over HLS")
+			return
+		}
+		h.droppedUnconnected.Add(1)
+		old.s.Close()
 	}
 	v, err := h.Relay.Play(live, offer)
 	if err != nil {
@@ -178,8 +239,9 @@ func (h *Handler) PostWHEP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	id := h.sessions.add(&sessionEntry{s: v, kind: "whep", track: track})
+	id := h.sessions.add(&sessionEntry{s: v, kind: "whep", track: track, source: source, created: time.Now()})
 	pc := v.PeerConnection()
+	h.endIfUnconnected(v)
 	hd := w.Header()
 	hd.Set("Content-Type", contentSDP)
 	hd.Set("Location", "/whep/"+track+"/"+id)

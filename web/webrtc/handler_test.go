@@ -39,7 +39,11 @@ type env struct {
 	hub     *ingest.Hub
 }
 
-func newEnv(t *testing.T, gate Gate) *env {
+func newEnv(t *testing.T, gate Gate) *env { return newEnvWith(t, gate, nil) }
+
+// newEnvWith is newEnv with config applied to the handler before it
+// starts.
+func newEnvWith(t *testing.T, gate Gate, config func(*Handler)) *env {
 	t.Helper()
 	e := &rtc.Engine{UDPAddr: "127.0.0.1:0"}
 	if err := e.Initialize(); err != nil {
@@ -52,6 +56,9 @@ func newEnv(t *testing.T, gate Gate) *env {
 	hub := &ingest.Hub{}
 	ice, _ := rtc.ParseICEServers("stun:stun.example.org:3478,turn:u:p@turn.example.org:3478?transport=udp")
 	h := &Handler{Relay: r, Tracks: hubTracks{hub}, Gate: gate, ICEServers: ice}
+	if config != nil {
+		config(h)
+	}
 	if err := h.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -404,3 +411,59 @@ type statusErr struct {
 
 func (e statusErr) Error() string   { return e.msg }
 func (e statusErr) HTTPStatus() int { return e.status }
+
+// postOffer POSTs an offer whose peer never takes the answer: the
+// session stays unconnected.
+func postOffer(t *testing.T, url string) *http.Response {
+	t.Helper()
+	p := testutil.NewPeer(t)
+	res, err := http.Post(url, "application/sdp", strings.NewReader(p.Offer(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res
+}
+
+// TestWHEPSessionLimits: offers past the per-source limit answer 429;
+// sessions that never connect end after ConnectTimeout; when the
+// sessions are full, the oldest unconnected one makes room for a new
+// viewer, who plays.
+func TestWHEPSessionLimits(t *testing.T) {
+	e := newEnvWith(t, nil, func(h *Handler) { h.MaxPerSource, h.ConnectTimeout = 2, time.Second })
+	e.publish(t)
+	h := e.handler
+	url := e.srv.URL + "/whep/main"
+	for i := range 2 {
+		if res := postOffer(t, url); res.StatusCode != http.StatusCreated {
+			t.Fatalf("offer %d: %d", i, res.StatusCode)
+		}
+	}
+	if res := postOffer(t, url); res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("third offer from one source: %d (Retry-After %q)", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	waitFor(t, func() bool { return h.Sessions() == 0 }, "unconnected sessions ended after ConnectTimeout")
+	if l := h.Limits(); l.RefusedPerSource != 1 || l.ConnectTimeouts != 2 {
+		t.Fatalf("limits %+v", l)
+	}
+
+	e = newEnvWith(t, nil, func(h *Handler) { h.MaxPerSource, h.MaxSessions = -1, 2 })
+	e.publish(t)
+	h, url = e.handler, e.srv.URL+"/whep/main"
+	for i := range 2 {
+		if res := postOffer(t, url); res.StatusCode != http.StatusCreated {
+			t.Fatalf("offer %d: %d", i, res.StatusCode)
+		}
+	}
+	p := testutil.NewPeer(t)
+	resp, body := p.WHEP(t, url)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("viewer past the full sessions: %d %s", resp.StatusCode, body)
+	}
+	if s := p.WaitFrames(t, 15, 10*time.Second); !s.FirstFrameWasKey {
+		t.Fatalf("stats %+v", s)
+	}
+	if l := h.Limits(); l.DroppedUnconnected != 1 {
+		t.Fatalf("limits %+v", l)
+	}
+}

@@ -3,7 +3,9 @@ package webrtc
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -19,10 +21,17 @@ type Session interface {
 
 // sessionEntry is a session and what its resource needs.
 type sessionEntry struct {
-	s     Session
-	kind  string // "whep" or "whip"
-	track string
-	mu    sync.Mutex // serializes PATCHes
+	s       Session
+	kind    string // "whep" or "whip"
+	track   string
+	source  netip.Prefix // the client's netlimit.Key; zero when not limited
+	created time.Time
+	mu      sync.Mutex // serializes PATCHes
+}
+
+// connected reports whether the session's ICE and DTLS are done.
+func (e *sessionEntry) connected() bool {
+	return e.s.PeerConnection().ConnectionState() == webrtc.PeerConnectionStateConnected
 }
 
 // sessions maps session IDs to sessions. An entry leaves the map when
@@ -53,6 +62,33 @@ func (ss *sessions) get(id string) *sessionEntry {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	return ss.m[id]
+}
+
+// fromSource counts the WHEP sessions of one source.
+func (ss *sessions) fromSource(p netip.Prefix) int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	n := 0
+	for _, e := range ss.m {
+		if e.kind == "whep" && e.source == p {
+			n++
+		}
+	}
+	return n
+}
+
+// oldestUnconnected returns the oldest WHEP session still connecting,
+// or nil.
+func (ss *sessions) oldestUnconnected() *sessionEntry {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	var old *sessionEntry
+	for _, e := range ss.m {
+		if e.kind == "whep" && !e.connected() && (old == nil || e.created.Before(old.created)) {
+			old = e
+		}
+	}
+	return old
 }
 
 func (ss *sessions) len() int {
