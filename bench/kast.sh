@@ -9,7 +9,8 @@
 # Ports: RTMP_PORT (default 1935), HTTP_PORT (default 8080). CPUS, when set,
 # pins kast to those cores with taskset (e.g. CPUS=0) so that the bench on
 # the other core does not compete with it. Prints "pid N" and the URLs and
-# stops kast on SIGINT/SIGTERM/exit. The per-source connection limits are
+# stops kast on SIGINT/SIGTERM/exit. KAST_ARGS adds flags (word-split), e.g.
+# KAST_ARGS=-webrtc-gso=false. The per-source connection limits are
 # off: every bench viewer comes from 127.0.0.1.
 set -eu
 
@@ -24,7 +25,7 @@ PIN=()
 if [ -n "${CPUS:-}" ]; then PIN=(taskset -c "$CPUS"); fi
 KAST_STREAM_KEY=$KEY "${PIN[@]}" "$BIN" -data-dir "$DIR" -log-level warn \
 	-http-addr "127.0.0.1:$HTTP_PORT" -rtmp-addr "127.0.0.1:$RTMP_PORT" -metrics-addr "" -webrtc-udp-addr 127.0.0.1:0 \
-	-http-conns-per-source -1 -webrtc-per-source -1 >"$DIR/stdout" 2>"$DIR/stderr" &
+	-http-conns-per-source -1 -webrtc-per-source -1 ${KAST_ARGS:-} >"$DIR/stdout" 2>"$DIR/stderr" &
 PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$DIR"; }
 trap cleanup EXIT

@@ -7,6 +7,9 @@
 #   make build && go build -o bin/bench ./bench && go build -o bin/pionserver ./bench/pionserver
 #   bash bench/whep.sh
 #
+# GSO_OFF=1 adds, after each kast row, kast with -webrtc-gso=false (the
+# comparison of docs/benchmarks.md); PION=0 leaves the baseline out.
+#
 # The bench runs at nice -10 when allowed (root); kast and the baseline at
 # the default priority. Prints the bench's table for every row.
 set -eu
@@ -19,13 +22,13 @@ for b in bin/kast bin/bench bin/pionserver; do
 	[ -x "$b" ] || { echo "$b not found (see the top of $0)" >&2; exit 1; }
 done
 
-run_kast() { # viewers ramp duration
-	RTMP_PORT=11935 HTTP_PORT=18080 bench/kast.sh >/tmp/kast-whep-bench.out 2>&1 &
+run_kast() { # viewers ramp duration [kast flags]
+	RTMP_PORT=11935 HTTP_PORT=18080 KAST_ARGS="${4:-}" bench/kast.sh >/tmp/kast-whep-bench.out 2>&1 &
 	local sh=$!
 	for _ in $(seq 50); do grep -q '^pid' /tmp/kast-whep-bench.out 2>/dev/null && break; sleep 0.1; done
 	local pid
 	pid=$(sed -n 's/^pid //p' /tmp/kast-whep-bench.out)
-	echo "### kast, $1 viewers (ramp $2, $3); $(uptime)"
+	echo "### kast ${4:-}, $1 viewers (ramp $2, $3); $(uptime)"
 	"${NICE[@]}" bin/bench -rtmp rtmp://127.0.0.1:11935/live/bench-stream-key-0000 -client whep \
 		-whep http://127.0.0.1:18080/whep/main -viewers "$1" -ramp "$2" -duration "$3" -server-pid "$pid" || true
 	kill "$sh" 2>/dev/null; wait "$sh" 2>/dev/null || true
@@ -45,6 +48,10 @@ run_pion() {
 
 for n in $VIEWERS; do
 	run_kast "$n" 10s 30s
-	run_pion "$n" 10s 30s
+	[ "${GSO_OFF:-}" = 1 ] && run_kast "$n" 10s 30s -webrtc-gso=false
+	[ "${PION:-1}" = 1 ] && run_pion "$n" 10s 30s
 done
-run_kast "$BIG" 20s 45s
+if [ "$BIG" != 0 ]; then
+	run_kast "$BIG" 20s 45s
+	[ "${GSO_OFF:-}" = 1 ] && run_kast "$BIG" 20s 45s -webrtc-gso=false
+fi

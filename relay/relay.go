@@ -209,6 +209,7 @@ func (r *Relay) Play(s *ingest.Stream, offer *rtc.Offer) (*Viewer, error) {
 		}
 		go v.readRTCP(snd, dt, video)
 	}
+	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(v.onPair)
 	pc.OnConnectionStateChange(v.onState)
 	if pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
 		v.onState(webrtc.PeerConnectionStateConnected)

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -85,7 +86,10 @@ func (s *shard) handle(m shardMsg) {
 		}
 		if m.v.video != nil {
 			if len(m.pkts) > 0 {
+				peer := m.v.peerAddr()
+				s.relay.Engine.HoldWrites(peer)
 				s.writeTo(m.v, m.v.video, m.pkts, true, time.Now())
+				s.relay.Engine.ReleaseWrites(peer)
 			} else {
 				m.v.video.waitKey = true
 				m.fwd.stream.RequestKeyframe()
@@ -123,10 +127,17 @@ func (s *shard) handle(m shardMsg) {
 			if m.resync && m.video {
 				dt.waitKey = true
 			}
+			// A frame's packets to one viewer leave together (UDP GSO).
+			peer := netip.AddrPort{}
+			if len(m.pkts) > 1 {
+				peer = v.peerAddr()
+				s.relay.Engine.HoldWrites(peer)
+			}
 			s.writeTo(v, dt, m.pkts, m.video, now)
 			if now.After(dt.nextSR) && !dt.rebased {
 				s.sendReport(v, dt, m.fwd, now, m.video)
 			}
+			s.relay.Engine.ReleaseWrites(peer)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,10 @@ type Viewer struct {
 	// has some ("" when it does or the stream has none).
 	AudioMissing string
 
+	// peer is the viewer's UDP address on the selected ICE pair (invalid
+	// over ICE-TCP or an address that is not an IP): its shard holds it
+	// while it writes a frame, so the frame goes out in few system calls.
+	peer     atomic.Pointer[netip.AddrPort]
 	packets  atomic.Uint64
 	attached atomic.Bool   // onState saw the connection up
 	closing  bool          // under the relay's lock
@@ -78,11 +83,35 @@ func (v *Viewer) Close() error {
 	return nil
 }
 
+// peerAddr returns the viewer's UDP address, invalid when unknown.
+func (v *Viewer) peerAddr() netip.AddrPort {
+	if p := v.peer.Load(); p != nil {
+		return *p
+	}
+	return netip.AddrPort{}
+}
+
+// onPair records the address of the ICE pair the session uses now.
+func (v *Viewer) onPair(p *webrtc.ICECandidatePair) {
+	var ap netip.AddrPort
+	if p != nil && p.Remote != nil && p.Remote.Protocol == webrtc.ICEProtocolUDP {
+		if a, err := netip.ParseAddr(p.Remote.Address); err == nil {
+			ap = netip.AddrPortFrom(a.Unmap(), p.Remote.Port)
+		}
+	}
+	v.peer.Store(&ap)
+}
+
 // onState follows the session: media starts once DTLS is up, and the
 // session ends when ICE fails or the peer closes.
 func (v *Viewer) onState(s webrtc.PeerConnectionState) {
 	switch s {
 	case webrtc.PeerConnectionStateConnected:
+		if v.peer.Load() == nil {
+			if p, err := v.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair(); err == nil {
+				v.onPair(p)
+			}
+		}
 		if v.attached.CompareAndSwap(false, true) {
 			v.relay.attach(v)
 		}

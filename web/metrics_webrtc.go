@@ -37,6 +37,9 @@ var (
 	descVideoTcFail   = prometheus.NewDesc("kast_video_transcoder_failures_total", "Re-encodes without B-frames that failed to start or stopped.", nil, nil)
 	descVideoTcCPU    = prometheus.NewDesc("kast_video_transcoder_cpu_seconds_total", "CPU time used by the re-encodes without B-frames.", nil, nil)
 	descWHEPLimited   = prometheus.NewDesc("kast_whep_sessions_limited_total", "WHEP offers refused or sessions ended by the limits, by reason (per_source: 429; full: 503; unconnected_dropped: a session still connecting ended to make room; connect_timeout: no ICE/DTLS within 15 s).", []string{"reason"}, nil)
+	descGSO           = prometheus.NewDesc("kast_webrtc_gso", "1 when WebRTC packets to a viewer leave in one sendmsg per run of a frame (UDP GSO), 0 when each has its own.", nil, nil)
+	descGSOSends      = prometheus.NewDesc("kast_webrtc_gso_sends_total", "sendmsg calls that carried several of a viewer's packets (UDP GSO).", nil, nil)
+	descGSODatagrams  = prometheus.NewDesc("kast_webrtc_gso_datagrams_total", "Packets sent in those calls.", nil, nil)
 	descLoss          = prometheus.NewDesc("kast_webrtc_viewer_loss_ratio", "Fraction of packets lost per receiver report of a WebRTC viewer.", nil, nil)
 	descRTT           = prometheus.NewDesc("kast_webrtc_viewer_rtt_seconds", "Round-trip time to WebRTC viewers, per receiver report.", nil, nil)
 )
@@ -44,7 +47,7 @@ var (
 func (c *webrtcCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRTCSessions, descRTCForwarders, descRTCPackets, descRTCBytes, descRTCDrops,
 		descRTCNacked, descRTCNackServed, descRTCKeyframes, descRTCSRs, descRTCResumed, descTranscoders, descTcStarts, descTcFailures,
-		descTcCPU, descNoOpus, descRefused, descVideoTc, descVideoTcFail, descVideoTcCPU, descWHEPLimited, descLoss, descRTT} {
+		descTcCPU, descNoOpus, descRefused, descVideoTc, descVideoTcFail, descVideoTcCPU, descWHEPLimited, descGSO, descGSOSends, descGSODatagrams, descLoss, descRTT} {
 		ch <- d
 	}
 }
@@ -63,6 +66,16 @@ func (c *webrtcCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descRTCForwarders, float64(s.Forwarders))
 	counter(descRTCPackets, float64(s.PacketsSent))
+	if c.r.Engine != nil {
+		on, sends, dgrams := c.r.Engine.GSOStats()
+		g := 0.0
+		if on {
+			g = 1
+		}
+		gauge(descGSO, g)
+		counter(descGSOSends, float64(sends))
+		counter(descGSODatagrams, float64(dgrams))
+	}
 	counter(descRTCBytes, float64(s.BytesSent))
 	for reason, n := range s.Drops {
 		counter(descRTCDrops, float64(n), reason)

@@ -298,6 +298,7 @@ func (a *app) startWebRTC() error {
 		PublicAddrs: public,
 		ICEServers:  ice,
 		BatchSize:   cfg.WebRTCBatch,
+		NoGSO:       !cfg.WebRTCGSO,
 		Logger:      a.log.With("component", "webrtc"),
 	}
 	if err := a.rtc.Initialize(); err != nil {

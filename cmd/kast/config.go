@@ -36,6 +36,7 @@ type config struct {
 	WebRTCPublicIPs string
 	ICEServers      string
 	WebRTCBatch     int
+	WebRTCGSO       bool
 	WebRTCSenders   int
 	WebRTCReencode  bool
 	WebRTCPerSource int
@@ -118,6 +119,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.IntVar(&c.WebRTCPerSource, "webrtc-per-source", 64, "WHEP viewer sessions one source address (IPv6: one /64) may hold; past it an offer answers 429 (-1: no limit)")
 	fs.BoolVar(&c.WebRTCReencode, "webrtc-reencode-bframes", false, "re-encode H.264 with B-frames (OBS's x264 default) without them for WebRTC viewers, one ffmpeg per such stream (~30 % of a core for 720p30) instead of refusing them; HLS keeps the original")
 	fs.IntVar(&c.WebRTCBatch, "webrtc-write-batch", 0, "batch WebRTC writes: up to this many datagrams per sendmmsg (0: one sendto per packet, the default)")
+	fs.BoolVar(&c.WebRTCGSO, "webrtc-gso", true, "send each video frame's packets to a WebRTC viewer in one sendmsg with UDP GSO where the kernel has it (Linux 4.18+); off with -webrtc-write-batch")
 	fs.StringVar(&c.ICEServers, "ice-servers", "", "comma-separated STUN/TURN URLs handed to WebRTC clients, e.g. stun:stun.example.org:3478,turn:user:pass@turn.example.org:3478?transport=udp")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the database")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark login cookies Secure on plain HTTP too (kast behind a TLS-terminating proxy); requests over TLS always get Secure cookies")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -41,6 +42,11 @@ type Engine struct {
 	// BatchInterval bounds how long a datagram may wait for its batch
 	// (0: 1 ms).
 	BatchInterval time.Duration
+	// NoGSO turns off UDP generic segmentation offload, which otherwise
+	// sends each run of a frame's packets to a viewer in one sendmsg
+	// where the kernel has it (Linux 4.18+; HoldWrites). Unused with
+	// BatchSize.
+	NoGSO bool
 	// IncludeLoopback advertises loopback addresses as candidates (tests,
 	// and a server reached only through a local proxy). Always true when
 	// UDPAddr is itself a loopback address.
@@ -53,6 +59,7 @@ type Engine struct {
 	Logger          *slog.Logger
 
 	udpConn net.PacketConn
+	gso     *gsoConn // nil without GSO
 	udpMux  *countingMux
 	tcpLn   net.Listener
 	tcpMux  ice.TCPMux
@@ -94,6 +101,14 @@ func (e *Engine) Initialize() error {
 		_ = uc.SetReadBuffer(4 << 20)
 	}
 	var pc net.PacketConn = conn
+	if uc, ok := conn.(*net.UDPConn); ok && e.BatchSize <= 0 && !e.NoGSO {
+		e.gso = newGSOConn(uc)
+		if e.gso.on.Load() {
+			pc = e.gso
+		} else {
+			e.gso = nil
+		}
+	}
 	if e.BatchSize > 0 {
 		size, ivl := e.BatchSize, e.BatchInterval
 		if ivl <= 0 {
@@ -242,6 +257,32 @@ func (e *Engine) TCPLocalAddr() net.Addr {
 		return nil
 	}
 	return e.tcpLn.Addr()
+}
+
+// HoldWrites keeps the UDP datagrams written to addr (a peer's address)
+// until ReleaseWrites, which sends them with as few system calls as UDP
+// GSO allows. Senders hold a viewer's address while they write it a
+// frame. Holds nest; without GSO both are no-ops.
+func (e *Engine) HoldWrites(addr netip.AddrPort) {
+	if e.gso != nil {
+		e.gso.hold(addr)
+	}
+}
+
+// ReleaseWrites ends a HoldWrites and sends what it kept.
+func (e *Engine) ReleaseWrites(addr netip.AddrPort) {
+	if e.gso != nil {
+		e.gso.release(addr)
+	}
+}
+
+// GSOStats returns whether UDP GSO is on, the sendmsg calls that carried
+// several datagrams and how many datagrams they carried.
+func (e *Engine) GSOStats() (on bool, sends, datagrams uint64) {
+	if e.gso == nil {
+		return false, 0, 0
+	}
+	return e.gso.on.Load(), e.gso.sends.Load(), e.gso.datagrams.Load()
 }
 
 // MuxSessions returns how many ICE sessions hold state in the UDP mux:
