@@ -102,7 +102,7 @@ func (e *Engine) Initialize() error {
 	}
 	var pc net.PacketConn = conn
 	if uc, ok := conn.(*net.UDPConn); ok && e.BatchSize <= 0 && !e.NoGSO {
-		e.gso = newGSOConn(uc)
+		e.gso = newGSOConn(uc, e.Logger)
 		if e.gso.on.Load() {
 			pc = e.gso
 		} else {

@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -18,6 +19,7 @@ import (
 // when the kernel has no GSO, go straight to the socket.
 type gsoConn struct {
 	*net.UDPConn
+	log     *slog.Logger
 	on      atomic.Bool  // the kernel segments for us
 	holding atomic.Int32 // addresses held now: 0 skips the lookups
 	stripes [gsoStripes]gsoStripe
@@ -52,8 +54,8 @@ type gsoBatch struct {
 var gsoBatchPool = sync.Pool{New: func() any { return &gsoBatch{buf: make([]byte, 0, 16<<10)} }}
 
 // newGSOConn wraps c; GSO is used when the kernel has it for c.
-func newGSOConn(c *net.UDPConn) *gsoConn {
-	g := &gsoConn{UDPConn: c}
+func newGSOConn(c *net.UDPConn, log *slog.Logger) *gsoConn {
+	g := &gsoConn{UDPConn: c, log: log}
 	for i := range g.stripes {
 		g.stripes[i].held = map[netip.AddrPort]*gsoBatch{}
 	}
@@ -169,8 +171,8 @@ func (g *gsoConn) send(b *gsoBatch, ap netip.AddrPort) {
 				g.datagrams.Add(uint64(j - i))
 				off, i = off+total, j
 				continue
-			} else if gsoRefused(err) {
-				g.on.Store(false)
+			} else if gsoRefused(err) && g.on.CompareAndSwap(true, false) {
+				g.log.Warn("UDP GSO refused by the kernel: WebRTC packets now leave one sendmsg each", "err", err, "peer", ap)
 			}
 		}
 		for k := i; k < j; k++ {

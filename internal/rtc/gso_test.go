@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"bytes"
+	"log/slog"
 	"net"
 	"net/netip"
 	"testing"
@@ -52,7 +53,7 @@ func TestGSOConn(t *testing.T) {
 		return c
 	}
 	send, held, other := listen(), listen(), listen()
-	g := newGSOConn(send)
+	g := newGSOConn(send, slog.Default())
 	if !g.on.Load() {
 		t.Skip("the kernel has no UDP GSO")
 	}
