@@ -98,16 +98,19 @@ func (h *Handler) Close() { h.sessions.closeAll() }
 // within ConnectTimeout: an offer whose peer never connects holds a
 // session slot and its UDP state until pion's ICE gives up (30 s).
 func (h *Handler) endIfUnconnected(s Session) {
-	t := time.AfterFunc(h.ConnectTimeout, func() {
+	// A timer, not a goroutine per session: the check is skipped for a
+	// session that ended meanwhile.
+	time.AfterFunc(h.ConnectTimeout, func() {
+		select {
+		case <-s.Done():
+			return
+		default:
+		}
 		if s.PeerConnection().ConnectionState() != webrtc.PeerConnectionStateConnected {
 			h.timedOut.Add(1)
 			s.Close()
 		}
 	})
-	go func() {
-		<-s.Done()
-		t.Stop()
-	}()
 }
 
 // LimitStats counts the WHEP offers the limits turned away or the
