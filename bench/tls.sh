@@ -8,6 +8,7 @@
 #
 # Needs bin/kast and bin/bench (make build; go build -o bin/bench ./bench),
 # openssl and, for the nginx rows, Debian's nginx.
+# KAST_ARGS adds flags to kast (word-split), e.g. -pprof-addr 127.0.0.1:6060.
 set -eu
 cd "$(dirname "$0")/.."
 VIEWERS=${VIEWERS:-300}
@@ -22,7 +23,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D
 KAST_STREAM_KEY=$KEY taskset -c 0 bin/kast -data-dir "$DIR/data" -log-level warn -record=false \
 	-http-addr 127.0.0.1:$HTTP -https-addr 127.0.0.1:$HTTPS -http-redirect=false \
 	-rtmp-addr 127.0.0.1:$RTMP -rtmps-addr 127.0.0.1:0 -metrics-addr "" -webrtc-udp-addr 127.0.0.1:0 \
-	-http-conns-per-source -1 -webrtc-per-source -1 \
+	-http-conns-per-source -1 -webrtc-per-source -1 ${KAST_ARGS:-} \
 	-tls-cert "$DIR/cert.pem" -tls-key "$DIR/key.pem" >"$DIR/kast.out" 2>&1 &
 PID=$!
 NGINX_PID=

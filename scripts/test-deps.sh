@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what the tests drive and is missing: ffmpeg (publisher and HLS
-# reader), Debian's Chromium (browser tests), nginx, pebble (ACME), zbar-tools
+# reader), Debian's Chromium (browser tests), nginx, Varnish, pebble (ACME), zbar-tools
 # (QR decoder), python3-aiortc (a WHIP publisher), node + npm and the pinned
 # node packages (hls.js, playwright-core). As root it uses apt-get and npm; as
 # another user it says what to install and carries on (tests then skip what
@@ -24,6 +24,8 @@ command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 	missing="$missing libnginx-mod-rtmp"
 # pebble (and pebble-challtestsrv) is the ACME CA the HTTPS test gets a certificate from.
 command -v pebble >/dev/null 2>&1 || missing="$missing pebble"
+# Varnish is the other shared cache the bench's cache test runs (deploy/varnish).
+[ -x /usr/sbin/varnishd ] || missing="$missing varnish"
 # zbarimg decodes the ticket QR code the pages render (a reader nobody here wrote).
 command -v zbarimg >/dev/null 2>&1 || missing="$missing zbar-tools"
 

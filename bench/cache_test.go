@@ -30,10 +30,28 @@ import (
 // straight at kast, for the latency nginx adds), over 20 s with a 5 s ramp:
 // that is the figure in docs/benchmarks.md, too long for make test.
 func TestNginxCache(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds kast and runs nginx")
-	}
 	needTool(t, "nginx")
+	testCache(t, "nginx", "KAST_NGINX_VIEWERS", func(t *testing.T, dir string, originPort int) string {
+		httpsPort := freePort(t)
+		startNginxCache(t, dir, originPort, httpsPort)
+		return fmt.Sprintf("https://127.0.0.1:%d", httpsPort)
+	})
+}
+
+// TestVarnishCache is TestNginxCache with Debian's Varnish configured with
+// deploy/varnish/kast.vcl (cleartext; KAST_VARNISH_VIEWERS for the
+// figures).
+func TestVarnishCache(t *testing.T) {
+	needTool(t, "varnishd")
+	testCache(t, "Varnish", "KAST_VARNISH_VIEWERS", startVarnishCache)
+}
+
+// testCache runs kast, the cache start starts in front of it (returning
+// its base URL), the live channel through it, then the viewer counts.
+func testCache(t *testing.T, name, countsEnv string, start func(t *testing.T, dir string, originPort int) string) {
+	if testing.Short() {
+		t.Skip("builds kast and runs " + name)
+	}
 	dir := t.TempDir()
 	kastBin := filepath.Join(dir, "kast")
 	if out, err := exec.Command("go", "build", "-o", kastBin, "../cmd/kast").CombinedOutput(); err != nil {
@@ -46,8 +64,7 @@ func TestNginxCache(t *testing.T) {
 		"-rtmp-addr", fmt.Sprintf("127.0.0.1:%d", rtmpPort), "-metrics-addr", fmt.Sprintf("127.0.0.1:%d", metricsPort),
 		"-webrtc-udp-addr", "127.0.0.1:0")
 
-	httpsPort := freePort(t)
-	startNginxCache(t, dir, httpPort, httpsPort)
+	base := start(t, dir, httpPort)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -66,38 +83,38 @@ func TestNginxCache(t *testing.T) {
 	}()
 
 	// What is not HLS passes through: the live channel's websocket opens
-	// through nginx (Host, Upgrade and Origin reach kast as sent).
-	wsURL := fmt.Sprintf("wss://127.0.0.1:%d/api/v1/events/meetup/live", httpsPort)
+	// through the cache (Host, Upgrade and Origin reach kast as sent).
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/events/meetup/live"
 	d := websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, HandshakeTimeout: 5 * time.Second}
-	ws, res, err := d.Dial(wsURL, http.Header{"Origin": {fmt.Sprintf("https://127.0.0.1:%d", httpsPort)}})
+	ws, res, err := d.Dial(wsURL, http.Header{"Origin": {base}})
 	if err != nil {
 		status := 0
 		if res != nil {
 			status = res.StatusCode
 		}
-		t.Fatalf("live channel through nginx: %v (status %d)", err, status)
+		t.Fatalf("live channel through %s: %v (status %d)", name, err, status)
 	}
 	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, msg, err := ws.ReadMessage(); err != nil || !strings.Contains(string(msg), `"hello"`) {
-		t.Fatalf("live channel through nginx: first message %q, %v", msg, err)
+		t.Fatalf("live channel through %s: first message %q, %v", name, msg, err)
 	}
 	ws.Close()
 
 	counts, ramp, duration := []int{5, 30}, time.Second, 8*time.Second
-	if v := os.Getenv("KAST_NGINX_VIEWERS"); v != "" {
+	if v := os.Getenv(countsEnv); v != "" {
 		counts, ramp, duration = nil, 5*time.Second, 20*time.Second
 		for _, f := range strings.Split(v, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
 			if err != nil || n <= 0 {
-				t.Fatalf("KAST_NGINX_VIEWERS: %q", v)
+				t.Fatalf("%s: %q", countsEnv, v)
 			}
 			counts = append(counts, n)
 		}
 	}
 	rates := map[int]float64{}
 	for _, n := range append([]int{0}, counts...) {
-		// 0: the first count straight at kast, for the latency added by nginx.
-		hls, viewers := fmt.Sprintf("https://127.0.0.1:%d/hls/main/index.m3u8", httpsPort), n
+		// 0: the first count straight at kast, for the latency added by the cache.
+		hls, viewers := base+"/hls/main/index.m3u8", n
 		if n == 0 {
 			hls, viewers = fmt.Sprintf("http://127.0.0.1:%d/hls/main/index.m3u8", httpPort), counts[0]
 		}
@@ -117,7 +134,7 @@ func TestNginxCache(t *testing.T) {
 			t.Logf("%d viewers straight at kast:\n%s", viewers, sb.String())
 			continue
 		}
-		t.Logf("%d viewers through nginx:\n%s", n, sb.String())
+		t.Logf("%d viewers through %s:\n%s", n, name, sb.String())
 		if res.ViewersWithFrames != int64(n) || res.Errors != 0 {
 			t.Fatalf("%d viewers: %d with frames, errors %v", n, res.ViewersWithFrames, res.ErrorsByKind)
 		}
