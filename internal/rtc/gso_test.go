@@ -121,3 +121,57 @@ func TestGSOConnMapped(t *testing.T) {
 		t.Fatal(canonical(ap))
 	}
 }
+
+// TestGSOConnDualStack: kast's default socket (":8189") is one IPv6
+// socket for both families; runs to IPv4 peers (as IPv4 or IPv4-mapped
+// addresses) and to IPv6 peers are segmented alike.
+func TestGSOConnDualStack(t *testing.T) {
+	send, err := net.ListenUDP("udp", &net.UDPAddr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer send.Close()
+	g := newGSOConn(send, slog.Default())
+	if !g.on.Load() {
+		t.Skip("the kernel has no UDP GSO")
+	}
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		recv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(host)})
+		if err != nil {
+			t.Logf("%s: %v", host, err)
+			continue
+		}
+		defer recv.Close()
+		ap := recv.LocalAddr().(*net.UDPAddr).AddrPort()
+		held := ap
+		if ap.Addr().Is4() {
+			held = netip.AddrPortFrom(netip.AddrFrom16(ap.Addr().As16()), ap.Port()) // as the mux may see it
+		}
+		g.hold(held)
+		for i := range 5 {
+			n := 1100
+			if i == 4 {
+				n = 300
+			}
+			if _, err := g.WriteToAddrPort(bytes.Repeat([]byte{byte(i)}, n), ap); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := g.sends.Load()
+		g.release(held)
+		if g.sends.Load() != before+1 {
+			t.Errorf("%s: %d sendmsg calls with several datagrams, want 1", host, g.sends.Load()-before)
+		}
+		buf := make([]byte, 2000)
+		_ = recv.SetReadDeadline(time.Now().Add(2 * time.Second))
+		for i := range 5 {
+			n, _, err := recv.ReadFromUDP(buf)
+			if err != nil {
+				t.Fatalf("%s: datagram %d: %v", host, i, err)
+			}
+			if want := map[bool]int{true: 300, false: 1100}[i == 4]; n != want || buf[0] != byte(i) {
+				t.Fatalf("%s: datagram %d: %d bytes of %d", host, i, n, buf[0])
+			}
+		}
+	}
+}
