@@ -33,7 +33,27 @@ func TestNginxCache(t *testing.T) {
 	needTool(t, "nginx")
 	testCache(t, "nginx", "KAST_NGINX_VIEWERS", func(t *testing.T, dir string, originPort int) string {
 		httpsPort := freePort(t)
-		startNginxCache(t, dir, originPort, httpsPort)
+		startNginx(t, dir, "kast.conf", [][2]string{
+			{"/var/cache/nginx/kast", filepath.Join(dir, "cache")},
+			{"server 127.0.0.1:8080;", fmt.Sprintf("server 127.0.0.1:%d;", originPort)},
+		}, httpsPort)
+		return fmt.Sprintf("https://127.0.0.1:%d", httpsPort)
+	})
+}
+
+// TestNginxVarnishCache runs the viewers through deploy/nginx/kast-varnish.conf
+// (TLS and HTTP/2 at nginx, no cache there) and Varnish behind it with
+// deploy/varnish/kast.vcl: the HTTPS deployment of the Varnish cache
+// (KAST_NGINX_VARNISH_VIEWERS for the figures).
+func TestNginxVarnishCache(t *testing.T) {
+	needTool(t, "nginx")
+	needTool(t, "varnishd")
+	testCache(t, "nginx and Varnish", "KAST_NGINX_VARNISH_VIEWERS", func(t *testing.T, dir string, originPort int) string {
+		varnish := startVarnishCache(t, dir, originPort)
+		httpsPort := freePort(t)
+		startNginx(t, dir, "kast-varnish.conf", [][2]string{
+			{"server 127.0.0.1:6081;", "server " + strings.TrimPrefix(varnish, "http://") + ";"},
+		}, httpsPort)
 		return fmt.Sprintf("https://127.0.0.1:%d", httpsPort)
 	})
 }
@@ -152,28 +172,27 @@ func testCache(t *testing.T, name, countsEnv string, start func(t *testing.T, di
 	}
 }
 
-// startNginxCache runs nginx with deploy/nginx/kast.conf, adapted to the
-// test's ports, certificate and directories.
-func startNginxCache(t *testing.T, dir string, originPort, httpsPort int) {
+// startNginx runs nginx with deploy/nginx/<site>, adapted to the test's
+// ports, certificate and directories by replace (each must be found) and
+// the listen lines.
+func startNginx(t *testing.T, dir, site string, replace [][2]string, httpsPort int) {
 	t.Helper()
-	site, err := os.ReadFile("../deploy/nginx/kast.conf")
+	b, err := os.ReadFile("../deploy/nginx/" + site)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cert := testutil.SelfSignedCert(t, "127.0.0.1", "localhost")
-	conf := string(site)
-	for _, r := range [][2]string{
-		{"/var/cache/nginx/kast", filepath.Join(dir, "cache")},
-		{"server 127.0.0.1:8080;", fmt.Sprintf("server 127.0.0.1:%d;", originPort)},
+	conf := string(b)
+	for _, r := range append(replace, [][2]string{
 		{"listen 443 ssl http2;", fmt.Sprintf("listen 127.0.0.1:%d ssl http2;", httpsPort)},
 		{"listen [::]:443 ssl http2;", ""},
 		{"listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", freePort(t))},
 		{"listen [::]:80;", ""},
 		{"/etc/ssl/kast/fullchain.pem", cert.CertFile},
 		{"/etc/ssl/kast/privkey.pem", cert.KeyFile},
-	} {
+	}...) {
 		if !strings.Contains(conf, r[0]) {
-			t.Fatalf("deploy/nginx/kast.conf no longer has %q: update the test", r[0])
+			t.Fatalf("deploy/nginx/%s no longer has %q: update the test", site, r[0])
 		}
 		conf = strings.ReplaceAll(conf, r[0], r[1])
 	}

@@ -16,10 +16,11 @@ vcl 4.1;
 backend kast {
     .host = "127.0.0.1";
     .port = "8080";
-    # A blocking playlist reload waits at kast until its part exists, and
-    # a preload-hinted part streams as kast packages it.
-    .first_byte_timeout = 15s;
-    .between_bytes_timeout = 15s;
+    # A blocking playlist reload waits at kast until its part exists (up
+    # to three target durations: 24 s for a publisher sending a keyframe
+    # every 8 s), and a preload-hinted part streams as kast packages it.
+    .first_byte_timeout = 60s;
+    .between_bytes_timeout = 60s;
 }
 
 sub vcl_recv {
@@ -30,6 +31,8 @@ sub vcl_recv {
     if (req.method != "GET" && req.method != "HEAD") {
         return (pass);
     }
+    # Varnish's own Host checks (lower case, refuse a request without).
+    call vcl_req_host;
     if (req.url ~ "^/hls/") {
         # Cached whatever cookies the browser sends: kast decides with
         # Cache-Control. Its answers for gated tracks (registered events)

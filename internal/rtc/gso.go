@@ -26,6 +26,13 @@ type gsoConn struct {
 
 	sends     atomic.Uint64 // sendmsg calls carrying several datagrams
 	datagrams atomic.Uint64 // datagrams those carried
+
+	// refused are the peers the kernel would not segment for (a route
+	// through a device without checksum offload, a path MTU below the
+	// packets): they get one datagram per call. Past gsoMaxRefused of
+	// them GSO is turned off for everyone.
+	refusedMu sync.Mutex
+	refused   map[netip.AddrPort]struct{}
 }
 
 const (
@@ -33,7 +40,8 @@ const (
 	// gsoMaxSegments is the kernel's UDP_MAX_SEGMENTS (64 before 6.9).
 	gsoMaxSegments = 64
 	// gsoMaxBytes keeps a sendmsg below the 64 KB of one IP datagram.
-	gsoMaxBytes = 60000
+	gsoMaxBytes   = 60000
+	gsoMaxRefused = 1000
 	// gsoKeepBytes is the largest batch buffer kept for reuse: a frame's.
 	gsoKeepBytes = 256 << 10
 )
@@ -55,7 +63,7 @@ var gsoBatchPool = sync.Pool{New: func() any { return &gsoBatch{buf: make([]byte
 
 // newGSOConn wraps c; GSO is used when the kernel has it for c.
 func newGSOConn(c *net.UDPConn, log *slog.Logger) *gsoConn {
-	g := &gsoConn{UDPConn: c, log: log}
+	g := &gsoConn{UDPConn: c, log: log, refused: map[netip.AddrPort]struct{}{}}
 	for i := range g.stripes {
 		g.stripes[i].held = map[netip.AddrPort]*gsoBatch{}
 	}
@@ -160,19 +168,23 @@ func (g *gsoConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 // segmentation (a device without checksum offload), GSO is turned off and
 // the run is sent datagram by datagram.
 func (g *gsoConn) send(b *gsoBatch, ap netip.AddrPort) {
+	segment := g.on.Load() && !g.isRefused(ap)
 	off := 0
 	for i := 0; i < len(b.sizes); {
 		seg := b.sizes[i]
 		j, total := gsoRun(b.sizes, i)
 		run := b.buf[off : off+total]
-		if j-i > 1 && g.on.Load() {
-			if err := writeGSO(g.UDPConn, run, seg, ap); err == nil {
+		if j-i > 1 && segment {
+			err := writeGSO(g.UDPConn, run, seg, ap)
+			if err == nil {
 				g.sends.Add(1)
 				g.datagrams.Add(uint64(j - i))
 				off, i = off+total, j
 				continue
-			} else if gsoRefused(err) && g.on.CompareAndSwap(true, false) {
-				g.log.Warn("UDP GSO refused by the kernel: WebRTC packets now leave one sendmsg each", "err", err, "peer", ap)
+			}
+			if gsoRefused(err) {
+				g.refuse(ap, err)
+				segment = false
 			}
 		}
 		for k := i; k < j; k++ {
@@ -183,13 +195,35 @@ func (g *gsoConn) send(b *gsoBatch, ap netip.AddrPort) {
 	}
 }
 
+func (g *gsoConn) isRefused(ap netip.AddrPort) bool {
+	g.refusedMu.Lock()
+	defer g.refusedMu.Unlock()
+	_, ok := g.refused[ap]
+	return ok
+}
+
+// refuse records that the kernel would not segment for ap, and turns GSO
+// off when that happened for many peers.
+func (g *gsoConn) refuse(ap netip.AddrPort, err error) {
+	g.refusedMu.Lock()
+	g.refused[ap] = struct{}{}
+	n := len(g.refused)
+	g.refusedMu.Unlock()
+	if n == 1 || n%100 == 0 {
+		g.log.Warn("UDP GSO refused by the kernel for a WebRTC peer: its packets leave one sendmsg each", "err", err, "peer", ap, "peers", n)
+	}
+	if n >= gsoMaxRefused && g.on.CompareAndSwap(true, false) {
+		g.log.Warn("UDP GSO refused for many WebRTC peers: turned off", "peers", n)
+	}
+}
+
 // gsoRun returns the end (exclusive) and byte count of the run of
 // datagrams starting at sizes[i] that one sendmsg can carry: equal sizes,
 // the last possibly shorter, within the kernel's limits.
 func gsoRun(sizes []int, i int) (j, total int) {
 	seg := sizes[i]
 	j, total = i+1, seg
-	for j < len(sizes) && j-i < gsoMaxSegments && total+sizes[j] <= gsoMaxBytes && sizes[j] <= seg {
+	for seg > 0 && j < len(sizes) && j-i < gsoMaxSegments && total+sizes[j] <= gsoMaxBytes && sizes[j] <= seg {
 		total += sizes[j]
 		j++
 		if sizes[j-1] < seg {

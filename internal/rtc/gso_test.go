@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -173,5 +174,43 @@ func TestGSOConnDualStack(t *testing.T) {
 				t.Fatalf("%s: datagram %d: %d bytes of %d", host, i, n, buf[0])
 			}
 		}
+	}
+}
+
+// TestGSOConnRefusedPeer: a peer the kernel would not segment for gets its
+// datagrams one by one; the others keep GSO.
+func TestGSOConnRefusedPeer(t *testing.T) {
+	send, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer send.Close()
+	g := newGSOConn(send, slog.Default())
+	if !g.on.Load() {
+		t.Skip("the kernel has no UDP GSO")
+	}
+	recv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recv.Close()
+	ap := recv.LocalAddr().(*net.UDPAddr).AddrPort()
+	g.refuse(ap, errors.New("EIO, as from a device without checksum offload"))
+	g.hold(ap)
+	for range 3 {
+		if _, err := g.WriteToAddrPort(make([]byte, 1000), ap); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.release(ap)
+	buf := make([]byte, 2000)
+	_ = recv.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for i := range 3 {
+		if n, _, err := recv.ReadFromUDP(buf); err != nil || n != 1000 {
+			t.Fatalf("datagram %d: %d bytes, %v", i, n, err)
+		}
+	}
+	if g.sends.Load() != 0 || !g.on.Load() {
+		t.Fatalf("%d GSO sends to a refused peer; GSO on %v", g.sends.Load(), g.on.Load())
 	}
 }

@@ -96,20 +96,24 @@ func (h *Handler) Close() { h.sessions.closeAll() }
 
 // endIfUnconnected ends s when its ICE and DTLS have not completed
 // within ConnectTimeout: an offer whose peer never connects holds a
-// session slot and its UDP state until pion's ICE gives up (30 s).
-func (h *Handler) endIfUnconnected(s Session) {
-	// A timer, not a goroutine per session: the check is skipped for a
-	// session that ended meanwhile.
-	time.AfterFunc(h.ConnectTimeout, func() {
+// session slot and its UDP state until pion's ICE gives up (30 s). A
+// session that connected once is left alone, even if its ICE is
+// disconnected at that moment (pion's own timeouts handle that). The
+// returned timer is stopped when the session ends.
+func (h *Handler) endIfUnconnected(s Session) *time.Timer {
+	return time.AfterFunc(h.ConnectTimeout, func() {
 		select {
 		case <-s.Done():
 			return
 		default:
 		}
-		if s.PeerConnection().ConnectionState() != webrtc.PeerConnectionStateConnected {
-			h.timedOut.Add(1)
-			s.Close()
+		pc := s.PeerConnection()
+		if pc.ConnectionState() == webrtc.PeerConnectionStateConnected ||
+			pc.SCTP().Transport().State() == webrtc.DTLSTransportStateConnected {
+			return
 		}
+		h.timedOut.Add(1)
+		s.Close()
 	})
 }
 
@@ -242,9 +246,9 @@ func (h *Handler) PostWHEP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	id := h.sessions.add(&sessionEntry{s: v, kind: "whep", track: track, source: source, created: time.Now()})
+	id := h.sessions.add(&sessionEntry{s: v, kind: "whep", track: track, source: source, created: time.Now(),
+		timer: h.endIfUnconnected(v)})
 	pc := v.PeerConnection()
-	h.endIfUnconnected(v)
 	hd := w.Header()
 	hd.Set("Content-Type", contentSDP)
 	hd.Set("Location", "/whep/"+track+"/"+id)

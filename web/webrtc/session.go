@@ -26,7 +26,8 @@ type sessionEntry struct {
 	track   string
 	source  netip.Prefix // the client's netlimit.Key; zero when not limited
 	created time.Time
-	mu      sync.Mutex // serializes PATCHes
+	timer   *time.Timer // the connect timeout, stopped when the session ends; nil for none
+	mu      sync.Mutex  // serializes PATCHes
 }
 
 // connected reports whether the session's ICE and DTLS are done.
@@ -51,6 +52,9 @@ func (ss *sessions) add(e *sessionEntry) string {
 	ss.mu.Unlock()
 	go func() {
 		<-e.s.Done()
+		if e.timer != nil {
+			e.timer.Stop()
+		}
 		ss.mu.Lock()
 		delete(ss.m, id)
 		ss.mu.Unlock()
