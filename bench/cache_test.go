@@ -205,7 +205,8 @@ daemon off;
 worker_processes 1;
 pid %[2]s/nginx.pid;
 error_log %[2]s/error.log warn;
-events { worker_connections 4096; }
+worker_rlimit_nofile 65536;
+events { worker_connections 16384; }
 http {
     access_log off;
     client_body_temp_path %[2]s/body;
