@@ -331,7 +331,8 @@ func (s *Supervisor) CPU() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	total := s.cpuDone
-	if s.cmd != nil && s.cmd.Process != nil && s.cmd.ProcessState == nil {
+	// running, not cmd.ProcessState: cmd.Wait writes that without s.mu.
+	if s.cmd != nil && s.cmd.Process != nil && s.running.Load() {
 		if d, ok := processCPU(s.cmd.Process.Pid); ok {
 			total += d
 		}
