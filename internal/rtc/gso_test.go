@@ -3,10 +3,10 @@ package rtc
 import (
 	"bytes"
 	"errors"
-	"os"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 )
