@@ -8,7 +8,8 @@
 #
 # Needs bin/kast and bin/bench (make build; go build -o bin/bench ./bench),
 # openssl and, for the nginx rows, Debian's nginx.
-# KAST_ARGS adds flags to kast (word-split), e.g. -pprof-addr 127.0.0.1:6060.
+# KAST_ARGS adds flags to kast (word-split), e.g. -pprof-addr 127.0.0.1:6060;
+# KAST_BIN runs another build of kast (default bin/kast).
 set -eu
 cd "$(dirname "$0")/.."
 VIEWERS=${VIEWERS:-300}
@@ -20,7 +21,7 @@ KEY=bench-stream-key-0000
 HTTP=18190 HTTPS=18543 RTMP=19390 NGINX=18643
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$DIR/key.pem" \
 	-out "$DIR/cert.pem" -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
-KAST_STREAM_KEY=$KEY taskset -c 0 bin/kast -data-dir "$DIR/data" -log-level warn -record=false \
+KAST_STREAM_KEY=$KEY taskset -c 0 "${KAST_BIN:-bin/kast}" -data-dir "$DIR/data" -log-level warn -record=false \
 	-http-addr 127.0.0.1:$HTTP -https-addr 127.0.0.1:$HTTPS -http-redirect=false \
 	-rtmp-addr 127.0.0.1:$RTMP -rtmps-addr 127.0.0.1:0 -metrics-addr "" -webrtc-udp-addr 127.0.0.1:0 \
 	-http-conns-per-source -1 -webrtc-per-source -1 ${KAST_ARGS:-} \
@@ -86,7 +87,7 @@ for r in $(seq "$ROUNDS"); do
 		case $m in
 		clear) run "cleartext HTTP/1.1" "http://127.0.0.1:$HTTP/hls/main/index.m3u8" ;;
 		h1) run "HTTPS HTTP/1.1 (fast path over TLS)" "https://127.0.0.1:$HTTPS/hls/main/index.m3u8" ;;
-		h2) run "HTTPS HTTP/2 (net/http)" "https://127.0.0.1:$HTTPS/hls/main/index.m3u8" -http2 ;;
+		h2) run "HTTPS HTTP/2" "https://127.0.0.1:$HTTPS/hls/main/index.m3u8" -http2 ;;
 		nginx) [ -n "$NGINX_PID" ] && run "nginx TLS (HTTP/2) -> kast cleartext, kast's CPU only" \
 			"https://127.0.0.1:$NGINX/hls/main/index.m3u8" -http2 ;;
 		esac

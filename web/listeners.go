@@ -39,6 +39,7 @@ func (s *Server) listen(hls, routes http.Handler) error {
 			cfg.MinVersion = tls.VersionTLS12
 		}
 		s.secure = s.fastPath(fastpath.TLSListener(tlsLn, cfg), hls, s.hsts(routes))
+		s.secure.NoHTTP2 = s.NetHTTP2
 	}
 	if s.MetricsAddress != "" {
 		if s.metLn, err = net.Listen("tcp", s.MetricsAddress); err != nil {

@@ -76,6 +76,8 @@ var (
 	descFeedDropped = prometheus.NewDesc("kast_feed_dropped_total", "Conference changes (on-air, events, tracks, talks) a listener lost for want of room; the gate and the recorder then reload from the store.", nil, nil)
 	descFastConns   = prometheus.NewDesc("kast_http_fastpath_connections", "HTTP connections on the HLS fast path now.", []string{"listener"}, nil)
 	descFastReqs    = prometheus.NewDesc("kast_http_fastpath_requests_total", "Requests served on the HLS fast path.", []string{"listener"}, nil)
+	descFastH2Conns = prometheus.NewDesc("kast_http_fastpath_http2_connections", "HTTP/2 connections on the fast path's frame loop now (of kast_http_fastpath_connections).", []string{"listener"}, nil)
+	descFastH2Reqs  = prometheus.NewDesc("kast_http_fastpath_http2_requests_total", "Fast-path requests that came over HTTP/2 (of kast_http_fastpath_requests_total).", []string{"listener"}, nil)
 	descHandoffs    = prometheus.NewDesc("kast_http_handoffs_total", "Connections the fast path gave to net/http (other paths, unusual requests).", []string{"listener"}, nil)
 	descAdoptions   = prometheus.NewDesc("kast_http_adoptions_total", "Connections taken back onto the fast path from net/http.", []string{"listener"}, nil)
 
@@ -101,7 +103,7 @@ var (
 func (c *kastCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPublishers, descReaders, descIngestUnits, descIngestBytes, descDrops,
 		descFrames, descParts, descSegments, descBlocked, descRequests,
-		descFastConns, descFastReqs, descHandoffs, descAdoptions, descHTTPConns, descHTTPRefused,
+		descFastConns, descFastReqs, descFastH2Conns, descFastH2Reqs, descHandoffs, descAdoptions, descHTTPConns, descHTTPRefused,
 		descRTMPConns, descRTMPAccepted, descRTMPDropped, descRTMPRefused,
 		descRecSegments, descRecBytes, descRecDropped, descRecErrors, descRecFull, descRecUsage, descRecDeleted,
 		descViewers, descLiveConns, descLiveSent, descLiveDropped, descLiveRefused, descFeedDropped} {
@@ -126,6 +128,8 @@ func (c *kastCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descFastReqs, prometheus.CounterValue, float64(f.Requests), listener)
 		ch <- prometheus.MustNewConstMetric(descHandoffs, prometheus.CounterValue, float64(f.Handoffs), listener)
 		ch <- prometheus.MustNewConstMetric(descAdoptions, prometheus.CounterValue, float64(f.Adoptions), listener)
+		ch <- prometheus.MustNewConstMetric(descFastH2Conns, prometheus.GaugeValue, float64(f.H2Conns), listener)
+		ch <- prometheus.MustNewConstMetric(descFastH2Reqs, prometheus.CounterValue, float64(f.H2Requests), listener)
 	}
 
 	cl := &c.s.connStats

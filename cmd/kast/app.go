@@ -240,7 +240,7 @@ func (a *app) start(ctx context.Context) error {
 	if tlsConfig != nil {
 		ws.TLSAddress, ws.TLSConfig = cfg.HTTPSAddr, tlsConfig
 		ws.RedirectHTTP, ws.WrapHTTP, ws.HSTSMaxAge = cfg.HTTPRedirect, wrapHTTP, cfg.HSTS
-		ws.CanonicalHost = cfg.PublicHost
+		ws.CanonicalHost, ws.NetHTTP2 = cfg.PublicHost, cfg.NetHTTP2
 		if d := cfg.domainList(); ws.CanonicalHost == "" && len(d) > 0 {
 			ws.CanonicalHost = d[0]
 		}

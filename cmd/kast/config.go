@@ -21,6 +21,7 @@ type config struct {
 	HTTPAddr        string
 	HTTPSAddr       string
 	HTTPRedirect    bool
+	NetHTTP2        bool
 	HSTS            time.Duration
 	RTMPAddr        string
 	RTMPSAddr       string
@@ -102,6 +103,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "HTTP listen address: pages, HLS, API, metrics")
 	fs.StringVar(&c.HTTPSAddr, "https-addr", "", "HTTPS listen address when TLS is on (default :443 with -domain, :8443 with -tls-cert)")
 	fs.BoolVar(&c.HTTPRedirect, "http-redirect", true, "with TLS on, the HTTP listener redirects to HTTPS (false: it also serves everything in cleartext, e.g. for a CDN's origin pulls)")
+	fs.BoolVar(&c.NetHTTP2, "https-net-http2", false, "serve HTTP/2 with Go's net/http server instead of kast's own frame loop (more CPU per viewer; a fallback should a client not get along with kast's)")
 	fs.DurationVar(&c.HSTS, "hsts", 365*24*time.Hour, "Strict-Transport-Security max-age sent over HTTPS (0: none; default a year with -domain, a day with -tls-cert, which is often a test certificate)")
 	fs.StringVar(&c.RTMPAddr, "rtmp-addr", ":1935", "RTMP listen address for publishers (empty disables)")
 	fs.StringVar(&c.RTMPSAddr, "rtmps-addr", "", "RTMPS listen address (default :1936 when TLS is on; empty with TLS off disables)")

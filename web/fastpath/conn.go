@@ -327,7 +327,7 @@ var recordPool = sync.Pool{New: func() any { b := make([]byte, 0, tlsRecord); re
 // written apart from a small body would cost a second one.
 func (c *conn) writeRecords(bufs *net.Buffers) (n int64, err error) {
 	if cc := corkOf(c.nc); cc != nil {
-		cc.corked = true
+		cc.cork()
 		defer func() {
 			if uerr := cc.uncork(); err == nil {
 				err = uerr

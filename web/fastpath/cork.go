@@ -20,15 +20,25 @@ const corkLimit = 64 << 10
 var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, corkLimit+tlsRecord+1024); return &b }}
 
 // corkConn is a net.Conn whose writes can be held back and sent together.
-// Only one goroutine writes to it at a time: crypto/tls serializes its
-// writes, and a fast-path connection has one goroutine.
+// crypto/tls serializes its writes, but may write (an alert, a key update)
+// from the goroutine reading while another corks: mu orders them.
 type corkConn struct {
 	net.Conn
+	mu     sync.Mutex
 	corked bool
 	bp     *[]byte
 }
 
+// cork holds the writes that follow until uncork.
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
 func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if !c.corked {
 		return c.Conn.Write(p)
 	}
@@ -55,6 +65,8 @@ func (c *corkConn) flush() error {
 
 // uncork sends what was held back and lets later writes through.
 func (c *corkConn) uncork() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.corked = false
 	err := c.flush()
 	if c.bp != nil {

@@ -54,36 +54,47 @@ type Server struct {
 	WriteTimeout      time.Duration // at least this long for each response write (60 s)
 	MaxHeaderBytes    int           // request line and headers (16 KB)
 
+	// NoHTTP2 leaves HTTP/2 connections to the fallback server (net/http's
+	// HTTP/2) instead of the fast path's own frame loop.
+	NoHTTP2 bool
+
 	stats   counters
 	handoff *handoffListener
-	ctx     context.Context // requests' context; cancelled when connections are cut
-	cancel  context.CancelFunc
-	mu      sync.Mutex
-	conns   map[*conn]struct{}
-	closing atomic.Bool
-	wg      sync.WaitGroup
+
+	h2proxyOnce sync.Once
+	h2proxy     http.Handler
+	ctx         context.Context // requests' context; cancelled when connections are cut
+	cancel      context.CancelFunc
+	mu          sync.Mutex
+	conns       map[*conn]struct{}
+	closing     atomic.Bool
+	wg          sync.WaitGroup
 }
 
 // Stats are the fast path's counters.
 type Stats struct {
-	Conns     int64 // connections on the fast path now
-	Requests  uint64
-	Handoffs  uint64 // connections given to the fallback server
-	Adoptions uint64 // connections taken back from it
+	Conns      int64 // connections on the fast path now
+	Requests   uint64
+	Handoffs   uint64 // connections given to the fallback server
+	Adoptions  uint64 // connections taken back from it
+	H2Conns    int64  // of Conns, HTTP/2 connections
+	H2Requests uint64 // of Requests, those on HTTP/2 connections
 }
 
 type counters struct {
-	conns                         atomic.Int64
-	requests, handoffs, adoptions atomic.Uint64
+	conns, h2conns                            atomic.Int64
+	requests, handoffs, adoptions, h2requests atomic.Uint64
 }
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
 	return Stats{
-		Conns:     s.stats.conns.Load(),
-		Requests:  s.stats.requests.Load(),
-		Handoffs:  s.stats.handoffs.Load(),
-		Adoptions: s.stats.adoptions.Load(),
+		Conns:      s.stats.conns.Load(),
+		Requests:   s.stats.requests.Load(),
+		Handoffs:   s.stats.handoffs.Load(),
+		Adoptions:  s.stats.adoptions.Load(),
+		H2Conns:    s.stats.h2conns.Load(),
+		H2Requests: s.stats.h2requests.Load(),
 	}
 }
 

@@ -9,8 +9,9 @@ import (
 )
 
 // Over TLS the fast path takes HTTP/1.1 connections as it takes cleartext
-// ones; a client that negotiates HTTP/2 (every browser does) goes to the
-// fallback server at once, whose HTTP/2 support serves it. A TLS
+// ones, and HTTP/2 ones (every browser's) with a frame loop of its own
+// (h2conn.go); with NoHTTP2 those go to the fallback server at once, whose
+// HTTP/2 support serves them. A TLS
 // connection holds its read buffer while it waits (crypto/tls buffers
 // records itself, so there is no socket to poll), and each TLS record is
 // its own write: docs/benchmarks.md has what is left of the savings.
@@ -29,6 +30,11 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 	}
 	tc.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
+	if st.NegotiatedProtocol == "h2" && !c.s.NoHTTP2 {
+		c.release(true)
+		c.serveH2(tc, &st)
+		return false
+	}
 	if st.NegotiatedProtocol == "h2" {
 		c.release(true)
 		c.s.track(c, false)
@@ -46,6 +52,9 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 // and would leave Request.TLS nil.
 type tlsStateKey struct{}
 
+// h2PipeKey marks the requests of the fallback's pipe connections.
+type h2PipeKey struct{}
+
 // wrapFallbackTLS makes the fallback server set Request.TLS on requests of
 // TLS connections the fast path handed over.
 func (s *Server) wrapFallbackTLS() {
@@ -53,6 +62,12 @@ func (s *Server) wrapFallbackTLS() {
 	s.Fallback.ConnContext = func(ctx context.Context, nc net.Conn) context.Context {
 		if connCtx != nil {
 			ctx = connCtx(ctx, nc)
+		}
+		if p, ok := nc.(*pipeConn); ok {
+			ctx = context.WithValue(ctx, h2PipeKey{}, true)
+			if p.tls != nil {
+				ctx = context.WithValue(ctx, tlsStateKey{}, p.tls)
+			}
 		}
 		if p, ok := nc.(*prefixConn); ok {
 			if tc, ok := p.Conn.(*tls.Conn); ok {
@@ -67,6 +82,13 @@ func (s *Server) wrapFallbackTLS() {
 		h = http.DefaultServeMux
 	}
 	s.Fallback.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(h2PipeKey{}) != nil {
+			// A request of an HTTP/2 client, passed on over a pipe: the
+			// handler sees the client's protocol (and Adopt leaves it).
+			r2 := *r
+			r2.Proto, r2.ProtoMajor, r2.ProtoMinor = "HTTP/2.0", 2, 0
+			r = &r2
+		}
 		if r.TLS == nil {
 			if st, ok := r.Context().Value(tlsStateKey{}).(*tls.ConnectionState); ok {
 				r.TLS = st

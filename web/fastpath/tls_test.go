@@ -14,9 +14,9 @@ import (
 	"github.com/kastlive/kast/internal/testutil"
 )
 
-// TestTLS: over TLS, HTTP/1.1 requests for the prefix are served on the
-// fast path, HTTP/2 connections and other paths by the fallback, and every
-// handler sees Request.TLS.
+// TestTLS: over TLS, HTTP/1.1 and HTTP/2 requests for the prefix are
+// served on the fast path, other paths by the fallback, and every handler
+// sees Request.TLS and the client's protocol.
 func TestTLS(t *testing.T) {
 	cert := testutil.SelfSignedCert(t, "127.0.0.1")
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
@@ -52,7 +52,7 @@ func TestTLS(t *testing.T) {
 		{"h1", "/hls/a/b.m3u8", "fast /hls/a/b.m3u8 proto=1 tls=true"},
 		{"h1", "/other", "fallback /other proto=1 tls=true"},
 		{"h1", "/hls/a/c.m4s", "fast /hls/a/c.m4s proto=1 tls=true"}, // adopted back
-		{"h2", "/hls/a/b.m3u8", "fallback /hls/a/b.m3u8 proto=2 tls=true"},
+		{"h2", "/hls/a/b.m3u8", "fast /hls/a/b.m3u8 proto=2 tls=true"},
 		{"h2", "/other", "fallback /other proto=2 tls=true"},
 	} {
 		res, err := clients[tc.client].Get(base + tc.path)

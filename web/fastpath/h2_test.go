@@ -1,0 +1,528 @@
+package fastpath
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/kastlive/kast/internal/testutil"
+)
+
+// h2rig is a fast-path server on a TLS listener: /hls/ paths answer from
+// fast (or a 200-KB body given as several buffers), others from fallback.
+type h2rig struct {
+	s      *Server
+	addr   string
+	cert   testutil.Cert
+	client *http.Client
+}
+
+func newH2Rig(t *testing.T, fast, fallback http.HandlerFunc) *h2rig {
+	t.Helper()
+	cert := testutil.SelfSignedCert(t, "127.0.0.1")
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := TLSListener(inner, &tls.Config{Certificates: []tls.Certificate{cert.TLS}, NextProtos: []string{"h2", "http/1.1"}})
+	s := &Server{Listener: ln, Prefix: "/hls/", StripPrefix: "/hls", Handler: fast, ReadHeaderTimeout: 2 * time.Second,
+		WriteTimeout: 2 * time.Second}
+	s.Fallback = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.Adopt(w, r) {
+			fallback(w, r)
+		}
+	})}
+	if err := s.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cert.Pool}, ForceAttemptHTTP2: true}
+	tr.HTTP2 = &http.HTTP2Config{MaxReadFrameSize: 16 << 10}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &h2rig{s: s, addr: inner.Addr().String(), cert: cert, client: &http.Client{Transport: tr}}
+}
+
+// bigBody is the fast handler's answer on /hls/big: 200 KB in uneven buffers.
+var bigBody = func() net.Buffers {
+	var bufs net.Buffers
+	for i, n := range []int{1000, 70000, 0, 16384, 50000, 63616} {
+		bufs = append(bufs, bytes.Repeat([]byte{byte('a' + i)}, n))
+	}
+	return bufs
+}()
+
+func fastHandler(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/big":
+		w.Header().Set("Content-Type", "video/mp4")
+		w.Header().Set("Content-Length", "201000")
+		// A copy of the slice: the handler's buffers must come back unchanged.
+		bufs := append(net.Buffers(nil), bigBody...)
+		w.(Vectored).WriteVector(bufs)
+		for i, b := range bufs {
+			if len(b) != len(bigBody[i]) {
+				panic("WriteVector changed its buffers")
+			}
+		}
+	case "/wait":
+		<-r.Context().Done()
+	default:
+		body := fmt.Sprintf("fast %s %s proto=%d tls=%v q=%s", r.Method, r.URL.Path, r.ProtoMajor, r.TLS != nil, r.URL.RawQuery)
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		io.WriteString(w, body)
+	}
+}
+
+func fallbackHandler(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	sum := sha256.Sum256(b)
+	w.Header().Set("X-Remote", r.RemoteAddr)
+	w.Header().Add("Set-Cookie", "a=1")
+	w.Header().Add("Set-Cookie", "b=2")
+	fmt.Fprintf(w, "fallback %s %s proto=%d tls=%v len=%d sha=%x cookie=%q", r.Method, r.URL.Path, r.ProtoMajor,
+		r.TLS != nil, len(b), sum[:4], r.Header.Get("Cookie"))
+}
+
+func sha4(b []byte) string { s := sha256.Sum256(b); return fmt.Sprintf("%x", s[:4]) }
+
+// TestH2 runs Go's HTTP/2 client against both sides of the frame loop:
+// fast-path requests, large responses over 16-KB frames, HEAD, request
+// bodies larger than the windows passed to the fallback, cookies and
+// headers both ways, and many concurrent streams on one connection.
+func TestH2(t *testing.T) {
+	rg := newH2Rig(t, fastHandler, fallbackHandler)
+	base := "https://" + rg.addr
+	get := func(method, path string, body []byte) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, bytes.NewReader(body))
+		if body == nil {
+			req.Body = nil
+		}
+		req.Header.Set("Cookie", "session=s1")
+		res, err := rg.client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatalf("%s %s: reading: %v", method, path, err)
+		}
+		if res.ProtoMajor != 2 {
+			t.Fatalf("%s %s: HTTP/%d", method, path, res.ProtoMajor)
+		}
+		return res, string(b)
+	}
+
+	res, b := get("GET", "/hls/main/index.m3u8?_HLS_msn=4&_HLS_part=1", nil)
+	if want := "fast GET /main/index.m3u8 proto=2 tls=true q=_HLS_msn=4&_HLS_part=1"; b != want {
+		t.Errorf("got %q, want %q", b, want)
+	}
+	if res.Header.Get("Date") == "" {
+		t.Error("no Date header")
+	}
+	res, b = get("GET", "/hls/big", nil)
+	if want := bytes.Join(bigBody, nil); b != string(want) || res.ContentLength != int64(len(want)) {
+		t.Errorf("big body: %d bytes (length %d), want %d", len(b), res.ContentLength, len(want))
+	}
+	if res.Header.Get("Content-Type") != "video/mp4" {
+		t.Errorf("content-type %q", res.Header.Get("Content-Type"))
+	}
+	res, b = get("HEAD", "/hls/big", nil)
+	if b != "" || res.ContentLength != 201000 {
+		t.Errorf("HEAD: body %q, length %d", b, res.ContentLength)
+	}
+
+	body := bytes.Repeat([]byte("0123456789"), 300_000) // 3 MB: beyond the stream and connection windows
+	res, b = get("POST", "/api/upload", body)
+	if want := fmt.Sprintf("fallback POST /api/upload proto=2 tls=true len=%d sha=%s cookie=\"session=s1\"", len(body), sha4(body)); b != want {
+		t.Errorf("got %q, want %q", b, want)
+	}
+	if got := res.Header.Values("Set-Cookie"); len(got) != 2 {
+		t.Errorf("Set-Cookie %q", got)
+	}
+	if host, _, _ := net.SplitHostPort(res.Header.Get("X-Remote")); host != "127.0.0.1" {
+		t.Errorf("fallback saw RemoteAddr %q", res.Header.Get("X-Remote"))
+	}
+	if _, b = get("GET", "/hls/a%2Fb", nil); !strings.HasPrefix(b, "fallback GET /hls/a/b") {
+		t.Errorf("escaped path: %q", b)
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path := fmt.Sprintf("/hls/part%d.m4s", i)
+			if i%10 == 0 {
+				path = "/api/x"
+			}
+			res, err := rg.client.Get(base + path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			b, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			if err != nil || !strings.Contains(string(b), strings.TrimPrefix(path, "/hls")) {
+				errs <- fmt.Errorf("%s: %q %v", path, b, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if st := rg.s.Stats(); st.H2Requests != 183 || st.Handoffs != 0 {
+		t.Errorf("stats %+v: want the HTTP/2 requests on the fast path and no handoff", st)
+	}
+}
+
+// rawH2 is a client speaking frames to the rig.
+type rawH2 struct {
+	t    *testing.T
+	nc   net.Conn
+	fr   *http2.Framer
+	enc  *hpack.Encoder
+	hbuf bytes.Buffer
+}
+
+func (rg *h2rig) raw(t *testing.T, settings ...http2.Setting) *rawH2 {
+	t.Helper()
+	nc, err := tls.Dial("tcp", rg.addr, &tls.Config{RootCAs: rg.cert.Pool, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	c := &rawH2{t: t, nc: nc, fr: http2.NewFramer(nc, nc)}
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.enc = hpack.NewEncoder(&c.hbuf)
+	io.WriteString(nc, http2.ClientPreface)
+	c.fr.WriteSettings(settings...)
+	return c
+}
+
+// headers sends a request's HEADERS; fields are name, value pairs after
+// the pseudo-headers.
+func (c *rawH2) headers(id uint32, method, path string, end bool, fields ...string) {
+	c.hbuf.Reset()
+	for _, f := range [][2]string{{":method", method}, {":scheme", "https"}, {":authority", "127.0.0.1"}, {":path", path}} {
+		c.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	for i := 0; i+1 < len(fields); i += 2 {
+		c.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+	}
+	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.hbuf.Bytes(), EndStream: end, EndHeaders: true}); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// until reads frames until match returns true; it fails on a read error.
+func (c *rawH2) until(what string, match func(http2.Frame) bool) http2.Frame {
+	c.t.Helper()
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			c.t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if testing.Verbose() {
+			c.t.Logf("frame %v", f)
+		}
+		if match(f) {
+			return f
+		}
+	}
+}
+
+func (c *rawH2) goAway() *http2.GoAwayFrame {
+	c.t.Helper()
+	return c.until("GOAWAY", func(f http2.Frame) bool { _, ok := f.(*http2.GoAwayFrame); return ok }).(*http2.GoAwayFrame)
+}
+
+func (c *rawH2) rst(id uint32) *http2.RSTStreamFrame {
+	c.t.Helper()
+	return c.until("RST_STREAM", func(f http2.Frame) bool {
+		r, ok := f.(*http2.RSTStreamFrame)
+		return ok && r.StreamID == id
+	}).(*http2.RSTStreamFrame)
+}
+
+// TestH2FlowControl: a client with a 1,000-byte stream window gets 1,000
+// bytes, then what each WINDOW_UPDATE allows of the stream's and the
+// connection's windows, in frames no larger than 16 KB, the last one
+// ending the stream.
+func TestH2FlowControl(t *testing.T) {
+	rg := newH2Rig(t, fastHandler, fallbackHandler)
+	c := rg.raw(t, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1000})
+	c.headers(1, "GET", "/hls/big", true)
+	var got []byte
+	read := func(want int) {
+		t.Helper()
+		for len(got) < want {
+			f := c.until("DATA", func(f http2.Frame) bool { _, ok := f.(*http2.DataFrame); return ok }).(*http2.DataFrame)
+			if len(f.Data()) > 16<<10 {
+				t.Fatalf("DATA frame of %d bytes", len(f.Data()))
+			}
+			got = append(got, f.Data()...)
+			if f.StreamEnded() != (len(got) == 201000) {
+				t.Fatalf("END_STREAM %v at %d bytes", f.StreamEnded(), len(got))
+			}
+		}
+		if len(got) != want {
+			t.Fatalf("got %d bytes, want %d", len(got), want)
+		}
+	}
+	read(1000)
+	// Nothing more comes until the window opens.
+	c.nc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if f, err := c.fr.ReadFrame(); err == nil {
+		t.Fatalf("frame past the window: %v", f)
+	}
+	c.nc.SetDeadline(time.Now().Add(10 * time.Second))
+	c.fr.WriteWindowUpdate(1, 50000)
+	read(51000)
+	c.fr.WriteWindowUpdate(1, 150000)
+	read(65535) // the connection's window, the protocol's default
+	c.fr.WriteWindowUpdate(0, 150000)
+	read(201000)
+	if want := bytes.Join(bigBody, nil); !bytes.Equal(got, want) {
+		t.Fatal("body differs")
+	}
+}
+
+// TestH2ProtocolErrors: what RFC 9113 calls errors gets the error it
+// names, and the connection keeps serving where the error is the stream's.
+func TestH2ProtocolErrors(t *testing.T) {
+	rg := newH2Rig(t, fastHandler, fallbackHandler)
+	for _, tc := range []struct {
+		name   string
+		send   func(c *rawH2)
+		stream uint32 // RST_STREAM expected on it; 0: GOAWAY
+		code   http2.ErrCode
+	}{
+		{"connection header", func(c *rawH2) { c.headers(1, "GET", "/hls/x", true, "connection", "keep-alive") }, 1, http2.ErrCodeProtocol},
+		{"te other than trailers", func(c *rawH2) { c.headers(1, "GET", "/hls/x", true, "te", "gzip") }, 1, http2.ErrCodeProtocol},
+		{"missing :path", func(c *rawH2) {
+			c.hbuf.Reset()
+			c.enc.WriteField(hpack.HeaderField{Name: ":method", Value: "GET"})
+			c.enc.WriteField(hpack.HeaderField{Name: ":scheme", Value: "https"})
+			c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: c.hbuf.Bytes(), EndStream: true, EndHeaders: true})
+		}, 1, http2.ErrCodeProtocol},
+		{"content-length not matching the body", func(c *rawH2) {
+			c.headers(1, "POST", "/api", false, "content-length", "10")
+			c.fr.WriteData(1, true, []byte("abc"))
+		}, 1, http2.ErrCodeProtocol},
+		{"body over the stream window", func(c *rawH2) {
+			c.headers(1, "POST", "/api", false)
+			for range 5 {
+				c.fr.WriteData(1, false, make([]byte, 16<<10))
+			}
+		}, 1, http2.ErrCodeFlowControl},
+		{"even stream id", func(c *rawH2) { c.headers(2, "GET", "/hls/x", true) }, 0, http2.ErrCodeProtocol},
+		{"stream id going back", func(c *rawH2) {
+			c.headers(5, "GET", "/hls/x", true)
+			c.headers(3, "GET", "/hls/x", true)
+		}, 0, http2.ErrCodeStreamClosed},
+		{"window update on an idle stream", func(c *rawH2) { c.fr.WriteWindowUpdate(9, 1) }, 0, http2.ErrCodeProtocol},
+		{"window overflow", func(c *rawH2) { c.fr.WriteWindowUpdate(0, 1<<31-1) }, 0, http2.ErrCodeFlowControl},
+		{"push promise from a client", func(c *rawH2) {
+			c.fr.WritePushPromise(http2.PushPromiseParam{StreamID: 1, PromiseID: 2, BlockFragment: []byte{0x82}, EndHeaders: true})
+		}, 0, http2.ErrCodeProtocol},
+		{"bad setting", func(c *rawH2) { c.fr.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 2}) }, 0, http2.ErrCodeProtocol},
+		{"headers too long", func(c *rawH2) {
+			// 20 KB of fields, in a HEADERS and a CONTINUATION frame.
+			c.hbuf.Reset()
+			for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":path", "/hls/x"}, {"x-a", strings.Repeat("a", 10<<10)}, {"x-b", strings.Repeat("b", 10<<10)}} {
+				c.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+			}
+			block := c.hbuf.Bytes()
+			c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block[:12<<10], EndStream: true})
+			c.fr.WriteContinuation(1, true, block[12<<10:])
+		}, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := rg.raw(t)
+			tc.send(c)
+			switch {
+			case tc.name == "headers too long":
+				// A block over MAX_HEADER_LIST_SIZE is answered 431.
+				f := c.until("HEADERS", func(f http2.Frame) bool { _, ok := f.(*http2.MetaHeadersFrame); return ok }).(*http2.MetaHeadersFrame)
+				if s := f.PseudoValue("status"); s != "431" {
+					t.Fatalf(":status %s, want 431", s)
+				}
+			case tc.stream != 0:
+				if r := c.rst(tc.stream); r.ErrCode != tc.code {
+					t.Fatalf("RST_STREAM %v, want %v", r.ErrCode, tc.code)
+				}
+				// The connection still serves.
+				c.headers(11, "GET", "/hls/after", true)
+				c.until("response", func(f http2.Frame) bool {
+					d, ok := f.(*http2.DataFrame)
+					return ok && d.StreamID == 11 && strings.Contains(string(d.Data()), "/after")
+				})
+			default:
+				if g := c.goAway(); g.ErrCode != tc.code {
+					t.Fatalf("GOAWAY %v, want %v", g.ErrCode, tc.code)
+				}
+			}
+		})
+	}
+}
+
+// TestH2PingAndSettings: a PING is answered with its data, SETTINGS are
+// acknowledged, and a client that changes its window mid-response gets the
+// difference.
+func TestH2PingAndSettings(t *testing.T) {
+	rg := newH2Rig(t, fastHandler, fallbackHandler)
+	c := rg.raw(t)
+	c.until("SETTINGS ACK", func(f http2.Frame) bool { s, ok := f.(*http2.SettingsFrame); return ok && s.IsAck() })
+	c.fr.WritePing(false, [8]byte{1, 2, 3, 4, 5, 6, 7, 8})
+	p := c.until("PING", func(f http2.Frame) bool { _, ok := f.(*http2.PingFrame); return ok }).(*http2.PingFrame)
+	if !p.IsAck() || p.Data != [8]byte{1, 2, 3, 4, 5, 6, 7, 8} {
+		t.Fatalf("PING answer %+v", p)
+	}
+	c.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	c.headers(1, "GET", "/hls/big", true)
+	c.until("HEADERS", func(f http2.Frame) bool { _, ok := f.(*http2.MetaHeadersFrame); return ok })
+	c.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 20})
+	c.fr.WriteWindowUpdate(0, 1<<20)
+	n := 0
+	c.until("the whole body", func(f http2.Frame) bool {
+		if d, ok := f.(*http2.DataFrame); ok {
+			n += len(d.Data())
+			return d.StreamEnded()
+		}
+		return false
+	})
+	if n != 201000 {
+		t.Fatalf("%d bytes", n)
+	}
+}
+
+// TestH2ResetCancelsHandler: RST_STREAM from the client ends the handler's
+// context (a blocking playlist request gives up), and a client resetting
+// streams faster than any player is sent away.
+func TestH2ResetCancelsHandler(t *testing.T) {
+	done := make(chan struct{}, 1)
+	rg := newH2Rig(t, func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+		select {
+		case done <- struct{}{}:
+		default:
+		}
+	}, fallbackHandler)
+	c := rg.raw(t)
+	c.headers(1, "GET", "/hls/wait", true)
+	time.Sleep(50 * time.Millisecond)
+	c.fr.WriteRSTStream(1, http2.ErrCodeCancel)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("handler still waiting after RST_STREAM")
+	}
+
+	c = rg.raw(t)
+	go func() {
+		for id := uint32(1); id < 2000; id += 2 {
+			c.headers(id, "GET", "/hls/wait", true)
+			if c.fr.WriteRSTStream(id, http2.ErrCodeCancel) != nil {
+				return
+			}
+		}
+	}()
+	if g := c.goAway(); g.ErrCode != http2.ErrCodeEnhanceYourCalm {
+		t.Fatalf("GOAWAY %v, want ENHANCE_YOUR_CALM", g.ErrCode)
+	}
+}
+
+// TestH2StreamLimit: past MAX_CONCURRENT_STREAMS running handlers, a new
+// stream is refused, and served again once one ends.
+func TestH2StreamLimit(t *testing.T) {
+	release := make(chan struct{})
+	rg := newH2Rig(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/wait" {
+			<-release
+		}
+		w.Write([]byte("ok"))
+	}, fallbackHandler)
+	c := rg.raw(t)
+	id := uint32(1)
+	for range h2MaxStreams {
+		c.headers(id, "GET", "/hls/wait", true)
+		id += 2
+	}
+	c.headers(id, "GET", "/hls/one-more", true)
+	if r := c.rst(id); r.ErrCode != http2.ErrCodeRefusedStream {
+		t.Fatalf("RST_STREAM %v, want REFUSED_STREAM", r.ErrCode)
+	}
+	close(release)
+	c.until("END_STREAM of the first", func(f http2.Frame) bool {
+		d, ok := f.(*http2.DataFrame)
+		return ok && d.StreamID == 1 && d.StreamEnded()
+	})
+}
+
+// TestH2IdleAndShutdown: Shutdown closes an idle HTTP/2 connection and
+// lets a running stream finish.
+func TestH2IdleAndShutdown(t *testing.T) {
+	release := make(chan struct{})
+	rg := newH2Rig(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/wait" {
+			<-release
+		}
+		w.Write([]byte("ok"))
+	}, fallbackHandler)
+	idle := rg.raw(t)
+	idle.until("SETTINGS ACK", func(f http2.Frame) bool { s, ok := f.(*http2.SettingsFrame); return ok && s.IsAck() })
+	busy := rg.raw(t)
+	busy.headers(1, "GET", "/hls/wait", true)
+	time.Sleep(100 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() { done <- rg.s.Shutdown(t.Context()) }()
+	idle.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for {
+		if _, err := idle.fr.ReadFrame(); err != nil {
+			if errors.Is(err, io.EOF) || !isTimeout(err) {
+				break
+			}
+			t.Fatal("idle connection kept open during Shutdown")
+		}
+	}
+	close(release)
+	busy.until("the running stream's end", func(f http2.Frame) bool {
+		d, ok := f.(*http2.DataFrame)
+		return ok && d.StreamID == 1 && d.StreamEnded()
+	})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
