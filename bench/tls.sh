@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tls.sh measures kast's CPU per hls.js-like viewer over cleartext HTTP,
-# HTTPS with HTTP/1.1 (the fast path over TLS) and HTTPS with HTTP/2
-# (net/http), and behind nginx terminating TLS: kast pinned to core 0,
+# HTTPS with HTTP/1.1 and HTTP/2 (the fast path over TLS; KAST_ARGS=
+# -https-net-http2 for net/http's HTTP/2), and behind nginx terminating TLS: kast pinned to core 0,
 # nginx (when used) and the bench program on core 1, rounds interleaved.
 #
 #   VIEWERS=300 DURATION=20s ROUNDS=2 bash bench/tls.sh
