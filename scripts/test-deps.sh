@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the tests drive and is missing: ffmpeg (publisher and HLS
 # reader), Debian's Chromium (browser tests), nginx, Varnish, pebble (ACME), zbar-tools
-# (QR decoder), python3-aiortc (a WHIP publisher), node + npm and the pinned
+# (QR decoder), python3-aiortc (a WHIP publisher), curl and nghttp2-client (nghttp,
+# h2load: HTTP/2 clients), node + npm and the pinned
 # node packages (hls.js, playwright-core). As root it uses apt-get and npm; as
 # another user it says what to install and carries on (tests then skip what
 # they cannot run, except under CI=true, where a missing tool fails).
@@ -28,6 +29,9 @@ command -v pebble >/dev/null 2>&1 || missing="$missing pebble"
 [ -x /usr/sbin/varnishd ] || missing="$missing varnish"
 # zbarimg decodes the ticket QR code the pages render (a reader nobody here wrote).
 command -v zbarimg >/dev/null 2>&1 || missing="$missing zbar-tools"
+# curl, nghttp and h2load drive the fast path's HTTP/2 frame loop as clients not written in Go.
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
+command -v nghttp >/dev/null 2>&1 && command -v h2load >/dev/null 2>&1 || missing="$missing nghttp2-client"
 
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -53,6 +53,8 @@ type h2conn struct {
 	fr     *http2.Framer
 	out    h2out
 
+	readDeadline time.Time // the reader's own
+
 	// wmu guards the framer's writes, out, enc and hbuf: one goroutine
 	// writes frames at a time, and flushes before it lets go.
 	wmu  sync.Mutex
@@ -194,10 +196,18 @@ func (h *h2conn) setReadDeadline() {
 	idle := len(h.streams) == 0 && h.handlersRunning == 0
 	since := h.idleSince
 	h.mu.Unlock()
-	if idle {
-		h.tc.SetReadDeadline(since.Add(h.s.IdleTimeout))
-	} else {
-		h.tc.SetReadDeadline(time.Now().Add(h.s.IdleTimeout))
+	d := since.Add(h.s.IdleTimeout)
+	if !idle {
+		// Renewed only when half used: setting it costs a timer change.
+		now := time.Now()
+		if h.readDeadline.Sub(now) >= h.s.IdleTimeout/2 {
+			return
+		}
+		d = now.Add(h.s.IdleTimeout)
+	}
+	if !d.Equal(h.readDeadline) {
+		h.readDeadline = d
+		h.tc.SetReadDeadline(d)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // h2stream is one request on an HTTP/2 connection. Its fields other than
@@ -91,9 +92,24 @@ func (h *h2conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 		r = r.WithContext(context.WithValue(ctx, h2originKey{}, &h.origin))
 		handler = h.s.h2fallback()
 	}
+	if st.body != nil && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		// The client waits for a word before it sends the body: it gets it
+		// now (RFC 9110 10.1.1), and the handler a request without Expect.
+		r.Header.Del("Expect")
+		if err := h.write(func() error { return h.writeContinue(id) }); err != nil {
+			return err
+		}
+	}
 	h.s.wg.Add(1)
 	go st.run(handler, r)
 	return nil
+}
+
+// writeContinue writes an interim 100 (Continue) response; h.wmu is held.
+func (h *h2conn) writeContinue(id uint32) error {
+	h.hbuf.b = h.hbuf.b[:0]
+	h.enc.WriteField(hpack.HeaderField{Name: ":status", Value: "100"})
+	return h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: h.hbuf.b, EndHeaders: true})
 }
 
 // statusHandler answers what needs no handler: 431 for headers over the
