@@ -97,7 +97,14 @@ func TestHTTPS(t *testing.T) {
 	if len(play.Protocols) != 1 || play.Protocols[0] != "h2" {
 		t.Fatalf("Chromium's requests went over %v, want only h2", play.Protocols)
 	}
-	t.Logf("Chromium over HTTPS: protocols %v", play.Protocols)
+	// Its HLS requests went through the fast path's HTTP/2 frame loop, none
+	// was handed to net/http.
+	h2 := metric(a, `kast_http_fastpath_http2_requests_total{listener="https"}`)
+	handoffs := metric(a, `kast_http_handoffs_total{listener="https"}`)
+	if h2 < 100 || handoffs != 0 {
+		t.Fatalf("HTTP/2 fast-path requests %v, handoffs to net/http %v; want the playback on the frame loop", h2, handoffs)
+	}
+	t.Logf("Chromium over HTTPS: protocols %v, %v HLS requests on the HTTP/2 frame loop", play.Protocols, h2)
 }
 
 func waitHTTPS(t *testing.T, c *http.Client, url string, timeout time.Duration) {
