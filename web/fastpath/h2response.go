@@ -280,8 +280,11 @@ func (w *h2response) writeHeaders(end bool) error {
 	h.hbuf.b = h.hbuf.b[:0]
 	enc := h.enc
 	enc.WriteField(hpack.HeaderField{Name: ":status", Value: strconv.Itoa(w.status)})
+	// Values that change from one response to the next stay out of the
+	// 4-KB dynamic table, which keeps the ones that repeat (content-type,
+	// cache-control). Cookies too, as RFC 7541 7.1.3 advises.
 	if _, ok := w.header["Date"]; !ok {
-		enc.WriteField(hpack.HeaderField{Name: "date", Value: string(httpDate())})
+		enc.WriteField(hpack.HeaderField{Name: "date", Value: string(httpDate()), Sensitive: true})
 	}
 	for k, vs := range w.header {
 		name, ok := h2Name(k)
@@ -292,7 +295,7 @@ func (w *h2response) writeHeaders(end bool) error {
 			if strings.ContainsAny(v, "\r\n\x00") {
 				continue // not a valid field value (RFC 9113 8.2.1)
 			}
-			enc.WriteField(hpack.HeaderField{Name: name, Value: v, Sensitive: name == "set-cookie"})
+			enc.WriteField(hpack.HeaderField{Name: name, Value: v, Sensitive: name == "content-length" || name == "date" || name == "set-cookie"})
 		}
 	}
 	h.mu.Lock()
