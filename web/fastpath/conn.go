@@ -31,6 +31,7 @@ type conn struct {
 	tls bool            // nc is a *tls.Conn: buf is not kept between requests either
 
 	state atomic.Int32
+	h2    atomic.Pointer[h2conn] // while it serves HTTP/2
 
 	// buf[start:end] holds bytes read and not yet used. buf comes from
 	// bufPool and goes back whenever it is empty, so that a connection

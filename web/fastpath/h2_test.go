@@ -86,6 +86,15 @@ func fastHandler(w http.ResponseWriter, r *http.Request) {
 }
 
 func fallbackHandler(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/api/hold":
+		<-r.Context().Done() // reads none of the body
+		return
+	case "/api/partial":
+		io.WriteString(w, "partial-")
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	}
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -224,6 +233,15 @@ func (rg *h2rig) raw(t *testing.T, settings ...http2.Setting) *rawH2 {
 // headers sends a request's HEADERS; fields are name, value pairs after
 // the pseudo-headers.
 func (c *rawH2) headers(id uint32, method, path string, end bool, fields ...string) {
+	c.t.Helper()
+	if err := c.writeHeaders(id, method, path, end, fields...); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// writeHeaders is headers for other goroutines than the test's: it
+// returns the error.
+func (c *rawH2) writeHeaders(id uint32, method, path string, end bool, fields ...string) error {
 	c.hbuf.Reset()
 	for _, f := range [][2]string{{":method", method}, {":scheme", "https"}, {":authority", "127.0.0.1"}, {":path", path}} {
 		c.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
@@ -231,9 +249,7 @@ func (c *rawH2) headers(id uint32, method, path string, end bool, fields ...stri
 	for i := 0; i+1 < len(fields); i += 2 {
 		c.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
 	}
-	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.hbuf.Bytes(), EndStream: end, EndHeaders: true}); err != nil {
-		c.t.Fatal(err)
-	}
+	return c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.hbuf.Bytes(), EndStream: end, EndHeaders: true})
 }
 
 // until reads frames until match returns true; it fails on a read error.
@@ -335,7 +351,7 @@ func TestH2ProtocolErrors(t *testing.T) {
 		{"stream id going back", func(c *rawH2) {
 			c.headers(5, "GET", "/hls/x", true)
 			c.headers(3, "GET", "/hls/x", true)
-		}, 0, http2.ErrCodeStreamClosed},
+		}, 0, http2.ErrCodeProtocol}, // RFC 9113 5.1.1
 		{"window update on an idle stream", func(c *rawH2) { c.fr.WriteWindowUpdate(9, 1) }, 0, http2.ErrCodeProtocol},
 		{"window overflow", func(c *rawH2) { c.fr.WriteWindowUpdate(0, 1<<31-1) }, 0, http2.ErrCodeFlowControl},
 		{"push promise from a client", func(c *rawH2) {
@@ -437,8 +453,7 @@ func TestH2ResetCancelsHandler(t *testing.T) {
 	c = rg.raw(t)
 	go func() {
 		for id := uint32(1); id < 2000; id += 2 {
-			c.headers(id, "GET", "/hls/wait", true)
-			if c.fr.WriteRSTStream(id, http2.ErrCodeCancel) != nil {
+			if c.writeHeaders(id, "GET", "/hls/wait", true) != nil || c.fr.WriteRSTStream(id, http2.ErrCodeCancel) != nil {
 				return
 			}
 		}
@@ -475,8 +490,9 @@ func TestH2StreamLimit(t *testing.T) {
 	})
 }
 
-// TestH2IdleAndShutdown: Shutdown closes an idle HTTP/2 connection and
-// lets a running stream finish.
+// TestH2IdleAndShutdown: Shutdown sends GOAWAY to every HTTP/2
+// connection, closes the idle ones, refuses new streams and lets a running
+// one finish.
 func TestH2IdleAndShutdown(t *testing.T) {
 	release := make(chan struct{})
 	rg := newH2Rig(t, func(w http.ResponseWriter, r *http.Request) {
@@ -492,6 +508,10 @@ func TestH2IdleAndShutdown(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	done := make(chan error, 1)
 	go func() { done <- rg.s.Shutdown(t.Context()) }()
+	// Both are told first (RFC 9113 6.8); the idle one is closed then.
+	if g := idle.goAway(); g.ErrCode != http2.ErrCodeNo || g.LastStreamID != 0 {
+		t.Fatalf("idle connection: GOAWAY %v last %d", g.ErrCode, g.LastStreamID)
+	}
 	idle.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
 	for {
 		if _, err := idle.fr.ReadFrame(); err != nil {
@@ -500,6 +520,14 @@ func TestH2IdleAndShutdown(t *testing.T) {
 			}
 			t.Fatal("idle connection kept open during Shutdown")
 		}
+	}
+	if g := busy.goAway(); g.ErrCode != http2.ErrCodeNo || g.LastStreamID != 1 {
+		t.Fatalf("busy connection: GOAWAY %v last %d", g.ErrCode, g.LastStreamID)
+	}
+	// A stream after the GOAWAY is refused; the running one finishes.
+	busy.headers(3, "GET", "/hls/late", true)
+	if r := busy.rst(3); r.ErrCode != http2.ErrCodeRefusedStream {
+		t.Fatalf("stream after GOAWAY: %v", r.ErrCode)
 	}
 	close(release)
 	busy.until("the running stream's end", func(f http2.Frame) bool {
@@ -569,5 +597,52 @@ func TestH2ReceiveWindow(t *testing.T) {
 	var ce http2.ConnectionError
 	if err := h.handleData(next()); !errors.As(err, &ce) || http2.ErrCode(ce) != http2.ErrCodeFlowControl {
 		t.Fatalf("past the connection's window: %v, want a FLOW_CONTROL_ERROR connection error", err)
+	}
+}
+
+// TestH2ConnWindowRefunded: request bodies nobody reads, on streams the
+// client then resets, give the connection's window back: a client that
+// keeps to the windows can go on uploading for ever.
+func TestH2ConnWindowRefunded(t *testing.T) {
+	rg := newH2Rig(t, fastHandler, fallbackHandler)
+	c := rg.raw(t)
+	window := int64(h2DefaultWindow)
+	chunk := make([]byte, 15<<10)
+	for i := range 40 { // 40 x 60 KB: more than twice the 1-MB window
+		id := uint32(2*i + 1)
+		for window < 4*int64(len(chunk)) {
+			f := c.until("a connection WINDOW_UPDATE", func(f http2.Frame) bool {
+				u, ok := f.(*http2.WindowUpdateFrame)
+				return ok && u.StreamID == 0
+			}).(*http2.WindowUpdateFrame)
+			window += int64(f.Increment)
+		}
+		c.headers(id, "POST", "/api/hold", false)
+		for range 4 {
+			c.fr.WriteData(id, false, chunk)
+			window -= int64(len(chunk))
+		}
+		c.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+	}
+}
+
+// TestH2StreamsEndOnError: a stream that cannot end whole is reset, never
+// left open nor ended as if complete: a client that keeps its window shut
+// past WriteTimeout, and a fallback response cut by its handler.
+func TestH2StreamsEndOnError(t *testing.T) {
+	rg := newH2Rig(t, fastHandler, fallbackHandler)
+	c := rg.raw(t, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1000})
+	c.headers(1, "GET", "/hls/big", true)
+	if r := c.rst(1); r.ErrCode != http2.ErrCodeInternal {
+		t.Fatalf("window shut: RST_STREAM %v", r.ErrCode)
+	}
+	res, err := rg.client.Get("https://" + rg.addr + "/api/partial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err == nil {
+		t.Fatalf("cut fallback response read as whole: %q", b)
 	}
 }

@@ -29,15 +29,14 @@ import (
 
 // Limits of an HTTP/2 connection.
 const (
-	h2MaxStreams     = 100       // concurrent streams a client may open
-	h2StreamWindow   = 64 << 10  // request body bytes a stream may send ahead
-	h2ConnWindow     = 1 << 20   // request body bytes all streams may send ahead
-	h2MaxResetRate   = 200       // client resets of running streams per second before GOAWAY
-	h2MaxFrameSize   = 16 << 10  // the largest frame read (the protocol's default)
-	h2WriteChunk     = 64 << 10  // response bytes written per flush
-	h2DefaultWindow  = 65535     // RFC 9113 6.9.2
-	h2MaxWindow      = 1<<31 - 1 // RFC 9113 6.9.1
-	h2PrefaceTimeout = defaultReadHeaderTimeout
+	h2MaxStreams    = 100       // concurrent streams a client may open
+	h2StreamWindow  = 64 << 10  // request body bytes a stream may send ahead
+	h2ConnWindow    = 1 << 20   // request body bytes all streams may send ahead
+	h2MaxResetRate  = 200       // client RST_STREAMs per second before GOAWAY
+	h2MaxFrameSize  = 16 << 10  // the largest frame read (the protocol's default)
+	h2WriteChunk    = 64 << 10  // response bytes written per flush
+	h2DefaultWindow = 65535     // RFC 9113 6.9.2
+	h2MaxWindow     = 1<<31 - 1 // RFC 9113 6.9.1
 )
 
 var errH2Closed = errors.New("fastpath: http2 stream closed")
@@ -53,8 +52,6 @@ type h2conn struct {
 	fr     *http2.Framer
 	out    h2out
 
-	readDeadline time.Time // the reader's own
-
 	// wmu guards the framer's writes, out, enc and hbuf: one goroutine
 	// writes frames at a time, and flushes before it lets go.
 	wmu  sync.Mutex
@@ -66,18 +63,20 @@ type h2conn struct {
 	mu              sync.Mutex
 	cond            *sync.Cond
 	streams         map[uint32]*h2stream
-	maxClientID     uint32 // highest stream the client opened
-	sendWindow      int64  // connection-level send window
-	peerWindow      int64  // the client's SETTINGS_INITIAL_WINDOW_SIZE
+	maxClientID     uint32     // highest stream the client opened
+	lastServed      uint32     // highest stream taken for serving (GOAWAY's last stream)
+	ourResets       [64]uint32 // streams we reset lately: their late frames are dropped
+	ourResetNext    int
+	sendWindow      int64 // connection-level send window
+	peerWindow      int64 // the client's SETTINGS_INITIAL_WINDOW_SIZE
 	peerMaxFrame    int
 	recvWindow      int64 // what the client may still send on the connection
 	recvConsumed    int64 // body bytes read by handlers, not yet granted again
 	closed          bool
 	sentGoAway      bool
-	resets          int // client resets of running streams in this second
+	resets          int // client RST_STREAMs in this second
 	resetSecond     int64
 	writeErr        error
-	idleSince       time.Time
 	handlersRunning int
 }
 
@@ -101,21 +100,22 @@ func (c *conn) serveH2(tc net.Conn, st *tls.ConnectionState) {
 		peerWindow:   h2DefaultWindow,
 		peerMaxFrame: h2MaxFrameSize,
 		recvWindow:   h2ConnWindow,
-		idleSince:    time.Now(),
 	}
 	h.origin = h2origin{remote: h.remote, tls: st}
 	h.cond = sync.NewCond(&h.mu)
 	h.enc = hpack.NewEncoder(&h.hbuf)
 	c.s.stats.h2conns.Add(1)
 	c.state.Store(stateIdle)
+	c.h2.Store(h)
 	h.serve()
+	c.h2.Store(nil)
 	c.s.stats.h2conns.Add(-1)
 }
 
 func (h *h2conn) serve() {
 	defer h.close()
 	br := bufio.NewReaderSize(h.tc, 4<<10)
-	h.tc.SetReadDeadline(time.Now().Add(h2PrefaceTimeout))
+	h.tc.SetReadDeadline(time.Now().Add(h.s.ReadHeaderTimeout))
 	var preface [len(http2.ClientPreface)]byte
 	if _, err := io.ReadFull(br, preface[:]); err != nil || string(preface[:]) != http2.ClientPreface {
 		return
@@ -139,9 +139,11 @@ func (h *h2conn) serve() {
 		return
 	}
 
+	h.mu.Lock()
+	h.idleDeadlineLocked()
+	h.mu.Unlock()
 	first := true
 	for {
-		h.setReadDeadline()
 		f, err := h.fr.ReadFrame()
 		if err != nil {
 			if h.readError(err) {
@@ -189,25 +191,16 @@ func (h *h2conn) linger(br *bufio.Reader) {
 	io.Copy(io.Discard, br)
 }
 
-// setReadDeadline lets a connection without streams sit for IdleTimeout;
-// one with streams waits on them, however long they run.
-func (h *h2conn) setReadDeadline() {
-	h.mu.Lock()
-	idle := len(h.streams) == 0 && h.handlersRunning == 0
-	since := h.idleSince
-	h.mu.Unlock()
-	d := since.Add(h.s.IdleTimeout)
-	if !idle {
-		// Renewed only when half used: setting it costs a timer change.
-		now := time.Now()
-		if h.readDeadline.Sub(now) >= h.s.IdleTimeout/2 {
-			return
-		}
-		d = now.Add(h.s.IdleTimeout)
-	}
-	if !d.Equal(h.readDeadline) {
-		h.readDeadline = d
-		h.tc.SetReadDeadline(d)
+// idleDeadlineLocked gives a connection without streams IdleTimeout to
+// open one; a connection with streams has no read deadline, however long
+// they run (a deadline in the middle of a frame would leave the reader out
+// of step). The reader clears it when a stream starts, the last stream's
+// goroutine sets it when it ends; h.mu is held, which orders the two.
+func (h *h2conn) idleDeadlineLocked() {
+	if len(h.streams) == 0 && h.handlersRunning == 0 {
+		h.tc.SetReadDeadline(time.Now().Add(h.s.IdleTimeout))
+	} else {
+		h.tc.SetReadDeadline(time.Time{})
 	}
 }
 
@@ -217,6 +210,11 @@ func (h *h2conn) readError(err error) bool {
 	var ce http2.ConnectionError
 	switch {
 	case errors.As(err, &se):
+		h.mu.Lock()
+		if se.StreamID > h.maxClientID && se.StreamID%2 == 1 {
+			h.maxClientID = se.StreamID // a rejected HEADERS still uses up its id
+		}
+		h.mu.Unlock()
 		h.resetStream(se.StreamID, se.Code)
 		return true
 	case errors.As(err, &ce):
@@ -226,13 +224,7 @@ func (h *h2conn) readError(err error) bool {
 		h.goAway(http2.ErrCodeFrameSize)
 		return false
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		h.mu.Lock()
-		busy := len(h.streams) > 0 || h.handlersRunning > 0
-		h.mu.Unlock()
-		if busy {
-			return true // a long response; the client owes us nothing meanwhile
-		}
-		h.goAway(http2.ErrCodeNo)
+		h.goAway(http2.ErrCodeNo) // idle for IdleTimeout
 		return false
 	}
 	return false
@@ -337,27 +329,22 @@ func (h *h2conn) handleWindowUpdate(f *http2.WindowUpdateFrame) error {
 
 func (h *h2conn) handleReset(f *http2.RSTStreamFrame) error {
 	h.mu.Lock()
-	st := h.streams[f.StreamID]
-	if st == nil {
-		idle := f.StreamID > h.maxClientID
-		h.mu.Unlock()
-		if idle {
-			return http2.ConnectionError(http2.ErrCodeProtocol)
-		}
-		return nil
+	defer h.mu.Unlock()
+	if f.StreamID > h.maxClientID {
+		return http2.ConnectionError(http2.ErrCodeProtocol) // idle stream
 	}
-	// Rapid reset (CVE-2023-44487): a running handler still counts against
-	// the stream limit, and a client that cancels faster than any player
-	// would is sent away.
-	now := time.Now().Unix()
-	if now != h.resetSecond {
+	// Rapid reset (CVE-2023-44487): a handler of a reset stream still counts
+	// against the stream limit until it returns, and a client that resets
+	// streams faster than any player would is sent away.
+	if now := time.Now().Unix(); now != h.resetSecond {
 		h.resetSecond, h.resets = now, 0
 	}
 	h.resets++
-	tooMany := h.resets > h2MaxResetRate
-	h.endStreamLocked(st, errH2Closed)
-	h.mu.Unlock()
-	if tooMany {
+	if st := h.streams[f.StreamID]; st != nil {
+		st.peerReset = true
+		h.endStreamLocked(st, errH2Closed)
+	}
+	if h.resets > h2MaxResetRate {
 		return http2.ConnectionError(http2.ErrCodeEnhanceYourCalm)
 	}
 	return nil
@@ -373,10 +360,8 @@ func (h *h2conn) endStreamLocked(st *h2stream, err error) {
 	st.reset = true
 	st.cancel()
 	if st.body != nil {
-		st.body.closeWithError(err)
-	}
-	if len(h.streams) == 0 {
-		h.idleSince = time.Now()
+		// What the handler did not read is the connection's again.
+		h.recvConsumed += int64(st.body.closeWithError(err))
 	}
 	h.cond.Broadcast()
 }
@@ -385,13 +370,75 @@ func (h *h2conn) endStreamLocked(st *h2stream, err error) {
 func (h *h2conn) resetStream(id uint32, code http2.ErrCode) {
 	h.mu.Lock()
 	if st := h.streams[id]; st != nil {
+		st.localReset = true
 		h.endStreamLocked(st, errH2Closed)
 	}
+	h.mu.Unlock()
+	h.sendReset(id, code)
+}
+
+// sendReset writes RST_STREAM and remembers the stream: frames the client
+// sent before it saw the reset are dropped, not answered (RFC 9113 5.1).
+func (h *h2conn) sendReset(id uint32, code http2.ErrCode) {
+	h.mu.Lock()
+	h.ourResets[h.ourResetNext] = id
+	h.ourResetNext = (h.ourResetNext + 1) % len(h.ourResets)
 	h.mu.Unlock()
 	h.write(func() error { return h.fr.WriteRSTStream(id, code) })
 }
 
-// goAway tells the client no stream after the last it opened will be served.
+// resetByUsLocked reports whether we reset stream id lately; h.mu is held.
+func (h *h2conn) resetByUsLocked(id uint32) bool {
+	for _, r := range h.ourResets {
+		if r == id {
+			return true
+		}
+	}
+	return false
+}
+
+// grant sends WINDOW_UPDATE for the connection once enough of what the
+// client sent was read or dropped, and for the stream st (if not nil) when
+// its handler read half its window.
+func (h *h2conn) grant(st *h2stream) {
+	h.mu.Lock()
+	var connInc, streamInc uint32
+	if h.recvConsumed >= h2ConnWindow/4 {
+		connInc = uint32(h.recvConsumed)
+		h.recvWindow += h.recvConsumed
+		h.recvConsumed = 0
+	}
+	if st != nil && !st.reset && st.body != nil && !st.body.ended() {
+		if used := h2StreamWindow - st.recvWindow - int64(st.body.buffered()); used >= h2StreamWindow/2 {
+			streamInc = uint32(used)
+			st.recvWindow += used
+		}
+	}
+	h.mu.Unlock()
+	if connInc == 0 && streamInc == 0 {
+		return
+	}
+	h.write(func() error {
+		if connInc > 0 {
+			if err := h.fr.WriteWindowUpdate(0, connInc); err != nil {
+				return err
+			}
+		}
+		if streamInc > 0 {
+			return h.fr.WriteWindowUpdate(st.id, streamInc)
+		}
+		return nil
+	})
+}
+
+// goneAway reports whether the client was sent a GOAWAY.
+func (h *h2conn) goneAway() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sentGoAway
+}
+
+// goAway tells the client no stream after the last one taken will be served.
 func (h *h2conn) goAway(code http2.ErrCode) {
 	h.mu.Lock()
 	if h.sentGoAway {
@@ -399,7 +446,7 @@ func (h *h2conn) goAway(code http2.ErrCode) {
 		return
 	}
 	h.sentGoAway = true
-	last := h.maxClientID
+	last := h.lastServed
 	h.mu.Unlock()
 	h.write(func() error { return h.fr.WriteGoAway(last, code, nil) })
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -30,7 +31,6 @@ type h2response struct {
 	length      int64 // Content-Length, -1 if unknown
 	sent        int64
 	ended       bool // END_STREAM sent
-	aborted     bool
 	err         error
 	one         [1][]byte
 }
@@ -126,21 +126,11 @@ func (w *h2response) finish() {
 		return
 	}
 	if !w.bodyless && w.length >= 0 && w.sent < w.length {
-		// Less than announced: the client must not take it for whole.
-		w.abort()
+		// Less than announced: the stream is reset (run), so that the
+		// client does not take it for whole.
 		return
 	}
 	w.send(nil, 0, true)
-}
-
-// abort resets the stream: the handler panicked or gave up.
-func (w *h2response) abort() {
-	w.aborted = true
-	if w.ended || w.err == errH2Closed {
-		return
-	}
-	h := w.st.c
-	h.write(func() error { return h.fr.WriteRSTStream(w.st.id, http2.ErrCodeInternal) })
 }
 
 // send writes the HEADERS if not sent yet and n bytes of bufs as DATA,
@@ -163,6 +153,9 @@ func (w *h2response) send(bufs net.Buffers, n int64, end bool) error {
 		endNow := end && allow == n
 		h.wmu.Lock()
 		err := h.begin()
+		if err == nil && w.streamReset() {
+			err = errH2Closed // nothing more on a stream either side ended
+		}
 		headersEnd := false
 		if err == nil && !w.sentHeader {
 			headersEnd = endNow && n == 0
@@ -194,6 +187,14 @@ func (w *h2response) send(bufs net.Buffers, n int64, end bool) error {
 			return nil
 		}
 	}
+}
+
+// streamReset reports whether the stream was reset.
+func (w *h2response) streamReset() bool {
+	h := w.st.c
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return w.st.reset
 }
 
 // window takes up to want bytes of the stream's and the connection's send
@@ -292,8 +293,8 @@ func (w *h2response) writeHeaders(end bool) error {
 			continue
 		}
 		for _, v := range vs {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				continue // not a valid field value (RFC 9113 8.2.1)
+			if !httpguts.ValidHeaderFieldValue(v) {
+				continue // RFC 9113 8.2.1
 			}
 			enc.WriteField(hpack.HeaderField{Name: name, Value: v, Sensitive: name == "content-length" || name == "date" || name == "set-cookie"})
 		}
@@ -334,8 +335,8 @@ func h2Name(k string) (string, bool) {
 	case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade":
 		return "", false
 	}
-	if k == "" || strings.HasPrefix(k, ":") {
-		return "", false
+	if !httpguts.ValidHeaderFieldName(k) {
+		return "", false // a client would refuse the whole response
 	}
 	return strings.ToLower(k), true
 }

@@ -23,6 +23,8 @@ type h2stream struct {
 
 	sendWindow int64
 	reset      bool    // ended by either side; writes fail
+	peerReset  bool    // ended by the client's RST_STREAM
+	localReset bool    // ended by ours
 	body       *h2body // nil when the request has none
 	recvWindow int64   // body bytes the client may still send
 	declared   int64   // the request's Content-Length, -1 if none
@@ -37,21 +39,32 @@ func (h *h2conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 	h.mu.Lock()
 	if id <= h.maxClientID {
 		st := h.streams[id]
+		switch {
+		case st != nil && st.body != nil && !st.body.clientEnded():
+			h.mu.Unlock()
+			// Trailers end the body (kast's handlers read none); they
+			// carry no pseudo-header and end the stream.
+			if !f.StreamEnded() || len(f.PseudoFields()) > 0 {
+				return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+			}
+			return h.endBody(st)
+		case st != nil:
+			h.mu.Unlock() // half-closed (remote): its handler still runs
+			return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+		case h.resetByUsLocked(id):
+			h.mu.Unlock()
+			return nil // sent before the client saw our RST_STREAM
+		}
 		h.mu.Unlock()
-		if st == nil || st.body == nil {
-			return http2.ConnectionError(http2.ErrCodeStreamClosed)
-		}
-		// Trailers end the body; kast's handlers read none.
-		if !f.StreamEnded() {
-			return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
-		}
-		return h.endBody(st)
+		// A stream that ended, or an id the client skipped (RFC 9113 5.1.1).
+		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	h.maxClientID = id
-	refuse := h.sentGoAway || h.closed || h.s.closing.Load() || h.handlersRunning >= h2MaxStreams
+	closing := h.s.closing.Load() || h.c.state.Load() == stateClosed
+	refuse := h.sentGoAway || h.closed || closing || h.handlersRunning >= h2MaxStreams
 	h.mu.Unlock()
 	if refuse {
-		if h.s.closing.Load() {
+		if closing {
 			h.goAway(http2.ErrCodeNo)
 		}
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeRefusedStream}
@@ -74,7 +87,9 @@ func (h *h2conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 	}
 	h.streams[id] = st
 	h.handlersRunning++
+	h.lastServed = id
 	h.c.state.CompareAndSwap(stateIdle, stateActive)
+	h.idleDeadlineLocked()
 	h.mu.Unlock()
 
 	var handler http.Handler
@@ -89,7 +104,11 @@ func (h *h2conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 		r.URL = &u
 		handler = h.s.Handler
 	default:
-		r = r.WithContext(context.WithValue(ctx, h2originKey{}, &h.origin))
+		// With a server in the context, ReverseProxy panics with
+		// ErrAbortHandler when the fallback's response is cut, and the
+		// stream is reset instead of ending as if whole.
+		ctx = context.WithValue(ctx, h2originKey{}, &h.origin)
+		r = r.WithContext(context.WithValue(ctx, http.ServerContextKey, h.s.Fallback))
 		handler = h.s.h2fallback()
 	}
 	if st.body != nil && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
@@ -134,15 +153,19 @@ func (h *h2conn) newRequest(f *http2.MetaHeadersFrame) (r *http.Request, status 
 		return nil, 0, fmt.Errorf("extended CONNECT was not offered")
 	}
 	r = &http.Request{
-		Method:     method,
-		Proto:      "HTTP/2.0",
-		ProtoMajor: 2,
-		Header:     make(http.Header, len(f.Fields)),
-		Host:       authority,
-		RemoteAddr: h.remote.String(),
-		RequestURI: path,
-		TLS:        h.tls,
-		Body:       http.NoBody,
+		ContentLength: -1,
+		Method:        method,
+		Proto:         "HTTP/2.0",
+		ProtoMajor:    2,
+		Header:        make(http.Header, len(f.Fields)),
+		Host:          authority,
+		RemoteAddr:    h.remote.String(),
+		RequestURI:    path,
+		TLS:           h.tls,
+		Body:          http.NoBody,
+	}
+	if f.StreamEnded() {
+		r.ContentLength = 0
 	}
 	for _, hf := range f.RegularFields() {
 		k := http.CanonicalHeaderKey(hf.Name)
@@ -184,13 +207,9 @@ func (h *h2conn) newRequest(f *http2.MetaHeadersFrame) (r *http.Request, status 
 	if r.URL, err = url.ParseRequestURI(path); err != nil {
 		return nil, 0, err
 	}
-	r.ContentLength = -1
-	if f.StreamEnded() {
-		r.ContentLength = 0
-	}
 	if v := r.Header["Content-Length"]; len(v) > 0 {
 		n, err := strconv.ParseInt(v[0], 10, 64)
-		if len(v) > 1 || err != nil || n < 0 || (f.StreamEnded() && n != 0) {
+		if len(v) > 1 || err != nil || !digits(v[0]) || (f.StreamEnded() && n != 0) {
 			return nil, 0, fmt.Errorf("bad content-length %q", v)
 		}
 		r.ContentLength = n
@@ -198,33 +217,52 @@ func (h *h2conn) newRequest(f *http2.MetaHeadersFrame) (r *http.Request, status 
 	return r, 0, nil
 }
 
+// digits reports whether v is a decimal number without sign (RFC 9110 8.6).
+func digits(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return v != ""
+}
+
 // run serves the stream's request and ends the stream.
 func (st *h2stream) run(handler http.Handler, r *http.Request) {
 	h := st.c
 	w := &h2response{st: st, req: r, header: http.Header{}, length: -1}
 	defer func() {
-		if v := recover(); v != nil && v != http.ErrAbortHandler {
+		v := recover()
+		if v != nil && v != http.ErrAbortHandler {
 			buf := make([]byte, 64<<10)
 			buf = buf[:runtime.Stack(buf, false)]
 			h.s.Logger.Error("http handler panic", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(buf))
-			w.abort()
-		} else if v != nil {
-			w.abort()
-		} else {
+		}
+		if v == nil {
 			w.finish()
 		}
 		h.mu.Lock()
-		bodyLeft := st.body != nil && !st.body.ended()
+		bodyLeft := st.body != nil && !st.body.clientEnded()
+		reset := st.peerReset || st.localReset
 		h.endStreamLocked(st, errH2Closed)
 		h.handlersRunning--
 		if h.handlersRunning == 0 && len(h.streams) == 0 {
 			h.c.state.CompareAndSwap(stateActive, stateIdle)
 		}
+		h.idleDeadlineLocked()
 		h.mu.Unlock()
-		if bodyLeft && !w.aborted {
+		switch {
+		case reset:
+			// Reset already; none in answer to the client's (RFC 9113 5.4.2).
+		case !w.ended:
+			// A panic, a cut response, a client window shut too long: the
+			// client must not wait on the stream, nor take it for whole.
+			h.sendReset(st.id, http2.ErrCodeInternal)
+		case bodyLeft:
 			// The response is complete; the rest of the body is not wanted.
-			h.write(func() error { return h.fr.WriteRSTStream(st.id, http2.ErrCodeNo) })
+			h.sendReset(st.id, http2.ErrCodeNo)
 		}
+		h.grant(nil)
 		h.s.wg.Done()
 	}()
 	handler.ServeHTTP(w, r)
@@ -240,39 +278,38 @@ func (h *h2conn) handleData(f *http2.DataFrame) error {
 	}
 	h.recvWindow -= n
 	st := h.streams[id]
-	if st == nil || st.body == nil || st.body.ended() {
-		// A stream that ended: the connection's window is given back.
-		h.recvWindow += n
-		idle := id > h.maxClientID
-		h.mu.Unlock()
-		if idle {
-			return http2.ConnectionError(http2.ErrCodeProtocol)
+	var err error
+	switch {
+	case st == nil && id > h.maxClientID:
+		err = http2.ConnectionError(http2.ErrCodeProtocol) // idle stream
+	case st == nil && h.resetByUsLocked(id):
+		h.recvConsumed += n // sent before the client saw our RST_STREAM
+	case st == nil || st.body == nil || st.body.clientEnded():
+		h.recvConsumed += n
+		err = http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+	case n > st.recvWindow:
+		h.recvConsumed += n
+		err = http2.StreamError{StreamID: id, Code: http2.ErrCodeFlowControl}
+	default:
+		st.recvWindow -= n
+		data := f.Data()
+		st.received += int64(len(data))
+		// Padding is the connection's again at once; so is what a handler
+		// that closed its body will not read.
+		h.recvConsumed += n - int64(len(data))
+		if st.declared >= 0 && st.received > st.declared {
+			h.recvConsumed += int64(len(data))
+			err = http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+		} else if !st.body.put(data) {
+			h.recvConsumed += int64(len(data))
 		}
-		if n > 0 {
-			h.write(func() error { return h.fr.WriteWindowUpdate(0, uint32(n)) })
-		}
-		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
 	}
-	if n > st.recvWindow {
-		h.mu.Unlock()
-		return http2.StreamError{StreamID: id, Code: http2.ErrCodeFlowControl}
-	}
-	st.recvWindow -= n
-	data := f.Data()
-	st.received += int64(len(data))
-	// Padding is not handed on; it is given back with the data.
-	padding := n - int64(len(data))
-	h.recvConsumed += padding
-	if st.declared >= 0 && st.received > st.declared {
-		h.mu.Unlock()
-		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
-	}
-	st.body.put(data)
 	h.mu.Unlock()
-	if f.StreamEnded() {
-		return h.endBody(st)
+	h.grant(nil)
+	if err == nil && f.StreamEnded() {
+		err = h.endBody(st)
 	}
-	return nil
+	return err
 }
 
 // endBody marks the end of a stream's request body.
@@ -295,31 +332,6 @@ func (st *h2stream) consumed(n int) {
 	h := st.c
 	h.mu.Lock()
 	h.recvConsumed += int64(n)
-	var connInc, streamInc uint32
-	if h.recvConsumed >= h2ConnWindow/4 {
-		connInc = uint32(h.recvConsumed)
-		h.recvWindow += h.recvConsumed
-		h.recvConsumed = 0
-	}
-	if !st.reset && !st.body.ended() {
-		if used := h2StreamWindow - st.recvWindow - int64(st.body.buffered()); used >= h2StreamWindow/2 {
-			streamInc = uint32(used)
-			st.recvWindow += used
-		}
-	}
 	h.mu.Unlock()
-	if connInc == 0 && streamInc == 0 {
-		return
-	}
-	h.write(func() error {
-		if connInc > 0 {
-			if err := h.fr.WriteWindowUpdate(0, connInc); err != nil {
-				return err
-			}
-		}
-		if streamInc > 0 {
-			return h.fr.WriteWindowUpdate(st.id, streamInc)
-		}
-		return nil
-	})
+	h.grant(st)
 }

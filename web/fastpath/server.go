@@ -26,6 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // Server serves fast-path requests from Listener and passes the other
@@ -310,6 +312,13 @@ func (s *Server) closeConns(all bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
+		if h := c.h2.Load(); h != nil && !all && !h.goneAway() {
+			// An HTTP/2 client is told first (RFC 9113 6.8), so that it
+			// sends no request the closing would lose; the next round
+			// closes the connection once its streams are done.
+			go h.goAway(http2.ErrCodeNo)
+			continue
+		}
 		if all || c.state.CompareAndSwap(stateIdle, stateClosed) {
 			c.nc.Close()
 		}

@@ -85,8 +85,15 @@ func (s *Server) wrapFallbackTLS() {
 		if r.Context().Value(h2PipeKey{}) != nil {
 			// A request of an HTTP/2 client, passed on over a pipe: the
 			// handler sees the client's protocol (and Adopt leaves it).
+			// What the pipe added is taken off: HTTP/2 has no Connection
+			// header, no chunked framing, no closing after a request.
 			r2 := *r
 			r2.Proto, r2.ProtoMajor, r2.ProtoMinor = "HTTP/2.0", 2, 0
+			r2.Close, r2.TransferEncoding = false, nil
+			if _, ok := r.Header["Connection"]; ok {
+				r2.Header = r.Header.Clone()
+				delete(r2.Header, "Connection")
+			}
 			r = &r2
 		}
 		if r.TLS == nil {
