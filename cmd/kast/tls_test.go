@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -14,16 +16,25 @@ import (
 
 // startTLSApp runs kast with HTTPS and RTMPS from certificate files.
 func startTLSApp(t *testing.T) (*app, *logBuffer, testutil.Cert) {
+	return startTLSAppEnv(t, nil)
+}
+
+// startTLSAppEnv is startTLSApp with more environment.
+func startTLSAppEnv(t *testing.T, env map[string]string) (*app, *logBuffer, testutil.Cert) {
 	t.Helper()
 	cert := testutil.SelfSignedCert(t, "127.0.0.1", "localhost")
-	a, logs := startApp(t, map[string]string{
+	e := map[string]string{
 		"KAST_STREAM_KEY":  testStreamKey,
 		"KAST_TLS_CERT":    cert.CertFile,
 		"KAST_TLS_KEY":     cert.KeyFile,
 		"KAST_HTTPS_ADDR":  "127.0.0.1:0",
 		"KAST_RTMPS_ADDR":  "127.0.0.1:0",
 		"KAST_PUBLIC_HOST": "127.0.0.1",
-	})
+	}
+	for k, v := range env {
+		e[k] = v
+	}
+	a, logs := startApp(t, e)
 	return a, logs, cert
 }
 
@@ -119,4 +130,52 @@ func waitHTTPS(t *testing.T, c *http.Client, url string, timeout time.Duration) 
 		}
 	}
 	t.Fatalf("%s not up after %v", url, timeout)
+}
+
+// TestHTTPSDefaultPlayers: hls.js, Shaka Player and video.js with their
+// default configurations, on a page of another origin (as on an
+// organizer's site), play kast's LL-HLS over HTTPS, each joining a stream
+// at its first playlist. Chromium speaks HTTP/2 to kast, so each player's
+// requests (blocking playlist reloads, parts, CORS) go through the fast
+// path's frame loop. hls.js and Shaka must not stall or freeze after their
+// first frame; video.js must play (its start-up freeze is VHS's: see
+// packager's TestDefaultPlayers).
+func TestHTTPSDefaultPlayers(t *testing.T) {
+	testutil.RequireTool(t, "ffmpeg")
+	testutil.RequirePlayers(t)
+	pp := testutil.PlayerPages(t)
+	pages := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		pp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(pages.Close)
+	t.Setenv("KAST_E2E_TLS_ANY", "1")
+	for _, player := range []string{"hlsjs", "shaka", "videojs"} {
+		t.Run(player, func(t *testing.T) {
+			var env map[string]string
+			if os.Getenv("KAST_TEST_NET_HTTP2") != "" { // to compare with net/http's
+				env = map[string]string{"KAST_HTTPS_NET_HTTP2": "true"}
+			}
+			a, _, _ := startTLSAppEnv(t, env)
+			testutil.StartPublish(t, testutil.Publish{URL: a.publishURL(testStreamKey), Duration: time.Minute,
+				Size: "640x360", Bitrate: "1000k", Extra: testutil.ClockBarArgs()})
+			src := url.QueryEscape(a.testHTTPSURL("/hls/main/index.m3u8"))
+			res, code := testutil.PlayPlayer(t, pages.URL+"/players/"+player+".html?wait=1&src="+src, 0, 30, 12)
+			h2 := metric(a, `kast_http_fastpath_http2_requests_total{listener="https"}`)
+			t.Logf("%s: first frame after %v ms, frames %d -> %d, %d stalls after it, longest gap %v ms, %v requests on the frame loop",
+				player, deref(res.StartMs), res.FramesStart, res.FramesEnd, res.Stalls, deref(res.MaxFrameGapMs), h2)
+			if !res.Started || res.FramesEnd <= res.FramesStart {
+				t.Fatalf("did not play: exit %d, errors %v", code, res.Errors)
+			}
+			if player != "videojs" && (res.Stalls > 0 || code != 0) {
+				t.Errorf("stalled or froze after the first frame: exit %d, errors %v", code, res.Errors)
+			}
+			if h2 < 20 && env == nil {
+				t.Errorf("%v requests on the HTTP/2 frame loop", h2)
+			}
+		})
+	}
 }
