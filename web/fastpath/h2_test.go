@@ -29,7 +29,7 @@ type h2rig struct {
 	client *http.Client
 }
 
-func newH2Rig(t *testing.T, fast, fallback http.HandlerFunc) *h2rig {
+func newH2Rig(t *testing.T, fast, fallback http.HandlerFunc, opts ...func(*Server)) *h2rig {
 	t.Helper()
 	cert := testutil.SelfSignedCert(t, "127.0.0.1")
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
@@ -44,6 +44,9 @@ func newH2Rig(t *testing.T, fast, fallback http.HandlerFunc) *h2rig {
 			fallback(w, r)
 		}
 	})}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -645,4 +648,31 @@ func TestH2StreamsEndOnError(t *testing.T) {
 	if err == nil {
 		t.Fatalf("cut fallback response read as whole: %q", b)
 	}
+}
+
+// TestH2IdleTimeout: a connection without streams is sent away after the
+// idle timeout; one whose stream runs longer than that, with a client that
+// sends nothing meanwhile, is not.
+func TestH2IdleTimeout(t *testing.T) {
+	rg := newH2Rig(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(1500 * time.Millisecond)
+		}
+		w.Write([]byte("ok"))
+	}, fallbackHandler, func(s *Server) { s.IdleTimeout = 400 * time.Millisecond })
+	busy := rg.raw(t)
+	busy.fr.WriteWindowUpdate(0, 1<<20)
+	busy.headers(1, "GET", "/hls/slow", true)
+	idle := rg.raw(t)
+	start := time.Now()
+	if g := idle.goAway(); g.ErrCode != http2.ErrCodeNo || time.Since(start) > 5*time.Second {
+		t.Fatalf("idle connection: GOAWAY %v after %v", g.ErrCode, time.Since(start))
+	}
+	busy.until("the slow stream's end", func(f http2.Frame) bool {
+		if _, ok := f.(*http2.GoAwayFrame); ok {
+			t.Fatal("GOAWAY while a stream ran")
+		}
+		d, ok := f.(*http2.DataFrame)
+		return ok && d.StreamID == 1 && d.StreamEnded()
+	})
 }

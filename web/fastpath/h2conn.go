@@ -52,6 +52,10 @@ type h2conn struct {
 	fr     *http2.Framer
 	out    h2out
 
+	// The reader's own.
+	rd           *countingReader
+	readDeadline time.Time
+
 	// wmu guards the framer's writes, out, enc and hbuf: one goroutine
 	// writes frames at a time, and flushes before it lets go.
 	wmu  sync.Mutex
@@ -120,7 +124,8 @@ func (h *h2conn) serve() {
 	if _, err := io.ReadFull(br, preface[:]); err != nil || string(preface[:]) != http2.ClientPreface {
 		return
 	}
-	h.fr = http2.NewFramer(&h.out, br)
+	h.rd = &countingReader{r: br}
+	h.fr = http2.NewFramer(&h.out, h.rd)
 	h.fr.SetMaxReadFrameSize(h2MaxFrameSize)
 	h.fr.MaxHeaderListSize = uint32(h.s.MaxHeaderBytes)
 	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
@@ -139,11 +144,10 @@ func (h *h2conn) serve() {
 		return
 	}
 
-	h.mu.Lock()
-	h.idleDeadlineLocked()
-	h.mu.Unlock()
 	first := true
 	for {
+		h.renewReadDeadline()
+		h.rd.n = 0
 		f, err := h.fr.ReadFrame()
 		if err != nil {
 			if h.readError(err) {
@@ -191,17 +195,30 @@ func (h *h2conn) linger(br *bufio.Reader) {
 	io.Copy(io.Discard, br)
 }
 
-// idleDeadlineLocked gives a connection without streams IdleTimeout to
-// open one; a connection with streams has no read deadline, however long
-// they run (a deadline in the middle of a frame would leave the reader out
-// of step). The reader clears it when a stream starts, the last stream's
-// goroutine sets it when it ends; h.mu is held, which orders the two.
-func (h *h2conn) idleDeadlineLocked() {
-	if len(h.streams) == 0 && h.handlersRunning == 0 {
-		h.tc.SetReadDeadline(time.Now().Add(h.s.IdleTimeout))
-	} else {
-		h.tc.SetReadDeadline(time.Time{})
+// renewReadDeadline keeps the read deadline at least half of IdleTimeout
+// away, without touching the timer for every frame; readError decides,
+// when it passes, whether the connection was idle.
+func (h *h2conn) renewReadDeadline() {
+	now := time.Now()
+	if h.readDeadline.Sub(now) >= h.s.IdleTimeout/2 {
+		return
 	}
+	h.readDeadline = now.Add(h.s.IdleTimeout)
+	h.tc.SetReadDeadline(h.readDeadline)
+}
+
+// countingReader counts the bytes the framer took since n was zeroed: a
+// read deadline that passes before a frame began leaves it in step, one
+// that passes in the middle of a frame does not.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
 
 // readError handles an error of ReadFrame and reports whether reading goes on.
@@ -224,7 +241,13 @@ func (h *h2conn) readError(err error) bool {
 		h.goAway(http2.ErrCodeFrameSize)
 		return false
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		h.goAway(http2.ErrCodeNo) // idle for IdleTimeout
+		h.mu.Lock()
+		busy := len(h.streams) > 0 || h.handlersRunning > 0
+		h.mu.Unlock()
+		if busy && h.rd.n == 0 {
+			return true // a long response: the client owes us nothing meanwhile
+		}
+		h.goAway(http2.ErrCodeNo) // idle, or stalled in the middle of a frame
 		return false
 	}
 	return false

@@ -89,7 +89,6 @@ func (h *h2conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 	h.handlersRunning++
 	h.lastServed = id
 	h.c.state.CompareAndSwap(stateIdle, stateActive)
-	h.idleDeadlineLocked()
 	h.mu.Unlock()
 
 	var handler http.Handler
@@ -249,7 +248,6 @@ func (st *h2stream) run(handler http.Handler, r *http.Request) {
 		if h.handlersRunning == 0 && len(h.streams) == 0 {
 			h.c.state.CompareAndSwap(stateActive, stateIdle)
 		}
-		h.idleDeadlineLocked()
 		h.mu.Unlock()
 		switch {
 		case reset:
