@@ -466,16 +466,22 @@ func TestH2ResetCancelsHandler(t *testing.T) {
 	}
 }
 
-// TestH2StreamLimit: past MAX_CONCURRENT_STREAMS running handlers, a new
-// stream is refused, and served again once one ends.
-func TestH2StreamLimit(t *testing.T) {
-	release := make(chan struct{})
-	rg := newH2Rig(t, func(w http.ResponseWriter, r *http.Request) {
+// waitFor is a fast handler whose /wait requests answer once release is
+// closed, the others at once.
+func waitFor(release <-chan struct{}) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/wait" {
 			<-release
 		}
 		w.Write([]byte("ok"))
-	}, fallbackHandler)
+	}
+}
+
+// TestH2StreamLimit: past MAX_CONCURRENT_STREAMS running handlers, a new
+// stream is refused, and served again once one ends.
+func TestH2StreamLimit(t *testing.T) {
+	release := make(chan struct{})
+	rg := newH2Rig(t, waitFor(release), fallbackHandler)
 	c := rg.raw(t)
 	id := uint32(1)
 	for range h2MaxStreams {
@@ -498,12 +504,7 @@ func TestH2StreamLimit(t *testing.T) {
 // one finish.
 func TestH2IdleAndShutdown(t *testing.T) {
 	release := make(chan struct{})
-	rg := newH2Rig(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/wait" {
-			<-release
-		}
-		w.Write([]byte("ok"))
-	}, fallbackHandler)
+	rg := newH2Rig(t, waitFor(release), fallbackHandler)
 	idle := rg.raw(t)
 	idle.until("SETTINGS ACK", func(f http2.Frame) bool { s, ok := f.(*http2.SettingsFrame); return ok && s.IsAck() })
 	busy := rg.raw(t)

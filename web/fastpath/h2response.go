@@ -45,17 +45,7 @@ func (w *h2response) WriteHeader(code int) {
 	w.status = code
 	w.noBody = code == http.StatusNoContent || code == http.StatusNotModified
 	w.bodyless = w.noBody || w.req.Method == http.MethodHead
-	if v, ok := w.header["Content-Length"]; ok {
-		n, err := int64(-1), error(nil)
-		if len(v) == 1 {
-			n, err = strconv.ParseInt(v[0], 10, 64)
-		}
-		if err == nil && n >= 0 && !w.noBody {
-			w.length = n
-		} else {
-			delete(w.header, "Content-Length")
-		}
-	}
+	w.length = declaredLength(w.header, w.noBody)
 }
 
 func (w *h2response) Write(p []byte) (int, error) {

@@ -62,17 +62,7 @@ func (w *response) WriteHeader(code int) {
 	h := w.header
 	w.noBody = code == http.StatusNoContent || code == http.StatusNotModified
 	w.bodyless = w.noBody || w.req.Method == http.MethodHead
-	if v, ok := h["Content-Length"]; ok {
-		n, err := int64(-1), error(nil)
-		if len(v) == 1 {
-			n, err = strconv.ParseInt(v[0], 10, 64)
-		}
-		if err == nil && n >= 0 && !w.noBody {
-			w.length = n
-		} else {
-			delete(h, "Content-Length")
-		}
-	}
+	w.length = declaredLength(h, w.noBody)
 	// The framing is ours to choose.
 	delete(h, "Transfer-Encoding")
 	if c := h["Connection"]; len(c) > 0 && strings.EqualFold(c[0], "close") || w.c.s.closing.Load() {
@@ -200,6 +190,25 @@ func (w *response) WriteVector(bufs net.Buffers) (int64, error) {
 	}
 	w.sent += n
 	return n, nil
+}
+
+// declaredLength returns the handler's Content-Length, -1 when it set none
+// or one that cannot be sent (malformed, or on a response without a
+// body), which it removes from h. Both writers, HTTP/1.1 and HTTP/2, use it.
+func declaredLength(h http.Header, noBody bool) int64 {
+	v, ok := h["Content-Length"]
+	if !ok {
+		return -1
+	}
+	n, err := int64(-1), error(nil)
+	if len(v) == 1 {
+		n, err = strconv.ParseInt(v[0], 10, 64)
+	}
+	if err != nil || n < 0 || noBody {
+		delete(h, "Content-Length")
+		return -1
+	}
+	return n
 }
 
 // truncate returns the first n bytes of bufs.
