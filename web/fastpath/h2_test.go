@@ -677,3 +677,40 @@ func TestH2IdleTimeout(t *testing.T) {
 		return ok && d.StreamID == 1 && d.StreamEnded()
 	})
 }
+
+// TestH2ReusedResponses: a response's headers, kept for the next stream,
+// never reach it, and a request's header values, which share one array,
+// stay apart.
+func TestH2ReusedResponses(t *testing.T) {
+	fast := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/set" {
+			w.Header().Set("X-Once", "1")
+		}
+		a := r.Header["X-A"]
+		r.Header["X-B"] = append(r.Header["X-B"], "added") // must not touch X-A's values
+		fmt.Fprintf(w, "a=%q b=%q c=%q", a, r.Header["X-B"], r.Header["X-C"])
+	}
+	rg := newH2Rig(t, fast, fallbackHandler)
+	for i := 0; i < 20; i++ {
+		path := "/hls/set"
+		if i%2 == 1 {
+			path = "/hls/plain"
+		}
+		req, _ := http.NewRequest("GET", "https://"+rg.addr+path, nil)
+		req.Header["X-A"] = []string{"a1"}
+		req.Header["X-B"] = []string{"b1"}
+		req.Header["X-C"] = []string{"c1", "c2"}
+		res, err := rg.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if got := res.Header.Get("X-Once"); (got == "1") != (path == "/hls/set") {
+			t.Errorf("%s: X-Once %q", path, got)
+		}
+		if want := `a=["a1"] b=["b1" "added"] c=["c1" "c2"]`; string(b) != want {
+			t.Errorf("%s: %s, want %s", path, b, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -30,6 +31,7 @@ import (
 // Limits of an HTTP/2 connection.
 const (
 	h2MaxStreams    = 100       // concurrent streams a client may open
+	h2MaxCanonNames = 64        // header names a connection keeps canonical forms of
 	h2StreamWindow  = 64 << 10  // request body bytes a stream may send ahead
 	h2ConnWindow    = 1 << 20   // request body bytes all streams may send ahead
 	h2MaxResetRate  = 200       // client RST_STREAMs per second before GOAWAY
@@ -55,6 +57,8 @@ type h2conn struct {
 	// The reader's own.
 	rd           *countingReader
 	readDeadline time.Time
+	reqTmpl      http.Request      // what every request of the connection shares
+	canon        map[string]string // header names seen, canonical (CanonicalHeaderKey allocates)
 
 	// wmu guards the framer's writes, out, enc and hbuf: one goroutine
 	// writes frames at a time, and flushes before it lets go.
@@ -106,6 +110,10 @@ func (c *conn) serveH2(tc net.Conn, st *tls.ConnectionState) {
 		recvWindow:   h2ConnWindow,
 	}
 	h.origin = h2origin{remote: h.remote, tls: st}
+	h.reqTmpl = http.Request{
+		Proto: "HTTP/2.0", ProtoMajor: 2, RemoteAddr: h.remote.String(), TLS: st, Body: http.NoBody,
+	}
+	h.canon = make(map[string]string, 16)
 	h.cond = sync.NewCond(&h.mu)
 	h.enc = hpack.NewEncoder(&h.hbuf)
 	c.s.stats.h2conns.Add(1)

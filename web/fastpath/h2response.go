@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -33,6 +34,24 @@ type h2response struct {
 	ended       bool // END_STREAM sent
 	err         error
 	one         [1][]byte
+}
+
+// h2responses keeps responses with their header maps, which the next
+// stream's handler fills again without growing a map.
+var h2responses = sync.Pool{New: func() any { return &h2response{header: http.Header{}} }}
+
+func newH2Response(st *h2stream, r *http.Request) *h2response {
+	w := h2responses.Get().(*h2response)
+	w.st, w.req, w.length = st, r, -1
+	return w
+}
+
+// release returns w to the pool once its handler has returned.
+func (w *h2response) release() {
+	h := w.header
+	clear(h)
+	*w = h2response{header: h}
+	h2responses.Put(w)
 }
 
 func (w *h2response) Header() http.Header { return w.header }

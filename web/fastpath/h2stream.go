@@ -70,13 +70,13 @@ func (h *h2conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeRefusedStream}
 	}
 
-	r, status, err := h.newRequest(f)
+	ctx, cancel := context.WithCancel(h.s.ctx)
+	r, status, err := h.newRequest(ctx, f)
 	if err != nil {
+		cancel()
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol, Cause: err}
 	}
-	ctx, cancel := context.WithCancel(h.s.ctx)
 	st := &h2stream{id: id, c: h, ctx: ctx, cancel: cancel, declared: r.ContentLength}
-	r = r.WithContext(ctx)
 
 	h.mu.Lock()
 	st.sendWindow = h.peerWindow
@@ -119,7 +119,7 @@ func (h *h2conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 		}
 	}
 	h.s.wg.Add(1)
-	go st.run(handler, r)
+	h.s.workers.run(func() { st.run(handler, r) })
 	return nil
 }
 
@@ -143,31 +143,28 @@ func (s statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, http.StatusText(int(s)), int(s))
 }
 
-// newRequest makes the request of a HEADERS frame; status is set when the
-// request is answered without a handler.
-func (h *h2conn) newRequest(f *http2.MetaHeadersFrame) (r *http.Request, status int, err error) {
+// newRequest makes the request of a HEADERS frame, with context ctx;
+// status is set when the request is answered without a handler.
+func (h *h2conn) newRequest(ctx context.Context, f *http2.MetaHeadersFrame) (r *http.Request, status int, err error) {
 	method, path := f.PseudoValue("method"), f.PseudoValue("path")
 	scheme, authority := f.PseudoValue("scheme"), f.PseudoValue("authority")
 	if f.PseudoValue("protocol") != "" {
 		return nil, 0, fmt.Errorf("extended CONNECT was not offered")
 	}
-	r = &http.Request{
-		ContentLength: -1,
-		Method:        method,
-		Proto:         "HTTP/2.0",
-		ProtoMajor:    2,
-		Header:        make(http.Header, len(f.Fields)),
-		Host:          authority,
-		RemoteAddr:    h.remote.String(),
-		RequestURI:    path,
-		TLS:           h.tls,
-		Body:          http.NoBody,
-	}
+	r = h.reqTmpl.WithContext(ctx)
+	r.ContentLength = -1
+	r.Method = method
+	r.Host = authority
+	r.RequestURI = path
+	fields := f.RegularFields()
+	r.Header = make(http.Header, len(fields))
 	if f.StreamEnded() {
 		r.ContentLength = 0
 	}
-	for _, hf := range f.RegularFields() {
-		k := http.CanonicalHeaderKey(hf.Name)
+	// The values share one array; a second value of a name copies.
+	vals := make([]string, 0, len(fields))
+	for _, hf := range fields {
+		k := h.canonicalKey(hf.Name)
 		switch k {
 		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade":
 			return nil, 0, fmt.Errorf("connection-specific header %q", hf.Name)
@@ -182,7 +179,12 @@ func (h *h2conn) newRequest(f *http2.MetaHeadersFrame) (r *http.Request, status 
 				continue
 			}
 		}
-		r.Header[k] = append(r.Header[k], hf.Value)
+		if v := r.Header[k]; v != nil {
+			r.Header[k] = append(v, hf.Value)
+			continue
+		}
+		vals = append(vals, hf.Value)
+		r.Header[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	if f.Truncated {
 		return r, http.StatusRequestHeaderFieldsTooLarge, nil
@@ -216,6 +218,19 @@ func (h *h2conn) newRequest(f *http2.MetaHeadersFrame) (r *http.Request, status 
 	return r, 0, nil
 }
 
+// canonicalKey is http.CanonicalHeaderKey(name), from the connection's
+// cache for the names a client sends on every request.
+func (h *h2conn) canonicalKey(name string) string {
+	if k, ok := h.canon[name]; ok {
+		return k
+	}
+	k := http.CanonicalHeaderKey(name)
+	if len(h.canon) < h2MaxCanonNames {
+		h.canon[name] = k
+	}
+	return k
+}
+
 // digits reports whether v is a decimal number without sign (RFC 9110 8.6).
 func digits(v string) bool {
 	for i := 0; i < len(v); i++ {
@@ -229,7 +244,7 @@ func digits(v string) bool {
 // run serves the stream's request and ends the stream.
 func (st *h2stream) run(handler http.Handler, r *http.Request) {
 	h := st.c
-	w := &h2response{st: st, req: r, header: http.Header{}, length: -1}
+	w := newH2Response(st, r)
 	defer func() {
 		v := recover()
 		if v != nil && v != http.ErrAbortHandler {
@@ -261,6 +276,9 @@ func (st *h2stream) run(handler http.Handler, r *http.Request) {
 			h.sendReset(st.id, http2.ErrCodeNo)
 		}
 		h.grant(nil)
+		if v == nil {
+			w.release() // after a panic the handler may still hold it
+		}
 		h.s.wg.Done()
 	}()
 	handler.ServeHTTP(w, r)

@@ -63,6 +63,7 @@ type Server struct {
 	stats   counters
 	handoff *handoffListener
 
+	workers     *workers // run HTTP/2 streams' handlers
 	h2proxyOnce sync.Once
 	h2proxy     http.Handler
 	ctx         context.Context // requests' context; cancelled when connections are cut
@@ -111,6 +112,10 @@ const (
 	defaultIdleTimeout       = 120 * time.Second
 	defaultWriteTimeout      = 60 * time.Second
 	defaultMaxHeaderBytes    = 16 << 10
+
+	// workerIdle is how long a stream worker waits for the next stream:
+	// long enough to outlast the gaps between a player's requests.
+	workerIdle = 10 * time.Second
 )
 
 // Initialize starts accepting connections and the fallback server.
@@ -134,6 +139,7 @@ func (s *Server) Initialize() error {
 		s.MaxHeaderBytes = defaultMaxHeaderBytes
 	}
 	s.conns = map[*conn]struct{}{}
+	s.workers = newWorkers(workerIdle)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.handoff = newHandoffListener(s.Listener.Addr())
 	s.wrapFallbackTLS()
@@ -288,6 +294,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	close(stop)
+	s.workers.close()
 	if e := <-fbErr; err == nil {
 		err = e
 	}
@@ -303,6 +310,7 @@ func (s *Server) Close() {
 	s.Fallback.Close()
 	s.closeConns(true)
 	s.wg.Wait()
+	s.workers.close()
 }
 
 func (s *Server) closeConns(all bool) {
