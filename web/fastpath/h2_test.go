@@ -714,3 +714,43 @@ func TestH2ReusedResponses(t *testing.T) {
 		}
 	}
 }
+
+// TestH2HeaderTimeout: a header block left unfinished (HEADERS without
+// END_HEADERS, then nothing) ends the connection after ReadHeaderTimeout,
+// not after the idle timeout; one finished in time is served.
+func TestH2HeaderTimeout(t *testing.T) {
+	rg := newH2Rig(t, fastHandler, fallbackHandler, func(s *Server) {
+		s.ReadHeaderTimeout = 300 * time.Millisecond
+		s.IdleTimeout = time.Minute
+	})
+	block := func(c *rawH2) []byte {
+		c.hbuf.Reset()
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "127.0.0.1"}, {":path", "/hls/main/index.m3u8"}} {
+			c.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		return c.hbuf.Bytes()
+	}
+
+	late := rg.raw(t)
+	b := block(late)
+	start := time.Now()
+	late.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: b[:2], EndStream: true})
+	for {
+		if _, err := late.fr.ReadFrame(); err != nil {
+			break // GOAWAY read, then the connection closed
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("an unfinished header block held the connection %v", d)
+	}
+
+	ok := rg.raw(t)
+	b = block(ok)
+	ok.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: b[:2], EndStream: true})
+	time.Sleep(100 * time.Millisecond)
+	ok.fr.WriteContinuation(1, true, b[2:])
+	ok.until("the response", func(f http2.Frame) bool {
+		d, isData := f.(*http2.DataFrame)
+		return isData && d.StreamID == 1 && d.StreamEnded()
+	})
+}

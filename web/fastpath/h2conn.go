@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -154,8 +155,16 @@ func (h *h2conn) serve() {
 
 	first := true
 	for {
+		if br.Buffered() == 0 {
+			// As on HTTP/1.1 (conn.serve): the stream just taken runs
+			// first, and with the other connections' work done, the
+			// client's next frames have often arrived, which saves a read
+			// that would return EAGAIN and a trip through the poller.
+			runtime.Gosched()
+		}
 		h.renewReadDeadline()
 		h.rd.n = 0
+		h.headerDeadline(br)
 		f, err := h.fr.ReadFrame()
 		if err != nil {
 			if h.readError(err) {
@@ -213,6 +222,24 @@ func (h *h2conn) renewReadDeadline() {
 	}
 	h.readDeadline = now.Add(h.s.IdleTimeout)
 	h.tc.SetReadDeadline(h.readDeadline)
+}
+
+// headerDeadline gives a request's header block that has not arrived whole
+// ReadHeaderTimeout to come, as on HTTP/1.1, instead of the idle timeout: a
+// client trickling its HEADERS and CONTINUATION frames would otherwise hold
+// the connection for minutes. Most blocks come whole in one record, and the
+// deadline is not touched for them.
+func (h *h2conn) headerDeadline(br *bufio.Reader) {
+	hdr, err := br.Peek(9)
+	if err != nil || http2.FrameType(hdr[3]) != http2.FrameHeaders {
+		return // a read error comes again in ReadFrame
+	}
+	length := int(hdr[0])<<16 | int(hdr[1])<<8 | int(hdr[2])
+	if http2.Flags(hdr[4]).Has(http2.FlagHeadersEndHeaders) && br.Buffered() >= 9+length {
+		return
+	}
+	h.tc.SetReadDeadline(time.Now().Add(h.s.ReadHeaderTimeout))
+	h.readDeadline = time.Time{} // the next renewReadDeadline sets the idle one again
 }
 
 // countingReader counts the bytes the framer took since n was zeroed: a

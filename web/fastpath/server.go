@@ -18,6 +18,7 @@ package fastpath
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -317,8 +318,8 @@ func (s *Server) closeConns(all bool) {
 	if all {
 		s.cancel() // handlers waiting for a part give up
 	}
+	var closing []net.Conn
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for c := range s.conns {
 		if h := c.h2.Load(); h != nil && !all && !h.goneAway() {
 			// An HTTP/2 client is told first (RFC 9113 6.8), so that it
@@ -328,7 +329,18 @@ func (s *Server) closeConns(all bool) {
 			continue
 		}
 		if all || c.state.CompareAndSwap(stateIdle, stateClosed) {
-			c.nc.Close()
+			closing = append(closing, c.nc)
 		}
+	}
+	s.mu.Unlock()
+	// Closed without the lock: a TLS close sends close_notify, which can
+	// wait up to 5 s on a client that does not read, and meanwhile no
+	// connection could be accepted or end. Cut at once, a connection
+	// gets no close_notify at all.
+	for _, nc := range closing {
+		if tc, ok := nc.(*tls.Conn); ok && all {
+			tc.NetConn().Close()
+		}
+		nc.Close()
 	}
 }
