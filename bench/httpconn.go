@@ -5,12 +5,15 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // httpConn is one viewer's HTTP/1.1 connection, kept alive across its
@@ -239,13 +242,36 @@ func (b *cancelBody) Close() error {
 }
 
 // newH2Client returns an HTTP/2 client with a connection of its own,
-// taking frames of the size browsers take.
-func newH2Client(cfg *tls.Config) *http.Client {
-	t := &http.Transport{TLSClientConfig: cfg.Clone(), ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 1}
-	t.Protocols = new(http.Protocols)
-	t.Protocols.SetHTTP2(true)
-	// Browsers take DATA frames of 16 KB, the protocol's default; Go's
-	// client would take 1 MB, which spares the server most of its frames.
-	t.HTTP2 = &http.HTTP2Config{MaxReadFrameSize: 16 << 10}
-	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// taking frames of the size browsers take and, unless goFlow, giving the
+// server its flow-control windows back as a browser does (browserFlow).
+func newH2Client(cfg *tls.Config, goFlow bool) *http.Client {
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if goFlow {
+		t := &http.Transport{TLSClientConfig: cfg.Clone(), ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 1}
+		t.Protocols = new(http.Protocols)
+		t.Protocols.SetHTTP2(true)
+		// Browsers take DATA frames of 16 KB, the protocol's default; Go's
+		// client would take 1 MB, which spares the server most of its frames.
+		t.HTTP2 = &http.HTTP2Config{MaxReadFrameSize: 16 << 10}
+		return &http.Client{Transport: t, CheckRedirect: noRedirect}
+	}
+	// x/net's transport, because net/http's speaks HTTP/2 only over a
+	// *tls.Conn and browserFlow sits above TLS.
+	t := &http2.Transport{
+		TLSClientConfig:  cfg.Clone(),
+		MaxReadFrameSize: 16 << 10,
+		DialTLSContext: func(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
+			d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: cfg}
+			nc, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			if p := nc.(*tls.Conn).ConnectionState().NegotiatedProtocol; p != "h2" {
+				nc.Close()
+				return nil, fmt.Errorf("bench: the server did not take HTTP/2 (ALPN %q)", p)
+			}
+			return newBrowserFlow(nc), nil
+		},
+	}
+	return &http.Client{Transport: t, CheckRedirect: noRedirect}
 }

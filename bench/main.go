@@ -47,6 +47,8 @@
 //	                   -origin-counter names the counter (default kast_hls_requests_total)
 //	-insecure          https: accept any server certificate
 //	-http2             https: viewers speak HTTP/2 (one connection each) instead of HTTP/1.1
+//	-http2-go-flow     with -http2: give the server its windows back as Go's client does
+//	                   (every 4 KB read) instead of as Chromium does (h2flow.go)
 //
 // Viewers start once the newest listed part or segment holds a frame of this
 // publish ("first playlist", measured from the publish start), so a stale
@@ -95,6 +97,7 @@ type config struct {
 	origin    originCounter
 	insecure  bool // https: accept any certificate
 	http2     bool // https: HTTP/2 instead of HTTP/1.1
+	goFlow    bool // with http2: Go's WINDOW_UPDATEs, not a browser's
 
 	whepURL    string
 	whepSample int
@@ -123,6 +126,7 @@ func main() {
 	flag.StringVar(&cfg.origin.name, "origin-counter", "kast_hls_requests_total", "with -origin-metrics: the counter of requests served")
 	flag.BoolVar(&cfg.insecure, "insecure", false, "https: accept any server certificate (a test certificate)")
 	flag.BoolVar(&cfg.http2, "http2", false, "https: viewers speak HTTP/2 (one connection each, like browsers) instead of HTTP/1.1")
+	flag.BoolVar(&cfg.goFlow, "http2-go-flow", false, "with -http2: WINDOW_UPDATE every 4 KB read, as Go's client does, instead of as Chromium does")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench's own CPU profile to this file")
 	flag.Parse()
 	cfg.header = headers.String()

@@ -150,6 +150,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*result, error) {
 		playlists:  newPlaylistCache(),
 		tls:        &tls.Config{InsecureSkipVerify: cfg.insecure},
 		http2:      cfg.http2,
+		goFlow:     cfg.goFlow,
 		whepURL:    cfg.whepURL,
 		whepSample: cfg.whepSample,
 	}

@@ -88,6 +88,7 @@ for r in $(seq "$ROUNDS"); do
 		clear) run "cleartext HTTP/1.1" "http://127.0.0.1:$HTTP/hls/main/index.m3u8" ;;
 		h1) run "HTTPS HTTP/1.1 (fast path over TLS)" "https://127.0.0.1:$HTTPS/hls/main/index.m3u8" ;;
 		h2) run "HTTPS HTTP/2" "https://127.0.0.1:$HTTPS/hls/main/index.m3u8" -http2 ;;
+		h2go) run "HTTPS HTTP/2, Go's client flow control" "https://127.0.0.1:$HTTPS/hls/main/index.m3u8" -http2 -http2-go-flow ;;
 		nginx) [ -n "$NGINX_PID" ] && run "nginx TLS (HTTP/2) -> kast cleartext, kast's CPU only" \
 			"https://127.0.0.1:$NGINX/hls/main/index.m3u8" -http2 ;;
 		esac

@@ -42,6 +42,7 @@ type viewerEnv struct {
 	playlists *playlistCache
 	tls       *tls.Config // for https URLs
 	http2     bool        // https over HTTP/2 instead of HTTP/1.1
+	goFlow    bool        // HTTP/2 flow control as Go's client does it, not a browser
 
 	whepURL    string
 	whepSample int // viewers that decrypt (the first N); the rest count packets
@@ -52,7 +53,7 @@ type viewerEnv struct {
 func (e *viewerEnv) newConn() httpConn {
 	c := httpConn{timeout: e.timeout, tls: e.tls, header: e.header}
 	if e.http2 {
-		c.h2 = newH2Client(e.tls)
+		c.h2 = newH2Client(e.tls, e.goFlow)
 	}
 	return c
 }
