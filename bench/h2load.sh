@@ -14,7 +14,8 @@
 # 1-s segment (about 300 KB: the per-byte cost) SEGMENTS times, as fast as
 # it goes; one request at a time per connection. Every request must
 # succeed (the output says).
-# Needs bin/kast (make build), ffmpeg, openssl, h2load (nghttp2-client).
+# Needs bin/kast (make build; KAST_BIN runs another build), ffmpeg, openssl,
+# h2load (nghttp2-client).
 set -eu
 cd "$(dirname "$0")/.."
 CONNS=${CONNS:-100}
@@ -39,7 +40,7 @@ start_kast() { # extra flags
 	[ -n "$PID" ] && { kill $PID; wait $PID 2>/dev/null || true; }
 	[ -n "$FF" ] && { kill $FF; wait $FF 2>/dev/null || true; }
 	rm -rf "$DIR/data"
-	KAST_STREAM_KEY=$KEY taskset -c 0 bin/kast -data-dir "$DIR/data" -log-level warn -record=false \
+	KAST_STREAM_KEY=$KEY taskset -c 0 "${KAST_BIN:-bin/kast}" -data-dir "$DIR/data" -log-level warn -record=false \
 		-http-addr 127.0.0.1:$HTTP -https-addr 127.0.0.1:$HTTPS -http-redirect=false \
 		-rtmp-addr 127.0.0.1:$RTMP -rtmps-addr 127.0.0.1:0 -metrics-addr "" -webrtc-udp-addr "" \
 		-http-conns-per-source -1 -tls-cert "$DIR/cert.pem" -tls-key "$DIR/key.pem" "$@" >"$DIR/kast.out" 2>&1 &

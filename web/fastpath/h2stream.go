@@ -225,7 +225,9 @@ func (h *h2conn) canonicalKey(name string) string {
 		return k
 	}
 	k := http.CanonicalHeaderKey(name)
-	if len(h.canon) < h2MaxCanonNames {
+	// Short names only, so that a client cannot make a connection keep
+	// kilobytes of its own.
+	if len(h.canon) < h2MaxCanonNames && len(name) <= 40 {
 		h.canon[name] = k
 	}
 	return k
