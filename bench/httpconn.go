@@ -12,8 +12,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // httpConn is one viewer's HTTP/1.1 connection, kept alive across its
@@ -255,13 +253,13 @@ func newH2Client(cfg *tls.Config, goFlow bool) *http.Client {
 		t.HTTP2 = &http.HTTP2Config{MaxReadFrameSize: 16 << 10}
 		return &http.Client{Transport: t, CheckRedirect: noRedirect}
 	}
-	// x/net's transport, because net/http's speaks HTTP/2 only over a
-	// *tls.Conn and browserFlow sits above TLS.
-	t := &http2.Transport{
-		TLSClientConfig:  cfg.Clone(),
-		MaxReadFrameSize: 16 << 10,
-		DialTLSContext: func(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
-			d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: cfg}
+	t := &http.Transport{
+		MaxIdleConnsPerHost: 1,
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, _, _ := net.SplitHostPort(addr)
+			c := cfg.Clone()
+			c.ServerName, c.NextProtos = host, []string{"h2"}
+			d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: c}
 			nc, err := d.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
@@ -273,5 +271,11 @@ func newH2Client(cfg *tls.Config, goFlow bool) *http.Client {
 			return newBrowserFlow(nc), nil
 		},
 	}
+	// net/http takes HTTP/2 from ALPN only on a *tls.Conn; browserFlow sits
+	// above TLS, so it is told to speak HTTP/2 from the start (what it calls
+	// unencrypted: the TLS is below, where it does not see it).
+	t.Protocols = new(http.Protocols)
+	t.Protocols.SetUnencryptedHTTP2(true)
+	t.HTTP2 = &http.HTTP2Config{MaxReadFrameSize: 16 << 10}
 	return &http.Client{Transport: t, CheckRedirect: noRedirect}
 }
