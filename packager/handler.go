@@ -322,14 +322,8 @@ func (h *handler) stream(ps *partStream, targetDur int) {
 		if wake == nil {
 			continue
 		}
-		// What was written goes out before the wait. Before the first
-		// frame there is nothing but the headers, which wait for it: sent
-		// alone they would cost a write and, over TLS, a record of their
-		// own for every part a player asks for ahead.
-		if written > 0 {
-			if err := rc.Flush(); err != nil {
-				return
-			}
+		if err := rc.Flush(); err != nil {
+			return
 		}
 		select {
 		case <-wake:
