@@ -67,12 +67,15 @@ func RequireBrowser(t testing.TB) {
 // Play opens url in headless Chromium with web/e2e/play.mjs, waiting up to
 // waitS seconds for playback and sampling for sampleS seconds. It returns
 // the decoded result and the script's exit code (0: frames kept growing).
+// Sessions run one at a time on the machine (playbackLock).
 func Play(t testing.TB, url, waitS, sampleS string) (PlayResult, int) {
 	t.Helper()
 	cmd := exec.Command("node", filepath.Join(RepoRoot(t), "web", "e2e", "play.mjs"), url, waitS, sampleS)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	unlock := playbackLock(t)
 	err := cmd.Run()
+	unlock()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()

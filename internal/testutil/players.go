@@ -109,14 +109,16 @@ type PlayerSample struct {
 // after Chromium started, waiting up to waitS seconds for the first frame
 // and sampling for sampleS seconds. It returns the decoded result and the
 // script's exit code (0: frames kept growing and no stall after the first
-// frame).
+// frame). Sessions run one at a time on the machine (playbackLock).
 func PlayPlayer(t testing.TB, url string, settleS, waitS, sampleS int) (PlayerResult, int) {
 	t.Helper()
 	cmd := exec.Command("node", filepath.Join(RepoRoot(t), "web", "e2e", "players.mjs"), url,
 		strconv.Itoa(waitS), strconv.Itoa(sampleS), strconv.Itoa(settleS))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	unlock := playbackLock(t)
 	err := cmd.Run()
+	unlock()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
