@@ -70,7 +70,17 @@ func RequireBrowser(t testing.TB) {
 // Sessions run one at a time on the machine (playbackLock).
 func Play(t testing.TB, url, waitS, sampleS string) (PlayResult, int) {
 	t.Helper()
-	cmd := exec.Command("node", filepath.Join(RepoRoot(t), "web", "e2e", "play.mjs"), url, waitS, sampleS)
+	var res PlayResult
+	code := runPlayback(t, "play.mjs", &res, url, waitS, sampleS)
+	return res, code
+}
+
+// runPlayback runs web/e2e/<script> with node, one session at a time on
+// the machine (playbackLock), decodes the JSON of its last output line
+// into res and returns its exit code.
+func runPlayback(t testing.TB, script string, res any, args ...string) int {
+	t.Helper()
+	cmd := exec.Command("node", append([]string{filepath.Join(RepoRoot(t), "web", "e2e", script)}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	unlock := playbackLock(t)
@@ -82,10 +92,9 @@ func Play(t testing.TB, url, waitS, sampleS string) (PlayResult, int) {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	var res PlayResult
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &res); jerr != nil {
-		t.Fatalf("play.mjs output %q (stderr %q): %v", stdout.String(), stderr.String(), jerr)
+	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), res); jerr != nil {
+		t.Fatalf("%s output %q (stderr %q): %v", script, stdout.String(), stderr.String(), jerr)
 	}
-	return res, code
+	return code
 }

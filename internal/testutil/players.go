@@ -1,14 +1,11 @@
 package testutil
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -112,23 +109,7 @@ type PlayerSample struct {
 // frame). Sessions run one at a time on the machine (playbackLock).
 func PlayPlayer(t testing.TB, url string, settleS, waitS, sampleS int) (PlayerResult, int) {
 	t.Helper()
-	cmd := exec.Command("node", filepath.Join(RepoRoot(t), "web", "e2e", "players.mjs"), url,
-		strconv.Itoa(waitS), strconv.Itoa(sampleS), strconv.Itoa(settleS))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	unlock := playbackLock(t)
-	err := cmd.Run()
-	unlock()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
 	var res PlayerResult
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &res); jerr != nil {
-		t.Fatalf("players.mjs output %q (stderr %q): %v", stdout.String(), stderr.String(), jerr)
-	}
+	code := runPlayback(t, "players.mjs", &res, url, strconv.Itoa(waitS), strconv.Itoa(sampleS), strconv.Itoa(settleS))
 	return res, code
 }
